@@ -1,0 +1,55 @@
+"""Settings of the app-env processes, read from the environment (and `.env` if present)."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "token"}
+
+
+class DatabaseSettings(BaseSettings):
+    """What migrations and the seeder need: only where the database is."""
+
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'powerdesk.db'}"
+
+
+class Settings(DatabaseSettings):
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    timezone: str = "Asia/Shanghai"
+
+    # Bearer tokens between processes. Each must be set; placeholders are refused.
+    powerdesk_admin_token: str = Field(min_length=16)
+    powerdesk_actions_token: str = Field(min_length=16)
+    powerdesk_worker_token: str = Field(min_length=16)
+
+    # Service standards (DESIGN "Service standards"), minutes unless named otherwise.
+    arrival_minutes_urban: int = 45
+    arrival_minutes_rural: int = 90
+    arrival_minutes_remote: int = 120
+    restore_hours_urban: int = 3
+    restore_hours_rural: int = 4
+    complaint_contact_hours: int = 24
+    complaint_answer_working_days: int = 4
+    accept_escalation_minutes: int = 10
+    quiet_hours_start: time = time(22, 0)
+    quiet_hours_end: time = time(7, 0)
+
+    @field_validator("powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token")
+    @classmethod
+    def _refuse_placeholders(cls, value: str) -> str:
+        if value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; set a real random secret")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]

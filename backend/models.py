@@ -1,0 +1,3 @@
+"""Imports every domain's models so that Base.metadata knows all tables (Alembic, tests)."""
+
+from backend.notifications import models as notifications  # noqa: F401
