@@ -16,6 +16,7 @@ from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
 from backend.core.redis import get_redis
 
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -50,4 +51,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok" if status == 200 else "error", "checks": checks}, status)
 
     return app
-

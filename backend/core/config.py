@@ -16,7 +16,7 @@ PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "token"}
 class DatabaseSettings(BaseSettings):
     """What migrations and the seeder need: only where the database is."""
 
-    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore", env_ignore_empty=True)
 
     database_url: str = f"sqlite:///{ROOT / 'var' / 'powerdesk.db'}"
 

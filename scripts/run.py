@@ -1,0 +1,113 @@
+"""`make run`: the whole stack on this machine, in the foreground, until Ctrl-C or SIGTERM.
+
+Settings come from the environment, then `.env`; what is still missing gets a local default:
+SQLite under var/, a private redis-server, the simulator standing in for WeChat, WeCom and the
+SMS gateway, and random secrets kept in var/dev-secrets.env.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from scripts.stack import ROOT, Stack, StartupError, base_env, dev_secrets
+
+
+def load_settings() -> dict[str, str]:
+    settings = {k: v for k, v in dotenv_values(ROOT / ".env").items() if v}
+    settings.update({k: v for k, v in os.environ.items() if v})
+    var = Path(settings.setdefault("POWERDESK_VAR_DIR", str(ROOT / "var")))
+    secrets_file = var / "dev-secrets.env"
+    if not secrets_file.exists():
+        var.mkdir(parents=True, exist_ok=True)
+        secrets_file.write_text("".join(f"{k}={v}\n" for k, v in dev_secrets().items()))
+        secrets_file.chmod(0o600)
+    for key, value in dotenv_values(secrets_file).items():
+        if value:
+            settings.setdefault(key, value)
+    settings.setdefault("DATABASE_URL", f"sqlite:///{var / 'powerdesk.db'}")
+    return settings
+
+
+def main() -> int:
+    settings = load_settings()
+    ports = {name: int(settings.get(f"{name}_PORT", default)) for name, default in
+             (("BACKEND", 8000), ("ACTIONS", 5055), ("RASA", 5005), ("SIMULATOR", 8900))}  # fmt: skip
+    simulator_url = f"http://127.0.0.1:{ports['SIMULATOR']}"
+    settings.setdefault("BACKEND_URL", f"http://127.0.0.1:{ports['BACKEND']}")
+    settings.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{ports['ACTIONS']}/webhook")
+    settings.setdefault("RASA_URL", f"http://127.0.0.1:{ports['RASA']}")
+    settings.setdefault("WECHAT_API_BASE_URL", simulator_url)
+    settings.setdefault("WECOM_API_BASE_URL", simulator_url)
+    settings.setdefault("SMS_PROVIDER", "aliyun")
+    settings.setdefault("SMS_API_BASE_URL", f"{simulator_url}/sms")
+
+    var = Path(settings["POWERDESK_VAR_DIR"])
+    stack = Stack(base_env(settings), var / "log")
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if "REDIS_URL" not in settings:
+            stack.env["REDIS_URL"] = stack.start_redis(int(settings.get("REDIS_PORT", 6390)), var / "redis")
+            print(f"redis      {stack.env['REDIS_URL']} (private, memory only)")
+        stack.migrate()
+        stack.seed("--if-empty")
+        stack.start_backend(ports["BACKEND"])
+        stack.start_actions(ports["ACTIONS"])
+        stack.start_rasa(ports["RASA"])
+        has_simulator = (ROOT / "simulator" / "app.py").exists()
+        if has_simulator:
+            stack.start_simulator(ports["SIMULATOR"])
+        if (ROOT / "backend" / "notifications" / "worker.py").exists():
+            stack.start_notifier()
+        print_banner(ports, stack.env, has_simulator, var)
+        while all(p.alive() for p in stack.processes):
+            time.sleep(1)
+        dead = next(p for p in stack.processes if not p.alive())
+        print(f"\n{dead.name} stopped unexpectedly; its last lines:\n{dead.tail()}", file=sys.stderr)
+        return 1
+    except StartupError as exc:
+        print(f"\nstartup failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        stack.stop()
+
+
+def print_banner(ports: dict[str, int], env: dict[str, str], has_simulator: bool, var: Path) -> None:
+    def url(name: str) -> str:
+        return f"http://127.0.0.1:{ports[name]}"
+
+    lines = [
+        "",
+        f"PowerDesk is running (logs in {var / 'log'}/, Ctrl-C stops everything):",
+        f"  backend     {url('BACKEND')}   API docs /docs, health /health",
+        f"  actions     {url('ACTIONS')}   health /health",
+        f"  rasa        {url('RASA')}   status /status (API token: RASA_API_TOKEN in {var}/dev-secrets.env)",
+        f"  database    {env['DATABASE_URL'].split('@')[-1]}",
+        f"  redis       {env['REDIS_URL'].split('@')[-1]}",
+    ]
+    if has_simulator:
+        lines.append(f"  simulator   {url('SIMULATOR')}   <- open it to chat as a customer or a grid worker")
+    lines += [
+        "",
+        "Or talk to the assistant through Rasa's REST channel:",
+        f"  curl -s {url('RASA')}/webhooks/rest/webhook \\",
+        """       -d '{"sender": "o_demo_resident_01", "message": "我家停电了"}'""",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Fixtures shared by both environments' tests (standard library only).
+
+- `redis_url`: a real Redis: REDIS_URL when set (CI points it at db 15 of the machine's Redis),
+  else a private memory-only redis-server on a free port for this test session.
+- `live_stack`: the running PowerDesk stack (backend, action server, rasa server with the trained
+  model, simulator and notifier when they exist) on free ports, a fresh SQLite database with the
+  demo data, and fresh secrets; stopped after the session. Slow to start (~1 min): only the
+  end-to-end and channel tests use it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scripts.stack import MODEL, ROOT, Stack, base_env, dev_secrets, free_port
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    stack = Stack(base_env({}), tmp_path_factory.mktemp("redis-log"))
+    try:
+        yield stack.start_redis(free_port(), tmp_path_factory.mktemp("redis-data"))
+    finally:
+        stack.stop()
+
+
+@dataclass
+class LiveStack:
+    env: dict[str, str]
+    backend_url: str
+    rasa_url: str
+    actions_url: str
+    simulator_url: str | None
+    database_url: str
+    log_dir: Path
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.env['POWERDESK_ADMIN_TOKEN']}"}
+
+
+@pytest.fixture(scope="session")
+def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make model` (make test does it first)")
+    work = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in ("backend", "actions", "rasa", "simulator")}
+    simulator_url = f"http://127.0.0.1:{ports['simulator']}"
+    settings = dev_secrets() | {
+        "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
+        "REDIS_URL": redis_url,
+        "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
+        "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
+        "WECHAT_API_BASE_URL": simulator_url,
+        "WECOM_API_BASE_URL": simulator_url,
+        "SMS_PROVIDER": "aliyun",
+        "SMS_API_BASE_URL": f"{simulator_url}/sms",
+        "POWERDESK_VAR_DIR": str(work),
+    }
+    stack = Stack(base_env(settings), work / "log")
+    try:
+        stack.migrate()
+        stack.seed("--if-empty")
+        stack.start_backend(ports["backend"])
+        stack.start_actions(ports["actions"])
+        stack.start_rasa(ports["rasa"])
+        has_simulator = (ROOT / "simulator" / "app.py").exists()
+        if has_simulator:
+            stack.start_simulator(ports["simulator"])
+        if (ROOT / "backend" / "notifications" / "worker.py").exists():
+            stack.start_notifier()
+        yield LiveStack(
+            env=stack.env,
+            backend_url=settings["BACKEND_URL"],
+            rasa_url=settings["RASA_URL"],
+            actions_url=f"http://127.0.0.1:{ports['actions']}",
+            simulator_url=simulator_url if has_simulator else None,
+            database_url=settings["DATABASE_URL"],
+            log_dir=work / "log",
+        )
+    finally:
+        stack.stop()
