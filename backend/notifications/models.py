@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core.clock import UTCDateTime
 from backend.core.db import Base
 
 
@@ -26,10 +27,50 @@ class OutboxMessage(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel: Mapped[str | None] = mapped_column(String(16))  # wechat_cs|wechat_template|sms|wecom
     provider_msg_id: Mapped[str | None] = mapped_column(String(128))
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Added in 0002. Pushes of one recipient go out in id order: "c:<customer>", "w:<worker>",
+    # "p:<phone>", "o:<openid>", "u:<wecom user>".
+    recipient_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    # Addresses given directly (POST /notifications by phone or openid); else read from the customer.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    wechat_openid: Mapped[str | None] = mapped_column(String(64))
+    wecom_user_id: Mapped[str | None] = mapped_column(String(64))
+    # The notifier that holds the row until claimed_until; its writes check it (a fencing token).
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    # Set by the notifier just before it hands the row to a provider: a row found claimed-out with
+    # it set may have reached the provider, and is reconciled before it is sent again.
+    sending_channel: Mapped[str | None] = mapped_column(String(16))
+    # Several SMS updates of one ticket go out as one message; the others point at it.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PushContact(Base):
+    """What the notifier learnt about a recipient: which channels failed for good, which one works."""
+
+    __tablename__ = "push_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # A channel the recipient asked for ("sms" or "wechat"), tried first.
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    last_channel: Mapped[str | None] = mapped_column(String(16))
+    # Channels that failed permanently (unfollowed, refused, bad id): {"wechat_cs": "43004 ..."}.
+    unreachable: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class SmsBlock(Base):
+    """A number never to SMS again: it replied TD/退订, the provider blacklists it, or it is invalid."""
+
+    __tablename__ = "sms_block"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    reason: Mapped[str] = mapped_column(String(32))  # opt_out|blacklist|invalid
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

@@ -1,13 +1,47 @@
-"""Writing pushes to the outbox. Callers pass their own session: the row commits with their change."""
+"""Writing pushes to the outbox. Callers pass their own session: the row commits with their change.
+
+After a commit that added rows, the notifiers are woken through Redis (`pd:notifications:wakeup`);
+when Redis is down they find the rows by polling, a little later.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
-from sqlalchemy import select
+from redis.exceptions import RedisError
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from backend.core import clock
+from backend.core.config import get_settings
+from backend.core.redis import get_redis
 from backend.notifications.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+WAKEUP_KEY = "pd:notifications:wakeup"
+_WAKE_FLAG = "pd_outbox_wake"
+_REDIS_RETRY_SECONDS = 30.0
+_redis_down_until = 0.0
+
+
+def recipient_key(
+    *,
+    customer_id: int | None = None,
+    worker_id: int | None = None,
+    phone: str | None = None,
+    wechat_openid: str | None = None,
+    wecom_user_id: str | None = None,
+) -> str:
+    """The ordering key of a recipient: its pushes go out one after the other, in id order."""
+    for prefix, value in (
+        ("c", customer_id), ("w", worker_id), ("o", wechat_openid), ("u", wecom_user_id), ("p", phone),
+    ):  # fmt: skip
+        if value is not None:
+            return f"{prefix}:{value}"
+    raise ValueError("a push needs a recipient")
 
 
 def enqueue(
@@ -19,10 +53,21 @@ def enqueue(
     customer_id: int | None = None,
     worker_id: int | None = None,
     urgent: bool = False,
+    phone: str | None = None,
+    wechat_openid: str | None = None,
+    wecom_user_id: str | None = None,
 ) -> OutboxMessage:
-    """Add a push unless one with the same key exists; returns the row that holds the key."""
-    if (customer_id is None) == (worker_id is None):
+    """Add a push unless one with the same key exists; returns the row that holds the key.
+
+    The recipient is one customer or one worker, or (for channel replies to people the backend may
+    not know) a bare phone number, WeChat openid or WeCom user id.
+    """
+    if customer_id is not None and worker_id is not None:
         raise ValueError("a push goes to exactly one customer or one worker")
+    key = recipient_key(
+        customer_id=customer_id, worker_id=worker_id, phone=phone, wechat_openid=wechat_openid,
+        wecom_user_id=wecom_user_id,
+    )  # fmt: skip
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
     if existing is not None:
         return existing
@@ -33,7 +78,44 @@ def enqueue(
         customer_id=customer_id,
         worker_id=worker_id,
         urgent=urgent,
+        recipient_key=key,
+        phone=phone,
+        wechat_openid=wechat_openid,
+        wecom_user_id=wecom_user_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=clock.now(),
     )
     session.add(row)
     session.flush()
+    session.info[_WAKE_FLAG] = True
     return row
+
+
+def wake_notifiers(redis_client: Any) -> None:
+    """Nudge a waiting notifier; without Redis the notifiers poll, so failures only cost latency."""
+    global _redis_down_until
+    if time.monotonic() < _redis_down_until:
+        return
+    try:
+        redis_client.lpush(WAKEUP_KEY, "1")
+        redis_client.ltrim(WAKEUP_KEY, 0, 99)
+    except RedisError as exc:
+        _redis_down_until = time.monotonic() + _REDIS_RETRY_SECONDS
+        logger.warning("outbox: Redis unavailable (%s), notifiers will find the rows by polling", exc)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    if not session.info.pop(_WAKE_FLAG, False):
+        return
+    try:
+        url = get_settings().redis_url
+    except ValueError:  # settings incomplete (a script or a test without tokens): polling will do
+        return
+    wake_notifiers(get_redis(url))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_WAKE_FLAG, None)

@@ -1,0 +1,41 @@
+"""`/bills`: the assistant reads bills and the usage comparison; the admin issues bills."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from backend.billing import service
+from backend.billing.schemas import BillCreate, BillRead, ComparisonRead
+from backend.billing.tariff import get_tariff
+from backend.core import clock
+from backend.core.deps import Role, SessionDep, require
+from backend.core.errors import NotFound
+from backend.core.tx import TxSessionDep
+from backend.customers import service as customers
+
+router = APIRouter(tags=["bills"])
+AccountNo = Annotated[str, Query(pattern=r"^\d{10}$")]
+
+
+@router.post("/bills", status_code=201, dependencies=[require()])
+def issue_bill(data: BillCreate, session: TxSessionDep) -> BillRead:
+    return service.read(service.issue_bill(session, get_tariff(), data), clock.local_today())
+
+
+@router.get("/bills", dependencies=[require(Role.actions)])
+def list_bills(
+    session: SessionDep, account_no: AccountNo, months: Annotated[int, Query(ge=1, le=36)] = 12
+) -> list[BillRead]:
+    customer = customers.get_customer(session, account_no)
+    today = clock.local_today()
+    return [service.read(b, today) for b in service.bills_of(session, customer, months)]
+
+
+@router.get("/bills/comparison", dependencies=[require(Role.actions)])
+def compare(session: SessionDep, account_no: AccountNo) -> ComparisonRead:
+    result = service.comparison(session, customers.get_customer(session, account_no))
+    if result is None:
+        raise NotFound("该户暂无账单，无法比较用电量", code="bill_not_found")
+    return result

@@ -1,0 +1,38 @@
+"""`/customers`: admin registers and lists; the assistant reads one customer (phone masked)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from backend.core.deps import Role, SessionDep, caller_role, require
+from backend.core.tx import TxSessionDep
+from backend.customers import service
+from backend.customers.schemas import CustomerCreate, CustomerRead, CustomerType
+
+router = APIRouter(tags=["customers"])
+
+
+@router.post("/customers", status_code=201, dependencies=[require()])
+def create_customer(data: CustomerCreate, session: TxSessionDep) -> CustomerRead:
+    return service.read(session, service.create_customer(session, data), full=True)
+
+
+@router.get("/customers", dependencies=[require()])
+def list_customers(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    phone: str | None = None,
+    customer_type: CustomerType | None = None,
+) -> list[CustomerRead]:
+    rows = service.list_customers(session, limit=limit, offset=offset, phone=phone, customer_type=customer_type)
+    return [service.read(session, c, full=True) for c in rows]
+
+
+@router.get("/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)])
+def get_customer(
+    account_no: str, session: SessionDep, role: Annotated[Role, Depends(caller_role)]
+) -> CustomerRead:
+    return service.read(session, service.get_customer(session, account_no), full=role is Role.admin)

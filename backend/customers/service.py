@@ -1,0 +1,174 @@
+"""Customer service: registration, lookups by account, phone, address or WeChat openid, bindings."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from backend.core import clock
+from backend.core.errors import DomainError, Invalid, NotFound
+from backend.core.masking import mask_account, mask_phone
+from backend.core.unique import add_unique
+from backend.customers.models import Customer, WechatBinding
+from backend.customers.schemas import CustomerBrief, CustomerCreate, CustomerRead
+from backend.topology import service as topology
+
+logger = logging.getLogger(__name__)
+
+
+class BindCheckFailed(DomainError):
+    status_code = 403
+    code = "bind_check_failed"
+
+
+def create_customer(session: Session, data: CustomerCreate) -> Customer:
+    transformer = topology.get_transformer(session, data.transformer_code)
+    fields = data.model_dump(exclude={"transformer_code", "wechat_openid"})
+    customer = Customer(transformer_id=transformer.id, created_at=clock.now(), **fields)
+    add_unique(session, customer, f"户号 {data.account_no} 已存在")
+    if data.wechat_openid:
+        session.add(WechatBinding(openid=data.wechat_openid, customer_id=customer.id, created_at=clock.now()))
+        session.flush()
+    return customer
+
+
+def get_customer(session: Session, account_no: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.account_no == account_no))
+    if customer is None:
+        raise NotFound(f"没有找到户号 {account_no}，请核对后再试", code="customer_not_found")
+    return customer
+
+
+def customer_by_id(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("客户不存在", code="customer_not_found")
+    return customer
+
+
+def find_by_phone(session: Session, phone: str) -> list[Customer]:
+    return list(session.scalars(select(Customer).where(Customer.phone == phone).order_by(Customer.id)))
+
+
+def find_by_openid(session: Session, openid: str) -> list[Customer]:
+    query = (
+        select(Customer)
+        .join(WechatBinding, WechatBinding.customer_id == Customer.id)
+        .where(WechatBinding.openid == openid)
+        .order_by(WechatBinding.id)
+    )
+    return list(session.scalars(query))
+
+
+def find_by_address(session: Session, address: str) -> list[Customer]:
+    """Exact address first, else addresses that contain the text (at most a few)."""
+    exact = list(session.scalars(select(Customer).where(Customer.address == address)))
+    if exact:
+        return exact
+    pattern = "%" + address.replace("%", "").replace("_", "") + "%"
+    return list(session.scalars(select(Customer).where(Customer.address.like(pattern)).limit(5)))
+
+
+def resolve(
+    session: Session,
+    *,
+    account_no: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+    channel: str | None = None,
+    sender_id: str | None = None,
+) -> Customer:
+    """The one customer a report is about: 户号, phone, address, then the sender's WeChat binding."""
+    if account_no:
+        return get_customer(session, account_no)
+    candidates: list[Customer] = []
+    if phone:
+        candidates = find_by_phone(session, phone)
+    elif address:
+        candidates = find_by_address(session, address)
+    elif sender_id and channel == "wechat":
+        candidates = find_by_openid(session, sender_id)
+    elif sender_id and channel == "sms":
+        candidates = find_by_phone(session, sender_id)
+    if not candidates:
+        raise NotFound("没有找到对应的用电户，请提供户号或预留手机号", code="customer_not_found")
+    if len(candidates) > 1:
+        raise Invalid("找到多个用电户，请提供具体的户号", code="customer_ambiguous")
+    return candidates[0]
+
+
+def grid_cell_id_of(session: Session, customer: Customer) -> int:
+    if customer.grid_cell_id is not None:
+        return customer.grid_cell_id
+    return topology.transformer_by_id(session, customer.transformer_id).grid_cell_id
+
+
+def bind_openid(session: Session, *, openid: str, account_no: str, phone_last4: str) -> Customer:
+    customer = get_customer(session, account_no)
+    if customer.phone[-4:] != phone_last4:
+        logger.info("bind refused for account %s", mask_account(account_no))
+        raise BindCheckFailed("手机号后四位与该户预留号码不一致，无法绑定")
+    exists = session.scalar(
+        select(WechatBinding).where(WechatBinding.openid == openid, WechatBinding.customer_id == customer.id)
+    )
+    if exists is None:
+        session.add(WechatBinding(openid=openid, customer_id=customer.id, created_at=clock.now()))
+        session.flush()
+    return customer
+
+
+def brief(customer: Customer) -> CustomerBrief:
+    return CustomerBrief(
+        account_no=customer.account_no,
+        name=customer.name,
+        address=customer.address,
+        phone_masked=mask_phone(customer.phone) or "",
+        customer_type=customer.customer_type,  # type: ignore[arg-type]
+    )
+
+
+def read(session: Session, customer: Customer, *, full: bool) -> CustomerRead:
+    transformer = topology.transformer_by_id(session, customer.transformer_id)
+    cell = topology.grid_cell_by_id(session, grid_cell_id_of(session, customer))
+    openids = (
+        list(session.scalars(select(WechatBinding.openid).where(WechatBinding.customer_id == customer.id)))
+        if full
+        else []
+    )
+    return CustomerRead(
+        account_no=customer.account_no,
+        name=customer.name,
+        phone=customer.phone if full else None,
+        phone_masked=mask_phone(customer.phone) or "",
+        address=customer.address,
+        customer_type=customer.customer_type,  # type: ignore[arg-type]
+        area_type=customer.area_type,  # type: ignore[arg-type]
+        transformer_code=transformer.code,
+        feeder_code=transformer.feeder.code,
+        grid_cell_code=cell.code,
+        medical_equipment=customer.medical_equipment,
+        wechat_openids=openids,
+    )
+
+
+def list_customers(
+    session: Session, *, limit: int, offset: int, phone: str | None = None, customer_type: str | None = None
+) -> list[Customer]:
+    query = select(Customer).order_by(Customer.account_no).limit(limit).offset(offset)
+    if phone:
+        query = query.where(Customer.phone == phone)
+    if customer_type:
+        query = query.where(Customer.customer_type == customer_type)
+    return list(session.scalars(query))
+
+
+def similar_customer_ids(session: Session, customer: Customer) -> Select[tuple[int]]:
+    """A SELECT of the customers of the same type in the same grid cell (the peers for comparisons)."""
+    cell_id = grid_cell_id_of(session, customer)
+    in_cell = or_(
+        Customer.grid_cell_id == cell_id,
+        Customer.grid_cell_id.is_(None) & Customer.transformer_id.in_(topology.transformer_ids_in_cell(cell_id)),
+    )
+    return select(Customer.id).where(Customer.customer_type == customer.customer_type, in_cell)

@@ -1,0 +1,95 @@
+"""The notifications service: pushes asked for through the API, opt-outs, and what the notifier
+remembers about recipients (preferred channel, channels found unreachable, numbers not to SMS)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core import clock
+from backend.core.errors import Conflict, Invalid
+from backend.core.masking import mask_phone
+from backend.customers import service as customers
+from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
+from backend.notifications.outbox import enqueue
+from backend.notifications.templates import TEMPLATES
+
+logger = logging.getLogger(__name__)
+
+
+def request_push(
+    session: Session,
+    *,
+    recipient: dict[str, str],
+    template: str,
+    params: dict[str, Any],
+    dedup_key: str,
+    urgent: bool = False,
+) -> OutboxMessage:
+    """Enqueue a push for `POST /notifications`; 409 `duplicate` when the key was used before."""
+    if template not in TEMPLATES:
+        raise Invalid(f"未知的推送模板 {template}", code="unknown_template")
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)) is not None:
+        raise Conflict("该推送已受理", code="duplicate")
+    address: dict[str, Any] = {}
+    if "account_no" in recipient:
+        address["customer_id"] = customers.get_customer(session, recipient["account_no"]).id
+    else:
+        address = {
+            name: recipient[name] for name in ("phone", "wechat_openid", "wecom_user_id") if name in recipient
+        }
+    return enqueue(session, dedup_key=dedup_key, template=template, params=params, urgent=urgent, **address)
+
+
+def rows_by_status(session: Session, *, status: str, limit: int) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == status)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def block_sms(session: Session, phone: str, reason: str) -> None:
+    """Never SMS `phone` again (TD/退订 reply, provider blacklist, invalid number)."""
+    if session.scalar(select(SmsBlock.id).where(SmsBlock.phone == phone)) is None:
+        session.add(SmsBlock(phone=phone, reason=reason, created_at=clock.now()))
+        session.flush()
+        logger.info("SMS to %s blocked: %s", mask_phone(phone), reason)
+
+
+def sms_blocked(session: Session, phone: str | None) -> bool:
+    return (
+        phone is not None and session.scalar(select(SmsBlock.id).where(SmsBlock.phone == phone)) is not None
+    )
+
+
+def contact(session: Session, recipient_key: str) -> PushContact | None:
+    return session.scalar(select(PushContact).where(PushContact.recipient_key == recipient_key))
+
+
+def remember(
+    session: Session,
+    recipient_key: str,
+    *,
+    sent_by: str | None = None,
+    unreachable: dict[str, str] | None = None,
+) -> None:
+    """Store the channel that worked and the channels that failed for good."""
+    if not sent_by and not unreachable:
+        return
+    row = contact(session, recipient_key)
+    if row is None:
+        row = PushContact(recipient_key=recipient_key, unreachable={})
+        session.add(row)
+    if sent_by:
+        row.last_channel = sent_by
+    if unreachable:
+        row.unreachable = {**(row.unreachable or {}), **unreachable}
+    row.updated_at = clock.now()
+    session.flush()

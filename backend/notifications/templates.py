@@ -1,0 +1,274 @@
+"""Every Chinese push text, in one place, with its SMS and WeChat-template forms.
+
+A template key (docs/contracts.md) names one `PushTemplate`:
+
+- `text`: the full message (customer-service message, WeCom, and SMS when it fits);
+- `sms`: a shorter form for SMS, written to fit one 70-character segment with the signature
+  where the variables allow (`connectors.sms.client.count_segments` counts what is sent);
+- `title` and `detail` / `number` / `when` params: the WeChat template message (keyword values are
+  cut to 20 characters with emoji removed, RELIABILITY row 30);
+- `params`: the variable names, in the order an SMS provider with positional variables
+  (Tencent) receives them.
+
+Times may be passed as ISO 8601 strings or datetimes; they are shown as "今天14:30",
+"明天09:00" or "11月25日09:00" in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from backend.core.clock import LOCAL_ZONE, now
+
+TEMPLATE_VALUE_MAX = 20
+SMS_VARIABLE_MAX = 35
+#: free-text variables of the notifier's own templates, held to the provider's 500-character maximum
+_LONG_PARAMS = {"text": 300, "latest": 60, "items": 300}
+_EMOJI = re.compile("[\U00010000-\U0010ffff\u2600-\u27bf\ufe0f\u200d\u20e3]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: optional variables and what is said when they are missing
+DEFAULTS = {"resolution": "故障已排除", "worker_phone": "95598", "description": "用户报修"}
+_TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at"}
+
+
+@dataclass(frozen=True)
+class PushTemplate:
+    key: str
+    title: str
+    text: str
+    sms: str
+    params: tuple[str, ...]
+    number_param: str | None = None
+    when_param: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: PushTemplate
+    text: str
+    sms_text: str
+    sms_params: dict[str, str]
+    template_data: dict[str, str]
+
+
+def _t(
+    key: str,
+    title: str,
+    text: str,
+    sms: str | None = None,
+    number: str | None = None,
+    when: str | None = None,
+) -> PushTemplate:
+    names = tuple(dict.fromkeys(re.findall(r"{(\w+)}", (sms or text) + text)))
+    return PushTemplate(key, title, text, sms or text, names, number, when)
+
+
+# fmt: off
+TEMPLATES: dict[str, PushTemplate] = {
+    t.key: t
+    for t in (
+        _t(
+            "ticket_dispatched",
+            "报修已受理",
+            "您的报修已受理，工单号{ticket_no}，抢修人员将于{deadline}前到达现场，请保持电话畅通。",
+            "报修已受理，工单{ticket_no}，抢修人员{deadline}前到达，请保持电话畅通。",
+            number="ticket_no",
+            when="deadline",
+        ),
+        _t(
+            "ticket_accepted",
+            "抢修人员已接单",
+            "工单{ticket_no}已由抢修人员{worker_name}接单，预计{deadline}前到达，联系电话{worker_phone}。",
+            "工单{ticket_no}已由{worker_name}接单，预计{deadline}前到达，电话{worker_phone}。",
+            number="ticket_no",
+            when="deadline",
+        ),
+        _t(
+            "ticket_arrived",
+            "抢修人员已到达",
+            "抢修人员{worker_name}已到达现场（工单{ticket_no}），正在处理，请注意用电安全。",
+            "{worker_name}已到达现场处理工单{ticket_no}，请注意安全。",
+            number="ticket_no",
+        ),
+        _t(
+            "ticket_resolved",
+            "故障已处理",
+            "工单{ticket_no}已处理完毕（{resolution}）。请问您家现在来电了吗？回复1表示已来电，回复2表示仍未来电。",
+            "工单{ticket_no}已处理完毕，请问已来电吗？回复1已来电，2仍未来电。",
+            number="ticket_no",
+        ),
+        _t(
+            "ticket_rating_request",
+            "服务评价",
+            "感谢您的耐心等待。请为本次抢修服务（工单{ticket_no}）打分：回复1到5，5分表示非常满意。",
+            "请为工单{ticket_no}的服务打分，回复1-5，5分为非常满意。",
+            number="ticket_no",
+        ),
+        _t(
+            "worker_task_assigned",
+            "新抢修任务",
+            "新抢修任务{ticket_no}：{address}，{description}。请于{deadline}前到达现场，回复“接单”确认。",
+            "新任务{ticket_no}：{address}，请{deadline}前到达，回复接单确认。",
+            number="ticket_no",
+            when="deadline",
+        ),
+        _t(
+            "worker_task_escalated",
+            "任务超时未接单",
+            "任务{ticket_no}超过{minutes}分钟未接单（原派{worker_name}），地址{address}，请协助安排抢修。",
+            "任务{ticket_no}超{minutes}分钟未接单，请协助安排，地址{address}。",
+            number="ticket_no",
+        ),
+        _t(
+            "outage_planned_notice",
+            "计划停电通知",
+            "因{cause}，您所在区域将于{starts_at}至{estimated_restore_at}停电，请提前做好准备，给您带来不便敬请谅解。",
+            "因{cause}，您所在区域{starts_at}至{estimated_restore_at}停电，请提前准备。",
+            when="starts_at",
+        ),
+        _t(
+            "outage_started",
+            "停电通知",
+            "您所在区域已停电，原因：{cause}，预计{estimated_restore_at}恢复供电，我们正在全力处理。",
+            "您所在区域已停电（{cause}），预计{estimated_restore_at}恢复供电。",
+            when="estimated_restore_at",
+        ),
+        _t(
+            "outage_estimate_changed",
+            "恢复时间调整",
+            "停电恢复时间有调整：预计{estimated_restore_at}恢复供电（原因：{cause}），给您带来不便敬请谅解。",
+            "停电恢复时间调整为{estimated_restore_at}（{cause}），敬请谅解。",
+            when="estimated_restore_at",
+        ),
+        _t(
+            "outage_restored",
+            "已恢复供电",
+            "您所在区域已恢复供电，感谢您的耐心等待。如家中仍未来电，请直接回复或拨打95598。",
+            "您所在区域已恢复供电。如仍未来电，请回复或拨打95598。",
+        ),
+        _t(
+            "outage_report_attached",
+            "停电原因说明",
+            "您反映的停电属于已知停电（{cause}），预计{estimated_restore_at}恢复供电，无需重复报修，来电后我们会通知您。",
+            "您处停电原因：{cause}，预计{estimated_restore_at}恢复，无需重复报修。",
+            when="estimated_restore_at",
+        ),
+        _t(
+            "application_stage_changed",
+            "业扩进度",
+            "您的用电申请{application_no}已进入“{stage_label}”阶段，本阶段办结时限为{deadline}。",
+            "用电申请{application_no}已进入{stage_label}阶段，时限{deadline}。",
+            number="application_no",
+            when="deadline",
+        ),
+        _t(
+            "application_at_risk",
+            "业扩时限预警",
+            "用电申请{application_no}（{applicant_name}）“{stage_label}”阶段可能超期，时限{deadline}，请尽快跟进。",
+            "申请{application_no}（{applicant_name}）{stage_label}阶段将超期，时限{deadline}。",
+            number="application_no",
+            when="deadline",
+        ),
+        _t(
+            "bill_issued",
+            "电费账单",
+            "您户号{account_masked}的{period}电费{amount}元已出账，请于{due_date}前缴纳，可通过微信或网上国网缴费。",
+            "户号{account_masked}{period}电费{amount}元已出账，请于{due_date}前缴纳。",
+            when="due_date",
+        ),
+        _t(
+            "arrears_reminder",
+            "欠费提醒",
+            "您户号{account_masked}目前欠费{arrears}元，请尽快缴纳，以免影响正常用电。如已缴纳请忽略。",
+            "户号{account_masked}欠费{arrears}元，请尽快缴纳，已缴请忽略。",
+        ),
+        _t("chat_reply", "服务回复", "{text}", number=None),
+        _t(
+            "report_queued_ticket",
+            "报修已受理",
+            "您的报修已受理，工单号{ticket_no}，我们会尽快安排抢修人员，请保持电话畅通。",
+            "报修已受理，工单{ticket_no}，我们会尽快安排抢修，请保持电话畅通。",
+            number="ticket_no",
+        ),
+        # Made by the notifier itself: several SMS updates of one ticket merged into one.
+        _t(
+            "ticket_updates_coalesced",
+            "工单进度",
+            "工单{ticket_no}已更新{count}次，最新：{latest}",
+            number="ticket_no",
+        ),
+        # Made by the notifier itself: a worker's waiting tasks in one WeCom message.
+        _t("worker_task_digest", "待办任务汇总", "您有{count}条新任务：\n{items}"),
+    )
+}
+# fmt: on
+
+
+class UnknownTemplate(KeyError):
+    pass
+
+
+def clean(value: Any) -> str:
+    """A variable as text: emoji and control characters removed (RELIABILITY row 41)."""
+    return _CONTROL.sub("", _EMOJI.sub("", str(value))).strip()
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def when(value: Any, reference: datetime | None = None) -> str:
+    """An ISO time as people say it: 今天14:30, 明天09:00, 11月25日09:00; other values unchanged."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    elif isinstance(value, datetime):
+        moment = value
+    else:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_ZONE)
+    local = moment.astimezone(LOCAL_ZONE)
+    today = (reference or now()).astimezone(LOCAL_ZONE).date()
+    clock_part = local.strftime("%H:%M")
+    if local.date() == today:
+        return f"今天{clock_part}"
+    if local.date() == today + timedelta(days=1):
+        return f"明天{clock_part}"
+    if local.date() == today - timedelta(days=1):
+        return f"昨天{clock_part}"
+    return f"{local.month}月{local.day}日{clock_part}"
+
+
+def render(key: str, params: dict[str, Any], reference: datetime | None = None) -> Rendered:
+    """The message for `key` with `params` filled in; missing variables are an error."""
+    try:
+        template = TEMPLATES[key]
+    except KeyError:
+        raise UnknownTemplate(key) from None
+    values: dict[str, str] = {}
+    for name in template.params:
+        if name not in params or params[name] is None:
+            if name in DEFAULTS:
+                values[name] = DEFAULTS[name]
+                continue
+            raise ValueError(f"template {key} needs the variable {name}")
+        raw = params[name]
+        values[name] = when(raw, reference) if name in _TIME_PARAMS else clean(raw)
+    text = template.text.format(**values)
+    sms_params = {
+        name: cut(value, _LONG_PARAMS.get(name, SMS_VARIABLE_MAX)) for name, value in values.items()
+    }
+    sms_text = template.sms.format(**sms_params)
+    data = {"thing1": cut(template.title, TEMPLATE_VALUE_MAX)}
+    if template.number_param:
+        data["character_string2"] = cut(values[template.number_param], 32)
+    if template.when_param:
+        data["time3"] = cut(values[template.when_param], TEMPLATE_VALUE_MAX)
+    data["thing4"] = cut(clean(text), TEMPLATE_VALUE_MAX)
+    return Rendered(template, text, sms_text, sms_params, data)

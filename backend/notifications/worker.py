@@ -1,0 +1,320 @@
+"""The notifier: `python -m backend.notifications.worker` (several may run).
+
+Each round claims due outbox rows (claims.py), delivers them from a thread pool (channels.py) and
+records the outcome: sent; deferred (quiet hours, rate limits: no failure counted); retried with
+exponential backoff and jitter; dead after `notifier_max_attempts` tries or when every channel
+refused for good. A row is marked in flight (`sending_channel`) before it goes to a provider.
+Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
+the backend's escalation of tickets not accepted in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core import clock
+from backend.core.db import get_engine, session_factory
+from backend.core.errors import DomainError
+from backend.dispatch import escalate
+from backend.notifications import claims, service
+from backend.notifications.channels import Outcome, Senders, deliver, plan
+from backend.notifications.models import OutboxMessage
+from backend.notifications.outbox import WAKEUP_KEY
+from backend.notifications.recipients import resolve
+from backend.notifications.settings import NotifierSettings, get_notifier_settings
+from backend.notifications.templates import Rendered, render
+from connectors.sms.aliyun import AliyunSms
+from connectors.sms.client import SmsClient, SmsProvider
+from connectors.sms.limits import PhoneLimiter
+from connectors.sms.tencent import TencentSms
+from connectors.wechat.client import WeChatClient
+from connectors.wechat.window import CustomerServiceWindow
+from connectors.wecom.client import WeComClient
+
+logger = logging.getLogger(__name__)
+
+WORKER_TASKS = ("worker_task_assigned", "worker_task_escalated")
+
+
+def in_quiet_hours(moment: datetime, start: Any, end: Any) -> bool:
+    local = moment.astimezone(clock.LOCAL_ZONE).time()
+    return (local >= start or local < end) if start > end else start <= local < end
+
+
+def quiet_hours_end(moment: datetime, end: Any) -> datetime:
+    local = moment.astimezone(clock.LOCAL_ZONE)
+    target = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if target <= local:
+        target += timedelta(days=1)
+    return target
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: between half and all of base·2^(attempts-1), capped."""
+    delay = min(cap, base * 2 ** max(attempts - 1, 0))
+    return random.uniform(delay / 2, delay)
+
+
+class Notifier:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        senders: Senders,
+        settings: NotifierSettings,
+        *,
+        wakeups: Redis | None = None,
+        periodic: Callable[[], object] | None = None,
+    ) -> None:
+        self.factory = factory
+        self.senders = senders
+        self.settings = settings
+        self.wakeups = wakeups
+        self.periodic = periodic
+        self.stop = threading.Event()
+        self._pool = ThreadPoolExecutor(settings.notifier_threads, thread_name_prefix="notifier")
+        self._last_periodic = 0.0
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        logger.info("notifier started")
+        while not self.stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:  # a database hiccup must not end the process
+                logger.exception("notifier round failed")
+                handled = 0
+            self._run_periodic()
+            if handled < self.settings.notifier_batch_size:
+                self._wait()
+        self._pool.shutdown(wait=True)
+        logger.info("notifier stopped")
+
+    def run_once(self) -> int:
+        """One round: claim a batch, deliver it, return how many rows were handled."""
+        with self.factory() as session:
+            token, ids = claims.claim_due(
+                session,
+                limit=self.settings.notifier_batch_size,
+                lease_seconds=self.settings.notifier_claim_seconds,
+            )
+        if ids:
+            list(self._pool.map(lambda row_id: self.process(row_id, token), ids))
+        return len(ids)
+
+    def _wait(self) -> None:
+        timeout = self.settings.notifier_poll_seconds
+        if self.wakeups is not None:
+            try:
+                if self.wakeups.blpop([WAKEUP_KEY], timeout=max(1, int(timeout))):
+                    self.wakeups.delete(WAKEUP_KEY)
+                return
+            except RedisError as exc:
+                logger.debug("wake-up list unavailable (%s), polling", exc)
+        self.stop.wait(timeout)
+
+    def _run_periodic(self) -> None:
+        every = self.settings.notifier_escalation_seconds
+        if self.periodic is None or every <= 0 or time.monotonic() - self._last_periodic < every:
+            return
+        self._last_periodic = time.monotonic()
+        try:
+            self.periodic()
+        except Exception:
+            logger.exception("periodic job failed")
+
+    # --- one row ---------------------------------------------------------------------------------
+
+    def process(self, row_id: int, token: str) -> None:
+        try:
+            with self.factory() as session:
+                self._process(session, row_id, token)
+        except Exception:
+            logger.exception("push %s failed unexpectedly", row_id)
+
+    def _process(self, session: Session, row_id: int, token: str) -> None:
+        row = session.get(OutboxMessage, row_id)
+        if row is None or row.claim_token != token or row.status != "pending":
+            return
+        now = clock.now()
+        quiet = (self.settings.quiet_hours_start, self.settings.quiet_hours_end)
+        if not row.urgent and in_quiet_hours(now, *quiet):
+            claims.finish(session, row_id, token, next_attempt_at=quiet_hours_end(now, quiet[1]))
+            return
+        try:
+            recipient = resolve(session, row)
+            rendered, merged = self._compose(session, row)
+        except (DomainError, KeyError, ValueError) as exc:
+            logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
+            claims.finish(session, row_id, token, status="dead", last_error=f"compose: {exc}"[:500])
+            return
+        known = service.contact(session, recipient.key)
+        channels = plan(
+            recipient,
+            unreachable=dict(known.unreachable or {}) if known else {},
+            sms_blocked=service.sms_blocked(session, recipient.phone),
+            preferred=known.preferred_channel if known else None,
+        )
+        if not channels:
+            claims.finish(session, row_id, token, status="dead", last_error="no reachable channel")
+            logger.warning("push %s dead: no reachable channel", row.dedup_key)
+            return
+        row.sending_channel = channels[0]
+        session.commit()
+        outcome = deliver(self.senders, recipient, rendered, channels, out_id=f"pd{row.id}")
+        self._record(session, row, token, outcome, merged, recipient.phone, now)
+
+    def _compose(self, session: Session, row: OutboxMessage) -> tuple[Rendered, list[OutboxMessage]]:
+        """The message for `row`, merged with the rows waiting behind it when that is due."""
+        if row.template in WORKER_TASKS:
+            waiting = claims.followers(session, row, templates=WORKER_TASKS)
+            if waiting:
+                items = [render(r.template, r.params).text for r in (row, *waiting)]
+                numbered = "\n".join(f"{i}. {text}" for i, text in enumerate(items, 1))
+                return render("worker_task_digest", {"count": len(items), "items": numbered}), waiting
+        elif (row.last_error or "").startswith("rate_limited") and row.dedup_key.startswith("ticket:"):
+            prefix = ":".join(row.dedup_key.split(":")[:2]) + ":"
+            waiting = claims.followers(session, row, dedup_prefix=prefix)
+            if waiting:
+                latest = render(waiting[-1].template, waiting[-1].params).sms_text
+                params = {
+                    "ticket_no": row.dedup_key.split(":")[1],
+                    "count": len(waiting) + 1,
+                    "latest": latest,
+                }
+                return render("ticket_updates_coalesced", params), waiting
+        return render(row.template, row.params), []
+
+    def _record(
+        self, session: Session, row: OutboxMessage, token: str, outcome: Outcome,
+        merged: list[OutboxMessage], phone: str | None, now: datetime,
+    ) -> None:  # fmt: skip
+        if outcome.sms_block and phone:
+            service.block_sms(session, phone, outcome.sms_block)
+        service.remember(
+            session, row.recipient_key or "", sent_by=outcome.channel if outcome.status == "sent" else None,
+            unreachable=outcome.unreachable,
+        )  # fmt: skip
+        session.commit()
+        common: dict[str, Any] = {"sending_channel": None, "claim_token": None}
+        if outcome.status == "sent":
+            moment = clock.now()
+            written = claims.finish(
+                session, row.id, token, status="sent", channel=outcome.channel,
+                provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
+                last_error=None, **common,
+            )  # fmt: skip
+            for other in merged:
+                other.status, other.channel, other.sent_at, other.merged_into_id = (
+                    "sent",
+                    outcome.channel,
+                    moment,
+                    row.id,
+                )
+            session.commit()
+            if not written:
+                logger.warning("push %s was sent after its claim lapsed", row.dedup_key)
+            return
+        if outcome.status == "defer":
+            wait = timedelta(seconds=max(outcome.retry_after, 1.0))
+            claims.finish(
+                session, row.id, token, next_attempt_at=now + wait, last_error=outcome.error, **common
+            )
+            return
+        attempts = row.attempts + 1
+        if outcome.status == "failed" or attempts >= self.settings.notifier_max_attempts:
+            claims.finish(
+                session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error, **common
+            )
+            logger.error("ALERT push %s dead after %s attempt(s): %s", row.dedup_key, attempts, outcome.error)
+            return
+        delay = backoff_seconds(
+            attempts, self.settings.notifier_backoff_base_seconds, self.settings.notifier_backoff_max_seconds
+        )
+        claims.finish(
+            session, row.id, token, attempts=attempts, last_error=outcome.error,
+            next_attempt_at=now + timedelta(seconds=delay), **common,
+        )  # fmt: skip
+        logger.info("push %s retry %s in %.0f s: %s", row.dedup_key, attempts, delay, outcome.error)
+
+
+def build_senders(settings: NotifierSettings, redis: Redis) -> Senders:
+    """The clients for the configured platforms (a platform without credentials is skipped)."""
+    senders = Senders(wechat_template_id=settings.wechat_notice_template_id)
+    if settings.sms_api_base_url and settings.sms_access_key_id:
+        senders.sms = SmsClient(
+            _sms_provider(settings),
+            PhoneLimiter(redis, settings.sms_provider, per_day=settings.sms_daily_limit),
+            settings.sms_template_codes,
+        )
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        senders.wechat = WeChatClient(
+            settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url, redis
+        )
+        senders.window = CustomerServiceWindow(redis, settings.wechat_app_id)
+    if settings.wecom_corp_id and settings.wecom_secret:
+        senders.wecom = WeComClient(
+            settings.wecom_corp_id,
+            settings.wecom_agent_id,
+            settings.wecom_secret,
+            settings.wecom_api_base_url,
+            redis,
+        )
+    return senders
+
+
+def _sms_provider(settings: NotifierSettings) -> SmsProvider:
+    if settings.sms_provider == "tencent":
+        return TencentSms(
+            settings.sms_access_key_id, settings.sms_access_key_secret, settings.sms_api_base_url,
+            settings.sms_sign_name, settings.sms_sdk_app_id, region=settings.sms_region,
+        )  # fmt: skip
+    return AliyunSms(
+        settings.sms_access_key_id,
+        settings.sms_access_key_secret,
+        settings.sms_api_base_url,
+        settings.sms_sign_name,
+    )
+
+
+def _escalate() -> object:
+    return escalate.run_once()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_notifier_settings()
+    redis = Redis.from_url(
+        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True
+    )
+    wakeups = Redis.from_url(
+        settings.redis_url, socket_timeout=settings.notifier_poll_seconds + 2, socket_connect_timeout=0.5
+    )
+    notifier = Notifier(
+        session_factory(get_engine(settings.database_url)), build_senders(settings, redis), settings,
+        wakeups=wakeups, periodic=_escalate,
+    )  # fmt: skip
+
+    def _stop(signum: int, _frame: object) -> None:
+        logger.info("signal %s: finishing the current round", signum)
+        notifier.stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    notifier.run_forever()
+
+
+if __name__ == "__main__":
+    main()

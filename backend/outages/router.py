@@ -1,0 +1,46 @@
+"""`/outages`: the dispatch centre publishes and updates; the assistant asks what covers a customer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from backend.core.deps import Role, SessionDep, require
+from backend.core.tx import TxSessionDep
+from backend.customers import service as customers
+from backend.outages import service
+from backend.outages.schemas import OutageCreate, OutageRead, OutageUpdate
+
+router = APIRouter(tags=["outages"])
+OutageId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.post("/outages", status_code=201, dependencies=[require()])
+def create_outage(data: OutageCreate, session: TxSessionDep) -> OutageRead:
+    return service.read(session, service.create_outage(session, data), detail=True)
+
+
+@router.patch("/outages/{outage_id}", dependencies=[require()])
+def update_outage(outage_id: OutageId, data: OutageUpdate, session: TxSessionDep) -> OutageRead:
+    return service.read(session, service.update_outage(session, outage_id, data), detail=True)
+
+
+@router.get("/outages/{outage_id}", dependencies=[require(Role.actions, Role.worker)])
+def get_outage(outage_id: OutageId, session: SessionDep) -> OutageRead:
+    return service.read(session, service.get_outage(session, outage_id), detail=True)
+
+
+@router.get("/outages", dependencies=[require(Role.actions, Role.worker)])
+def list_outages(
+    session: SessionDep,
+    account_no: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
+    open_only: bool = True,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OutageRead]:
+    """With `account_no`: the outages covering that customer now or upcoming; else the pool."""
+    if account_no:
+        rows = service.covering(session, customers.get_customer(session, account_no))
+    else:
+        rows = service.list_outages(session, open_only=open_only, limit=limit)
+    return [service.read(session, o, detail=False) for o in rows]

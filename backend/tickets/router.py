@@ -1,0 +1,112 @@
+"""`/repair-reports` and `/tickets`: the assistant reports and follows up; workers move their tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+
+from backend.core.deps import Role, SessionDep, SettingsDep, caller_role, require
+from backend.core.idempotency import run_once
+from backend.core.tx import FactoryDep, TxSessionDep
+from backend.customers import service as customers
+from backend.tickets import reports, service
+from backend.tickets.schemas import (
+    ComplaintCreate,
+    PhotoCreate,
+    RatingCreate,
+    RepairReportCreate,
+    RepairReportRead,
+    TicketEventCreate,
+    TicketRead,
+)
+from backend.topology import service as topology
+
+router = APIRouter(tags=["tickets"])
+TicketNo = Annotated[str, Path(pattern=r"^QX\d{12}$")]
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+CallerRole = Annotated[Role, Depends(caller_role)]
+
+
+def actor_of(role: Role) -> str:
+    return {Role.admin: "admin", Role.actions: "assistant", Role.worker: "worker"}[role]
+
+
+@router.post("/repair-reports", dependencies=[require(Role.actions)])
+def create_repair_report(
+    data: RepairReportCreate,
+    idempotency_key: IdempotencyKey,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    role: CallerRole,
+) -> RepairReportRead:
+    answer = run_once(
+        factory,
+        scope="repair_report",
+        key=idempotency_key,
+        body=data.model_dump(mode="json"),
+        work=lambda session: reports.handle_report(session, settings, data, actor=actor_of(role)),
+    )
+    return RepairReportRead.model_validate(answer)
+
+
+@router.post("/tickets", status_code=201, dependencies=[require(Role.actions)])
+def create_complaint(
+    data: ComplaintCreate,
+    idempotency_key: IdempotencyKey,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    role: CallerRole,
+) -> TicketRead:
+    answer = run_once(
+        factory,
+        scope="complaint",
+        key=idempotency_key,
+        body=data.model_dump(mode="json"),
+        work=lambda session: reports.handle_complaint(session, settings, data, actor=actor_of(role)),
+    )
+    return TicketRead.model_validate(answer)
+
+
+@router.get("/tickets", dependencies=[require(Role.actions, Role.worker)])
+def list_tickets(
+    session: SessionDep,
+    account_no: Annotated[str, Query(pattern=r"^\d{10}$")],
+    open: bool = False,
+) -> list[TicketRead]:
+    customer = customers.get_customer(session, account_no)
+    return [service.read(session, t) for t in service.list_for_customer(session, customer, open_only=open)]
+
+
+@router.get("/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)])
+def get_ticket(ticket_no: TicketNo, session: SessionDep) -> TicketRead:
+    return service.read(session, service.get_ticket(session, ticket_no))
+
+
+@router.post("/tickets/{ticket_no}/events", dependencies=[require(Role.actions, Role.worker)])
+def add_event(
+    ticket_no: TicketNo, data: TicketEventCreate, session: TxSessionDep, settings: SettingsDep, role: CallerRole
+) -> TicketRead:
+    ticket = service.apply_event(
+        session, settings, ticket_no, event=data.type, actor=actor_of(role), worker_code=data.worker_code,
+        note=data.note,
+    )  # fmt: skip
+    return service.read(session, ticket)
+
+
+@router.post("/tickets/{ticket_no}/rating", dependencies=[require(Role.actions)])
+def rate(ticket_no: TicketNo, data: RatingCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
+    ticket = service.rate(session, ticket_no, score=data.score, comment=data.comment, actor=actor_of(role))
+    return service.read(session, ticket)
+
+
+@router.post("/tickets/{ticket_no}/photos", status_code=201, dependencies=[require(Role.actions, Role.worker)])
+def add_photo(ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
+    ticket = service.add_photo(session, ticket_no, media_id=data.media_id, url=data.url, actor=actor_of(role))
+    return service.read(session, ticket)
+
+
+@router.get("/workers/{code}/tickets", dependencies=[require(Role.actions, Role.worker)])
+def worker_tickets(code: str, session: SessionDep, open: bool = True) -> list[TicketRead]:
+    worker = topology.get_worker(session, code)
+    return [service.read(session, t) for t in service.list_for_worker(session, worker, open_only=open)]

@@ -1,0 +1,108 @@
+"""Ticket and repair-report request and answer shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from backend.outages.schemas import OutageBrief
+
+Channel = Literal["wechat", "wecom", "sms", "rest", "phone", "web"]
+TicketKind = Literal["repair", "hazard", "complaint"]
+Priority = Literal["urgent", "high", "normal"]
+
+
+class RepairReportCreate(BaseModel):
+    account_no: str | None = Field(default=None, pattern=r"^\d{10}$")
+    phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
+    address: str | None = Field(default=None, min_length=2, max_length=200)
+    channel: Channel
+    sender_id: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=2000)
+    kind: Literal["repair", "hazard"] = "repair"
+    callback_phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class WorkerContact(BaseModel):
+    name: str
+    phone_masked: str
+
+
+class RepairReportRead(BaseModel):
+    outcome: Literal["attached_to_outage", "ticket_created"]
+    ticket_no: str | None = None
+    outage: OutageBrief | None = None
+    deadline: datetime | None = None
+    priority: Priority | None = None
+    worker: WorkerContact | None = None
+
+
+class ComplaintCreate(BaseModel):
+    kind: Literal["complaint"]
+    account_no: str | None = Field(default=None, pattern=r"^\d{10}$")
+    channel: Channel
+    sender_id: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=2000)
+    callback_phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
+
+
+class TicketEventCreate(BaseModel):
+    type: Literal["accept", "arrive", "resolve", "close", "cancel"]
+    worker_code: str | None = Field(default=None, min_length=1, max_length=32)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RatingCreate(BaseModel):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class PhotoCreate(BaseModel):
+    media_id: str | None = Field(default=None, min_length=1, max_length=128)
+    url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
+
+    @model_validator(mode="after")
+    def _one(self) -> PhotoCreate:
+        if (self.media_id is None) == (self.url is None):
+            raise ValueError("give exactly one of media_id and url")
+        return self
+
+
+class TimelineItem(BaseModel):
+    type: str
+    at: datetime
+    actor: str
+    note: str | None
+
+
+class TicketWorker(BaseModel):
+    code: str
+    name: str
+    phone: str
+
+
+class TicketRead(BaseModel):
+    ticket_no: str
+    kind: TicketKind
+    status: str
+    priority: Priority
+    account_no: str | None
+    address: str | None
+    description: str
+    channel: str
+    created_at: datetime
+    arrival_deadline: datetime | None
+    restore_deadline: datetime | None
+    contact_deadline: datetime | None
+    answer_deadline: datetime | None
+    worker: TicketWorker | None
+    backup: TicketWorker | None
+    outage_id: int | None
+    resolution: str | None
+    rating: int | None
+    photos: list[str]
+    timeline: list[TimelineItem]

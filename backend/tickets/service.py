@@ -1,0 +1,342 @@
+"""Ticket service: open and dispatch, move through the state machine, rate, escalate.
+
+Every change writes its timeline event and its outbox rows in the caller's transaction; a refused
+change raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.core import clock
+from backend.core.config import Settings
+from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.masking import mask_account
+from backend.core.sequence import next_number
+from backend.customers import service as customers
+from backend.customers.models import Customer
+from backend.dispatch import service as dispatch
+from backend.notifications.outbox import enqueue
+from backend.tickets import state
+from backend.tickets.models import Ticket, TicketEvent, TicketPhoto
+from backend.tickets.schemas import TicketRead, TicketWorker, TimelineItem
+from backend.topology import service as topology
+from backend.topology.models import Worker
+
+logger = logging.getLogger(__name__)
+
+# The customer is told of these steps; the key is the API event.
+CUSTOMER_TEMPLATES = {"accept": "ticket_accepted", "arrive": "ticket_arrived", "resolve": "ticket_resolved"}
+
+
+def arrival_minutes(settings: Settings, area_type: str) -> int:
+    return {"urban": settings.arrival_minutes_urban, "rural": settings.arrival_minutes_rural}.get(
+        area_type, settings.arrival_minutes_remote
+    )
+
+
+def restore_hours(settings: Settings, area_type: str) -> int:
+    return settings.restore_hours_urban if area_type == "urban" else settings.restore_hours_rural
+
+
+def priority_for(kind: str, customer: Customer | None) -> str:
+    if kind == "hazard":
+        return "urgent"
+    if kind == "repair" and customer is not None and (customer.medical_equipment or customer.customer_type == "key"):
+        return "high"
+    return "normal"
+
+
+def open_load(session: Session) -> dispatch.LoadFn:
+    def load(worker_ids: list[int]) -> dict[int, int]:
+        if not worker_ids:
+            return {}
+        query = (
+            select(Ticket.worker_id, func.count(Ticket.id))
+            .where(Ticket.worker_id.in_(worker_ids), Ticket.status.in_(state.LOAD_STATUSES))
+            .group_by(Ticket.worker_id)
+        )
+        return {worker_id: count for worker_id, count in session.execute(query) if worker_id}
+
+    return load
+
+
+def _event(session: Session, ticket: Ticket, event_type: str, actor: str, note: str | None = None) -> None:
+    session.add(TicketEvent(ticket_id=ticket.id, type=event_type, at=clock.now(), actor=actor, note=note))
+
+
+def open_ticket(
+    session: Session,
+    settings: Settings,
+    *,
+    kind: str,
+    customer: Customer | None,
+    channel: str,
+    sender_id: str,
+    description: str,
+    actor: str,
+    callback_phone: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    outage_id: int | None = None,
+) -> Ticket:
+    moment = clock.now()
+    ticket = Ticket(
+        ticket_no=next_number(session, "QX"),
+        kind=kind,
+        priority=priority_for(kind, customer),
+        status="received",
+        customer_id=customer.id if customer else None,
+        channel=channel,
+        sender_id=sender_id,
+        callback_phone=callback_phone,
+        description=description,
+        latitude=latitude,
+        longitude=longitude,
+        outage_id=outage_id,
+        created_at=moment,
+        updated_at=moment,
+    )
+    if kind == "complaint":
+        ticket.contact_deadline = moment + timedelta(hours=settings.complaint_contact_hours)
+        ticket.answer_deadline = clock.add_working_days(moment, settings.complaint_answer_working_days)
+    elif customer is not None:
+        minutes = arrival_minutes(settings, customer.area_type)
+        ticket.arrival_deadline = moment + timedelta(minutes=minutes)
+        ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, customer.area_type))
+    session.add(ticket)
+    session.flush()
+    _event(session, ticket, "created", actor, f"{channel} 渠道受理")
+    if customer is not None:
+        _dispatch(session, ticket, customer, actor)
+    logger.info("ticket %s opened (%s, %s) for account %s", ticket.ticket_no, kind, ticket.priority,
+                mask_account(customer.account_no if customer else None))  # fmt: skip
+    session.flush()
+    return ticket
+
+
+def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
+    """Assign the ticket; False when nobody at all can take it (it stays `received`)."""
+    cell_id = customers.grid_cell_id_of(session, customer)
+    choice = dispatch.choose(session, cell_id, open_load(session), supervisor=ticket.kind == "complaint")
+    if choice.worker is None:
+        _event(session, ticket, "no_worker_available", "system", f"{choice.cell_name}暂无在岗人员")
+        return False
+    if choice.overloaded:
+        if choice.worker.grid_cell_id != cell_id:
+            note = f"{choice.cell_name}班组承载力已满，转派邻近网格{choice.neighbour_name}"
+        else:
+            note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
+        _event(session, ticket, "overload_warning", "system", note)
+    ticket.worker_id = choice.worker.id
+    ticket.backup_worker_id = choice.backup.id if choice.backup else None
+    ticket.status = "dispatched"
+    ticket.dispatched_at = clock.now()
+    ticket.updated_at = ticket.dispatched_at
+    _event(session, ticket, "dispatched", actor, f"派发给{choice.worker.name}")
+    params = _params(session, ticket, customer, choice.worker)
+    enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:dispatched", template="ticket_dispatched",
+            params=params, customer_id=customer.id, urgent=ticket.kind == "hazard")  # fmt: skip
+    enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:assigned:{choice.worker.code}",
+            template="worker_task_assigned", params=params | {"customer_phone": customer.phone},
+            worker_id=choice.worker.id, urgent=True)  # fmt: skip
+    return True
+
+
+def _params(session: Session, ticket: Ticket, customer: Customer | None, worker: Worker | None) -> dict[str, Any]:
+    deadline = ticket.arrival_deadline or ticket.contact_deadline
+    return {
+        "ticket_no": ticket.ticket_no,
+        "kind": ticket.kind,
+        "priority": ticket.priority,
+        "description": ticket.description,
+        "account_no": customer.account_no if customer else None,
+        "customer_name": customer.name if customer else None,
+        "address": customer.address if customer else None,
+        "worker_name": worker.name if worker else None,
+        "worker_phone": worker.phone if worker else None,
+        "deadline": iso(deadline),
+        "arrival_deadline": iso(ticket.arrival_deadline),
+        "restore_deadline": iso(ticket.restore_deadline),
+        "resolution": ticket.resolution,
+    }
+
+
+def iso(moment: Any) -> str | None:
+    local = clock.to_local(moment)
+    return local.isoformat() if local else None
+
+
+def get_ticket(session: Session, ticket_no: str) -> Ticket:
+    ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == ticket_no))
+    if ticket is None:
+        raise NotFound(f"没有找到工单 {ticket_no}，请核对工单号", code="ticket_not_found")
+    return ticket
+
+
+def list_for_customer(session: Session, customer: Customer, *, open_only: bool) -> list[Ticket]:
+    query = select(Ticket).where(Ticket.customer_id == customer.id).order_by(Ticket.created_at.desc())
+    if open_only:
+        query = query.where(Ticket.status.in_(state.OPEN_STATUSES))
+    return list(session.scalars(query.limit(50)))
+
+
+def list_for_worker(session: Session, worker: Worker, *, open_only: bool) -> list[Ticket]:
+    query = select(Ticket).where(Ticket.worker_id == worker.id).order_by(Ticket.created_at.desc())
+    if open_only:
+        query = query.where(Ticket.status.in_(state.LOAD_STATUSES))
+    return list(session.scalars(query.limit(100)))
+
+
+def apply_event(
+    session: Session,
+    settings: Settings,
+    ticket_no: str,
+    *,
+    event: str,
+    actor: str,
+    worker_code: str | None = None,
+    note: str | None = None,
+) -> Ticket:
+    """Move the ticket by one event; 409 `illegal_transition` (and nothing written) when not allowed."""
+    ticket = get_ticket(session, ticket_no)
+    target = state.next_status(ticket.status, event)
+    if target is None:
+        raise Conflict(f"工单当前状态为 {ticket.status}，不能执行 {event}", code="illegal_transition")
+    worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
+    if worker_code is not None:
+        acting = topology.get_worker(session, worker_code)
+        allowed = {ticket.worker_id, ticket.backup_worker_id} if event == "accept" else {ticket.worker_id}
+        if acting.id not in allowed:
+            raise Conflict(f"工单 {ticket_no} 未派给 {acting.name}", code="not_assigned")
+        if event == "accept" and acting.id != ticket.worker_id:
+            ticket.backup_worker_id, ticket.worker_id = ticket.worker_id, acting.id
+        worker = acting
+        actor = f"worker:{acting.code}"
+    moment = clock.now()
+    customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
+    if event == "arrive" and customer is not None and ticket.kind != "complaint":
+        ticket.restore_deadline = moment + timedelta(hours=restore_hours(settings, customer.area_type))
+    if event == "resolve":
+        ticket.resolution = note
+    ticket.status = target
+    ticket.updated_at = moment
+    _event(session, ticket, state.EVENT_RECORDS[event], actor, note)
+    session.flush()
+    if customer is not None and event in CUSTOMER_TEMPLATES:
+        params = _params(session, ticket, customer, worker)
+        step = state.EVENT_RECORDS[event]
+        enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:{step}", template=CUSTOMER_TEMPLATES[event],
+                params=params, customer_id=customer.id, urgent=event == "resolve")  # fmt: skip
+        if event == "resolve":
+            enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:rating_request",
+                    template="ticket_rating_request", params=params, customer_id=customer.id)  # fmt: skip
+    logger.info("ticket %s: %s → %s by %s", ticket.ticket_no, event, target, actor)
+    return ticket
+
+
+def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, actor: str) -> Ticket:
+    ticket = get_ticket(session, ticket_no)
+    if ticket.status not in ("resolved", "closed"):
+        raise Conflict("工单处理完成后才能评价", code="not_resolved")
+    if ticket.rating is not None:
+        raise Conflict("该工单已经评价过了，感谢您的反馈", code="already_rated")
+    ticket.rating = score
+    ticket.rating_comment = comment
+    ticket.updated_at = clock.now()
+    _event(session, ticket, "rated", actor, f"{score}分" + (f"：{comment}" if comment else ""))
+    session.flush()
+    return ticket
+
+
+def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str) -> Ticket:
+    ticket = get_ticket(session, ticket_no)
+    session.add(TicketPhoto(ticket_id=ticket.id, media_id=media_id, url=url, added_at=clock.now(), actor=actor))
+    _event(session, ticket, "photo_added", actor, media_id or url)
+    session.flush()
+    return ticket
+
+
+def escalate_overdue(session: Session, settings: Settings) -> list[str]:
+    """Escalate tickets dispatched more than `accept_escalation_minutes` ago and still not accepted.
+
+    The backup worker and the cell's supervisor get a `worker_task_escalated` push; tickets that
+    nobody could take are dispatched again. Each ticket is escalated once. Returns the ticket numbers.
+    """
+    moment = clock.now()
+    cutoff = moment - timedelta(minutes=settings.accept_escalation_minutes)
+    overdue = session.scalars(
+        select(Ticket).where(Ticket.status == "dispatched", Ticket.escalated_at.is_(None),
+                             Ticket.dispatched_at <= cutoff)  # fmt: skip
+    ).all()
+    escalated = []
+    for ticket in overdue:
+        worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
+        customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
+        ticket.escalated_at = moment
+        note = f"{worker.name if worker else '责任人'}超过{settings.accept_escalation_minutes}分钟未接单"
+        _event(session, ticket, "escalated", "system", note)
+        params = _params(session, ticket, customer, worker) | {"minutes": settings.accept_escalation_minutes}
+        targets = [session.get(Worker, ticket.backup_worker_id)] if ticket.backup_worker_id else []
+        if worker is not None:
+            targets += [w for w in topology.workers_of_cell(session, worker.grid_cell_id) if w.is_supervisor]
+        for target in targets:
+            if target is not None:
+                enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:escalated:{target.code}",
+                        template="worker_task_escalated", params=params, worker_id=target.id,
+                        urgent=True)  # fmt: skip
+        escalated.append(ticket.ticket_no)
+    waiting = session.scalars(
+        select(Ticket).where(Ticket.status == "received", Ticket.customer_id.is_not(None),
+                             Ticket.created_at <= cutoff)  # fmt: skip
+    ).all()
+    for ticket in waiting:
+        customer = customers.customer_by_id(session, ticket.customer_id)  # type: ignore[arg-type]
+        if _dispatch(session, ticket, customer, "system"):
+            escalated.append(ticket.ticket_no)
+    session.flush()
+    if escalated:
+        logger.warning("escalated %s tickets not accepted in time", len(escalated))
+    return escalated
+
+
+def _contact(worker: Worker | None) -> TicketWorker | None:
+    return TicketWorker(code=worker.code, name=worker.name, phone=worker.phone) if worker else None
+
+
+def read(session: Session, ticket: Ticket) -> TicketRead:
+    customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
+    events = session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+    ).all()
+    photos = session.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id).order_by(TicketPhoto.id))
+    worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
+    backup = session.get(Worker, ticket.backup_worker_id) if ticket.backup_worker_id else None
+    local = clock.to_local
+    return TicketRead(
+        ticket_no=ticket.ticket_no,
+        kind=ticket.kind,  # type: ignore[arg-type]
+        status=ticket.status,
+        priority=ticket.priority,  # type: ignore[arg-type]
+        account_no=customer.account_no if customer else None,
+        address=customer.address if customer else None,
+        description=ticket.description,
+        channel=ticket.channel,
+        created_at=local(ticket.created_at),  # type: ignore[arg-type]
+        arrival_deadline=local(ticket.arrival_deadline),
+        restore_deadline=local(ticket.restore_deadline),
+        contact_deadline=local(ticket.contact_deadline),
+        answer_deadline=local(ticket.answer_deadline),
+        worker=_contact(worker),
+        backup=_contact(backup),
+        outage_id=ticket.outage_id,
+        resolution=ticket.resolution,
+        rating=ticket.rating,
+        photos=[p.media_id or p.url or "" for p in photos],
+        timeline=[TimelineItem(type=e.type, at=local(e.at), actor=e.actor, note=e.note) for e in events],  # type: ignore[arg-type]
+    )

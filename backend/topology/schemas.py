@@ -1,0 +1,53 @@
+"""Topology request and answer shapes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+Name = Field(min_length=1, max_length=64)
+
+
+class FeederCreate(BaseModel):
+    code: str = Code
+    name: str = Name
+
+
+class FeederRead(FeederCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class GridCellCreate(BaseModel):
+    code: str = Code
+    name: str = Name
+    neighbour_code: str | None = None
+
+
+class GridCellRead(GridCellCreate):
+    pass
+
+
+class TransformerCreate(BaseModel):
+    code: str = Code
+    name: str = Name
+    feeder_code: str
+    grid_cell_code: str
+
+
+class TransformerRead(TransformerCreate):
+    pass
+
+
+class WorkerCreate(BaseModel):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=32)
+    phone: str = Field(pattern=r"^1\d{10}$")
+    grid_cell_code: str
+    wecom_user_id: str = Field(min_length=1, max_length=64)
+    on_duty: bool = True
+    capacity: int = Field(default=5, ge=0, le=100)
+    is_supervisor: bool = False
+
+
+class WorkerRead(WorkerCreate):
+    pass

@@ -1,0 +1,362 @@
+"""Rasa input channels for the WeChat official account (`/webhooks/wechat/webhook`), and the
+base they share with the WeCom channel.
+
+The ack path (RELIABILITY rows 1-22): read at most 64 KB (413 beyond) → `CallbackGate.open`
+(signature in constant time, ±300 s timestamp, AES safe mode with key rotation, control
+characters stripped, defusedxml) → replayed nonce? ack → journal the message under its dedup key
+(SQLite, durable; a duplicate is acked and dropped) → answer `success`. Nothing on this path
+touches Redis or the network. Then the Rasa turn runs in a task this object holds a reference to
+(a client disconnect cannot cancel it), serialised per sender; its replies are merged into one
+message and sent with the customer-service API inside the 48 h / 5-message window, else handed
+to the push pipeline (template message, then SMS). Entries still pending at startup are replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from redis import Redis
+from redis.exceptions import RedisError
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors._journal import Journal
+from connectors._xml import MAX_BODY_BYTES
+from connectors.wechat import texts
+from connectors.wechat.client import WeChatClient, mask_id
+from connectors.wechat.errors import OutsideWindow, PlatformError, QuotaExceeded
+from connectors.wechat.messages import Turn, button_payloads, render_reply, wechat_turn
+from connectors.wechat.protocol import CallbackGate, Inbound, Quarantined, Rejected
+from connectors.wechat.push import PushFailed, PushPipeline
+from connectors.wechat.settings import WeChatSettings
+from connectors.wechat.window import CustomerServiceWindow
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+MAX_ATTEMPTS = 3
+#: Rasa turns run on the server's event loop and hold it for milliseconds at a time; letting a
+#: burst of hundreds run at once would queue the acks behind them (p99 of seconds, measured).
+MAX_CONCURRENT_TURNS = 1
+CHOICES_TTL_SECONDS = 3600
+
+
+def make_redis(url: str) -> Redis:
+    # Short timeouts: a hung Redis must not stall a turn for Rasa's default 10 s.
+    return Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+class PlatformInput(InputChannel):
+    """What the WeChat and WeCom channels share; subclasses say how to send and what a message means."""
+
+    def __init__(self, gate: CallbackGate, journal: Journal, redis: Redis, push: PushPipeline) -> None:
+        self.gate = gate
+        self.journal = journal
+        self.redis = redis
+        self.push = push
+        self._tasks: set[asyncio.Task] = set()
+        self._tails: dict[str, asyncio.Task] = {}
+        self._turn_slots: asyncio.Semaphore | None = None
+
+    # --- what subclasses provide ---------------------------------------------------------------
+
+    def turn_for(self, inbound: Inbound) -> Turn:
+        raise NotImplementedError
+
+    def deliver_sync(self, recipient: str, text: str, dedup_key: str) -> None:
+        """Send `text` to `recipient` now, or hand it to the push pipeline. Runs in a thread."""
+        raise NotImplementedError
+
+    def interaction_sync(self, inbound: Inbound) -> None:
+        """Bookkeeping when a user acts (WeChat opens the customer-service window). Runs in a thread."""
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = Blueprint(f"{self.name()}_webhook", __name__)
+
+        @hook.get("/")
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.get("/webhook")
+        async def verify(request: Request) -> HTTPResponse:
+            try:
+                echo = self.gate.echo(_query(request))
+            except Rejected as exc:
+                logger.warning("%s URL check refused: %s", self.name(), exc.reason)
+                return response.text(exc.reason, status=exc.status)
+            return response.text(echo, content_type="text/plain")
+
+        @hook.post("/webhook", stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            body = await _read_capped(request)
+            if body is None:
+                return response.text("body too large", status=413)
+            return self.accept(_query(request), body, on_new_message)
+
+        @hook.listener("after_server_start")
+        async def replay(*_: Any) -> None:
+            self.replay_pending(on_new_message)
+
+        return hook
+
+    def accept(self, query: dict[str, str], body: bytes, on_new_message: OnNewMessage) -> HTTPResponse:
+        """The ack path: verify, dedup, journal, schedule, answer `success`."""
+        try:
+            inbound = self.gate.open(query, body)
+        except Rejected as exc:
+            logger.warning("%s callback refused (%s): %s", self.name(), exc.status, exc.reason)
+            return response.text(exc.reason, status=exc.status)
+        except Quarantined as exc:
+            logger.warning("%s signed but malformed callback quarantined: %s", self.name(), exc.reason)
+            self.journal.quarantine(self.name(), exc.reason, body)
+            return response.text("success")
+        if not self.journal.first_nonce(self.name(), inbound.nonce_key):
+            logger.warning("%s replayed nonce acked, not processed", self.name())
+            return response.text("success")
+        if not self.journal.accept(inbound.key, self.name(), inbound.sender, inbound.fields):
+            logger.info("%s duplicate %s acked, not processed", self.name(), inbound.key)
+            return response.text("success")
+        self._schedule(inbound.key, inbound.fields, on_new_message)
+        return response.text("success")
+
+    def replay_pending(self, on_new_message: OnNewMessage) -> None:
+        entries = self.journal.pending(self.name())
+        if entries:
+            logger.info("%s replaying %s journalled messages", self.name(), len(entries))
+        for entry in entries:
+            if entry.attempts >= MAX_ATTEMPTS:
+                logger.error("%s gives up on %s after %s attempts", self.name(), entry.key, entry.attempts)
+                self.journal.give_up(entry.key)
+                continue
+            self._schedule(entry.key, entry.payload, on_new_message)
+
+    async def drain(self) -> None:
+        """Wait for the running turns (used at shutdown and by tests)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    # --- the turn --------------------------------------------------------------------------------
+
+    def _schedule(self, key: str, fields: dict[str, str], on_new_message: OnNewMessage) -> None:
+        sender = fields["FromUserName"]
+        previous = self._tails.get(sender)
+        task = asyncio.create_task(self._run_after(previous, key, fields, on_new_message))
+        self._tasks.add(task)
+        self._tails[sender] = task
+
+        def finished(done: asyncio.Task) -> None:
+            self._tasks.discard(done)
+            if self._tails.get(sender) is done:
+                del self._tails[sender]
+
+        task.add_done_callback(finished)
+
+    async def _run_after(
+        self, previous: asyncio.Task | None, key: str, fields: dict[str, str], on_new_message: OnNewMessage
+    ) -> None:
+        if previous is not None:  # one sender's messages run in arrival order
+            await asyncio.wait({previous})
+        if self._turn_slots is None:
+            self._turn_slots = asyncio.Semaphore(MAX_CONCURRENT_TURNS)
+        try:
+            async with self._turn_slots:
+                await self._process(key, fields, on_new_message)
+        except Exception:
+            logger.exception("%s turn for %s failed", self.name(), key)
+            self.journal.failed(key)
+
+    async def _process(self, key: str, fields: dict[str, str], on_new_message: OnNewMessage) -> None:
+        inbound = Inbound(fields, key, fields["FromUserName"], None, "")
+        await asyncio.to_thread(self.interaction_sync, inbound)
+        turn = self.turn_for(inbound)
+        reply = turn.direct_reply
+        if turn.text is not None:
+            text = await asyncio.to_thread(self._resolve_choice, inbound.sender, turn)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text,
+                collector,
+                inbound.sender,
+                input_channel=self.name(),
+                message_id=key,
+                metadata=turn.metadata,
+            )
+            try:
+                await on_new_message(message)
+            except Exception:
+                logger.exception("%s Rasa turn for %s failed; the message stays journalled", self.name(), key)
+                self.journal.failed(key)
+                await self.send(inbound.sender, texts.BUSY, f"chat:{key}:busy")
+                return
+            reply = render_reply(collector.messages)
+            await asyncio.to_thread(
+                self._remember_choices, inbound.sender, button_payloads(collector.messages)
+            )
+            if reply and turn.notice:
+                reply = f"{turn.notice}\n{reply}"
+        if reply:
+            await self.send(inbound.sender, reply, f"chat:{key}")
+        self.journal.done(key)
+
+    async def send(self, recipient: str, text: str, dedup_key: str) -> None:
+        await asyncio.to_thread(self.deliver_sync, recipient, text, dedup_key)
+
+    def hand_to_push(self, recipient: dict[str, str], text: str, dedup_key: str) -> None:
+        try:
+            self.push.enqueue_reply(recipient, text, dedup_key)
+        except PushFailed as exc:
+            logger.error(
+                "ALERT %s reply %s could not be handed to the push pipeline: %s", self.name(), dedup_key, exc
+            )
+
+    # --- numbered options: "1" answers the first button of the previous reply -------------------
+
+    def _choices_key(self, sender: str) -> str:
+        return f"pd:{self.name()}:choices:{sender}"
+
+    def _resolve_choice(self, sender: str, turn: Turn) -> str:
+        assert turn.text is not None
+        if turn.metadata.get("msg_type") != "text" or not turn.text.isdigit():
+            return turn.text
+        try:
+            stored = self.redis.get(self._choices_key(sender))
+        except RedisError:
+            return turn.text
+        payloads = json.loads(stored) if stored else []
+        index = int(turn.text)
+        if 1 <= index <= len(payloads) and payloads[index - 1]:
+            return str(payloads[index - 1])
+        return turn.text
+
+    def _remember_choices(self, sender: str, payloads: list[str]) -> None:
+        try:
+            if payloads:
+                self.redis.set(self._choices_key(sender), json.dumps(payloads), ex=CHOICES_TTL_SECONDS)
+            else:
+                self.redis.delete(self._choices_key(sender))
+        except RedisError as exc:
+            logger.warning("%s could not store numbered options: %s", self.name(), exc)
+
+
+class PlatformOutput(OutputChannel):
+    """Messages Rasa sends outside a channel turn (e.g. `trigger_intent`): one message each."""
+
+    def __init__(self, channel: PlatformInput) -> None:
+        self._channel = channel
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._channel.send(recipient_id, text, f"chat:proactive:{uuid.uuid4().hex}")
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_message(recipient_id, render_reply([{"text": text, "buttons": buttons}]))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.send_text_message(recipient_id, image)
+
+
+class WeChatOutput(PlatformOutput):
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+
+class WeChatInput(PlatformInput):
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
+        settings = WeChatSettings.load(credentials)
+        redis = make_redis(settings.redis_url)
+        gate = CallbackGate(
+            token=settings.token,
+            aes_keys=[settings.aes_key, settings.aes_key_previous],
+            receive_id=settings.app_id,
+            key_prefix=f"wx:{settings.app_id}",
+        )
+        client = WeChatClient(settings.app_id, settings.app_secret, settings.api_base_url, redis)
+        return cls(
+            gate,
+            Journal(),
+            redis,
+            PushPipeline(settings.backend_url, settings.actions_token),
+            client,
+            CustomerServiceWindow(redis, settings.app_id),
+        )
+
+    def __init__(
+        self,
+        gate: CallbackGate,
+        journal: Journal,
+        redis: Redis,
+        push: PushPipeline,
+        client: WeChatClient,
+        window: CustomerServiceWindow,
+    ) -> None:
+        super().__init__(gate, journal, redis, push)
+        self.client = client
+        self.window = window
+
+    def get_output_channel(self) -> OutputChannel:
+        return WeChatOutput(self)
+
+    def turn_for(self, inbound: Inbound) -> Turn:
+        return wechat_turn(inbound)
+
+    def interaction_sync(self, inbound: Inbound) -> None:
+        event = inbound.fields.get("Event", "").lower()
+        if event == "unsubscribe":
+            self.window.close(inbound.sender)
+            logger.info("wechat user %s unfollowed", mask_id(inbound.sender))
+            return
+        self.window.opened(inbound.sender, by_message=inbound.msg_type != "event")
+
+    def deliver_sync(self, recipient: str, text: str, dedup_key: str) -> None:
+        if self.window.try_consume(recipient):
+            try:
+                self.client.send_text(recipient, text)
+                return
+            except (OutsideWindow, QuotaExceeded) as exc:
+                self.window.close(recipient)
+                logger.info(
+                    "custom send to %s refused (%s): using the push pipeline", mask_id(recipient), exc.errcode
+                )
+            except PlatformError as exc:
+                logger.warning(
+                    "custom send to %s failed (%s): using the push pipeline", mask_id(recipient), exc
+                )
+        self.hand_to_push({"wechat_openid": recipient}, text, dedup_key)
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {name: request.args.get(name, "") for name in request.args}
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None as soon as it exceeds the cap (nothing more is read or parsed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            break
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,43 @@
+"""Hand a chat reply that cannot go out as a customer-service message to the push pipeline.
+
+`POST {BACKEND_URL}/api/v1/notifications` with template `chat_reply` (docs/contracts.md): the
+notifier then tries a template message and SMS. Synchronous; call it from a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+
+class PushFailed(Exception):
+    """The backend did not accept the push: the reply is lost unless the caller keeps it."""
+
+
+class PushPipeline:
+    def __init__(self, backend_url: str, token: str, *, timeout: tuple[float, float] = (2.0, 5.0)) -> None:
+        self._url = backend_url.rstrip("/") + "/api/v1/notifications"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = timeout
+        self._session = requests.Session()
+
+    def enqueue_reply(self, recipient: dict[str, str], text: str, dedup_key: str) -> None:
+        body: dict[str, Any] = {
+            "recipient": recipient,
+            "template": "chat_reply",
+            "params": {"text": text},
+            "dedup_key": dedup_key,
+        }
+        try:
+            response = self._session.post(self._url, json=body, headers=self._headers, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise PushFailed(type(exc).__name__) from exc
+        if response.status_code == 409:  # already enqueued under this dedup key
+            return
+        if response.status_code >= 300:
+            raise PushFailed(f"HTTP {response.status_code}")
+        logger.info("reply handed to the push pipeline (%s)", dedup_key)

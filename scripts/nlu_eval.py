@@ -1,0 +1,77 @@
+"""`make eval`: 5-fold cross-validation of the NLU, with a short report.
+
+Runs `rasa test nlu --cross-validation` (bot env) on data/nlu with bot/config.yml, then prints the
+intent macro-F1 and per-intent F1, the entity F1 per extractor, and the most frequent intent
+confusions. Exits non-zero when the intent macro-F1 is below the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_MACRO_F1 = 0.95
+SUMMARY_KEYS = ("accuracy", "macro avg", "weighted avg", "micro avg")
+
+
+def run_cross_validation(out: Path, folds: int) -> None:
+    rasa = ROOT / ".venv-bot" / "bin" / "rasa"
+    cmd = [
+        str(rasa), "test", "nlu", "--config", "bot/config.yml", "--nlu", "data/nlu",
+        "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot",
+    ]  # fmt: skip
+    env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2")
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def per_label_f1(report: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {k: v["f1-score"] for k, v in report.items() if k not in SUMMARY_KEYS and isinstance(v, dict)}
+
+
+def print_report(out: Path) -> float:
+    intents = json.loads((out / "intent_report.json").read_text())
+    macro = float(intents["macro avg"]["f1-score"])
+    print(f"intent macro-F1: {macro:.3f} (target {TARGET_MACRO_F1})")
+    for name, f1 in sorted(per_label_f1(intents).items(), key=lambda item: item[1]):
+        print(f"  {name:24s} F1 {f1:.3f}  support {intents[name]['support']}")
+    reports = sorted(out.glob("*Extractor_report.json")) + sorted(out.glob("DIETClassifier_report.json"))
+    for report_path in reports:
+        entities = json.loads(report_path.read_text())
+        name = report_path.name.removesuffix("_report.json")
+        if "macro avg" not in entities:
+            continue
+        print(f"entity F1 ({name}): micro {entities.get('micro avg', {}).get('f1-score', 0):.3f}")
+        for label, f1 in sorted(per_label_f1(entities).items()):
+            print(f"  {label:24s} F1 {f1:.3f}")
+    errors_path = out / "intent_errors.json"
+    if errors_path.exists():
+        errors = json.loads(errors_path.read_text())
+        pairs = Counter((e["intent"], e["intent_prediction"]["name"]) for e in errors)
+        print("most frequent confusions (true -> predicted: count):")
+        for (true, predicted), count in pairs.most_common(15):
+            print(f"  {true} -> {predicted}: {count}")
+        for error in errors[:15]:
+            print(f"    {error['text']!r}: {error['intent']} -> {error['intent_prediction']['name']}")
+    return macro
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "nlu-eval")
+    parser.add_argument("--report-only", action="store_true", help="print the last run's report")
+    args = parser.parse_args()
+    if not args.report_only:
+        run_cross_validation(args.out, args.folds)
+    macro = print_report(args.out)
+    return 0 if macro >= TARGET_MACRO_F1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""A running rasa server with the WeChat and WeCom channels, for the channel tests.
+
+Processes and servers, all on loopback: the rasa server (bot env, a real process) with a tiny
+fixture bot (`fixture_bot/`, trained once per session in seconds, so the tests exercise the
+channel, not the NLU); the simulator (in-process) as the WeChat/WeCom API and platform side;
+a small action server whose one action answers after a configurable delay (a slow turn); and a
+stand-in for the backend's `POST /api/v1/notifications` that records the pushes it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from connectors._journal import Journal
+from scripts.stack import BOT_BIN, ROOT, Stack, base_env
+from simulator.app import create_app
+from simulator.settings import SimulatorSettings
+from tests.support.servers import free_port, serve
+
+FIXTURE_BOT = Path(__file__).parent / "fixture_bot"
+ACTIONS_TOKEN = "channel-tests-actions-token"
+#: a message journalled (acked) before a "crash", whose turn never ran: replayed at startup
+REPLAY_USER = "o_replay_user_01"
+
+
+def new_aes_key() -> str:
+    """A random EncodingAESKey (43 characters)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def seed_journal(var_dir: Path, settings: SimulatorSettings) -> None:
+    journal = Journal(var_dir / "inbound-journal.sqlite3")
+    fields = {"ToUserName": "gh", "FromUserName": REPLAY_USER, "CreateTime": str(int(time.time())),
+              "MsgType": "text", "Content": "电费", "MsgId": "900000001"}  # fmt: skip
+    journal.accept(f"wx:{settings.wechat_app_id}:900000001", "wechat", REPLAY_USER, fields)
+    journal.close()
+
+
+@dataclass
+class Recorded:
+    pushes: list[dict[str, Any]] = field(default_factory=list)
+    push_auth: list[str] = field(default_factory=list)
+    action_delay: float = 0.0
+
+
+def backend_app(recorded: Recorded) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/api/v1/notifications")
+    async def notifications(request: Request) -> JSONResponse:
+        recorded.push_auth.append(request.headers.get("authorization", ""))
+        recorded.pushes.append(await request.json())
+        return JSONResponse({"id": len(recorded.pushes), "status": "pending"}, status_code=201)
+
+    return app
+
+
+def action_app(recorded: Recorded) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> dict[str, Any]:
+        await request.json()
+        await asyncio.sleep(recorded.action_delay)
+        return {"events": [], "responses": [{"text": "您的工单正在处理中，维修人员已出发。"}]}
+
+    return app
+
+
+def train_fixture_model(out: Path) -> Path:
+    subprocess.run(
+        [str(BOT_BIN / "rasa"), "train", "--config", str(FIXTURE_BOT / "config.yml"),
+         "--domain", str(FIXTURE_BOT / "domain.yml"), "--data", str(FIXTURE_BOT / "data"),
+         "--out", str(out), "--fixed-model-name", "fixture"],
+        cwd=ROOT, env=base_env({"RASA_TELEMETRY_ENABLED": "false"}), check=True, capture_output=True,
+    )  # fmt: skip
+    return out / "fixture.tar.gz"
+
+
+@dataclass
+class ChannelStack:
+    rasa_url: str
+    simulator_url: str
+    simulator_app: Any
+    settings: SimulatorSettings
+    recorded: Recorded
+    var_dir: Path
+    log: Path
+
+    @property
+    def state(self) -> Any:
+        return self.simulator_app.state.platform
+
+    @property
+    def wechat_peer(self) -> Any:
+        return self.simulator_app.state.wechat_peer
+
+    @property
+    def wecom_peer(self) -> Any:
+        return self.simulator_app.state.wecom_peer
+
+    def records(self, api: str, to: str) -> list[dict[str, Any]]:
+        return [r for r in self.state.records if r.get("api") == api and r.get("to") == to]
+
+    def wait_for(self, api: str, to: str, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.records(api, to)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{count} {api} to {to} expected, got {self.records(api, to)}\n{self.tail()}")
+
+    def pushes_for(self, recipient: dict[str, str]) -> list[dict[str, Any]]:
+        return [p for p in self.recorded.pushes if p["recipient"] == recipient]
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        answer = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=10)
+        answer.raise_for_status()
+        tracker: dict[str, Any] = answer.json()
+        return tracker
+
+    def user_events(self, sender: str) -> list[dict[str, Any]]:
+        return [e for e in self.tracker(sender)["events"] if e["event"] == "user"]
+
+    def tail(self) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:]) if self.log.exists() else ""
+
+
+def start_channel_stack(work: Path, redis_url: str) -> Iterator[ChannelStack]:
+    """Start everything (after seeding the journal with one unfinished message)."""
+    model = train_fixture_model(work / "model")
+    recorded = Recorded()
+    rasa_port = free_port()
+    settings = SimulatorSettings(
+        wechat_app_id="wx" + secrets.token_hex(8),
+        wechat_app_secret=new_aes_key()[:32],
+        wechat_token="tok" + str(rasa_port),
+        wechat_aes_key=new_aes_key(),
+        wecom_corp_id="ww" + secrets.token_hex(8),
+        wecom_agent_id="1000002",
+        wecom_secret=new_aes_key()[:32],
+        wecom_token="wecomtok" + str(rasa_port),
+        wecom_aes_key=new_aes_key(),
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        delivery_timeout=2.0,
+    )
+    var_dir = work / "var"
+    var_dir.mkdir()
+    seed_journal(var_dir, settings)
+    simulator = create_app(settings)
+    with ExitStack() as stack:
+        simulator_url = stack.enter_context(serve(simulator))
+        backend_url = stack.enter_context(serve(backend_app(recorded)))
+        actions_url = stack.enter_context(serve(action_app(recorded)))
+        credentials = work / "credentials.yml"
+        credentials.write_text(
+            "connectors.wechat.channel.WeChatInput:\nconnectors.wecom.channel.WeComInput:\n", encoding="utf-8"
+        )
+        endpoints = work / "endpoints.yml"
+        endpoints.write_text(f"action_endpoint:\n  url: {actions_url}/webhook\n", encoding="utf-8")
+        env = base_env({
+            "WECHAT_APP_ID": settings.wechat_app_id, "WECHAT_APP_SECRET": settings.wechat_app_secret,
+            "WECHAT_TOKEN": settings.wechat_token, "WECHAT_AES_KEY": settings.wechat_aes_key,
+            "WECHAT_API_BASE_URL": simulator_url,
+            "WECOM_CORP_ID": settings.wecom_corp_id, "WECOM_AGENT_ID": settings.wecom_agent_id,
+            "WECOM_SECRET": settings.wecom_secret, "WECOM_TOKEN": settings.wecom_token,
+            "WECOM_AES_KEY": settings.wecom_aes_key, "WECOM_API_BASE_URL": simulator_url,
+            "REDIS_URL": redis_url, "BACKEND_URL": backend_url, "POWERDESK_ACTIONS_TOKEN": ACTIONS_TOKEN,
+            "POWERDESK_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false",
+        })  # fmt: skip
+        processes = Stack(env, work / "log")
+        stack.callback(processes.stop)
+        cmd = [
+            str(BOT_BIN / "rasa"),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(rasa_port),
+            "--model",
+            str(model),
+            "--credentials",
+            str(credentials),
+            "--endpoints",
+            str(endpoints),
+        ]
+        processes.start("rasa", cmd, f"http://127.0.0.1:{rasa_port}/webhooks/wechat/", timeout=180)
+        yield ChannelStack(
+            f"http://127.0.0.1:{rasa_port}",
+            simulator_url,
+            simulator,
+            settings,
+            recorded,
+            var_dir,
+            work / "log" / "rasa.log",
+        )

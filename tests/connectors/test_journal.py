@@ -1,0 +1,61 @@
+"""The durable inbound journal: dedup across restarts, replay of unfinished turns, nonces."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from connectors._journal import Journal
+
+
+def test_a_key_is_accepted_once_even_after_a_restart(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    assert journal.accept("wx:app:1", "wechat", "o_u", {"Content": "停电了"})
+    assert not journal.accept("wx:app:1", "wechat", "o_u", {"Content": "停电了"})
+    journal.close()
+    reopened = Journal(tmp_path / "j.sqlite3")
+    assert not reopened.accept("wx:app:1", "wechat", "o_u", {"Content": "停电了"})
+    assert reopened.accept("wx:app:2", "wechat", "o_u", {"Content": "还没来电"})
+
+
+def test_pending_entries_survive_a_crash_and_are_listed_in_order(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.accept("k1", "wechat", "o_u", {"n": 1})
+    journal.accept("k2", "wechat", "o_u", {"n": 2})
+    journal.accept("k3", "wecom", "wg", {"n": 3})
+    journal.done("k1")
+    journal.failed("k2")
+    del journal  # no close: as if the process died
+    pending = Journal(tmp_path / "j.sqlite3").pending("wechat")
+    assert [(e.key, e.payload, e.attempts) for e in pending] == [("k2", {"n": 2}, 1)]
+
+
+def test_give_up_and_state(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.accept("k", "wechat", "o_u", {})
+    assert journal.state("k") == "pending"
+    journal.give_up("k")
+    assert journal.state("k") == "failed" and journal.pending("wechat") == []
+    assert journal.state("unknown") is None
+
+
+def test_row6_nonce_seen_twice_is_a_replay(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    assert journal.first_nonce("wechat", "1714037059:486452656")
+    assert not journal.first_nonce("wechat", "1714037059:486452656")
+    assert journal.first_nonce("wecom", "1714037059:486452656")
+
+
+def test_quarantine_keeps_the_body(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.quarantine("wechat", "duplicate field MsgType", b"<xml>...</xml>")
+    assert journal.quarantined("wechat") == [("duplicate field MsgType", b"<xml>...</xml>")]
+
+
+def test_default_location_follows_powerdesk_var_dir(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("POWERDESK_VAR_DIR", str(tmp_path))
+    journal = Journal()
+    journal.accept("k", "sms", "13800000000", {})
+    assert (tmp_path / "inbound-journal.sqlite3").exists()
+    with sqlite3.connect(tmp_path / "inbound-journal.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
