@@ -90,6 +90,12 @@ def message_key(tracker: Tracker) -> str:
     return f"{tracker.sender_id}:{turn}:{tracker.latest_message.get('message_id') or ''}"
 
 
+def intent_of(tracker: Tracker) -> str:
+    """The intent the NLU gave the latest message (`nlu_fallback` when it was unsure)."""
+    intent = tracker.latest_message.get("intent") or {}
+    return str(intent.get("name") or "nlu_fallback")
+
+
 def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "rest"
 

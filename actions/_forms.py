@@ -16,10 +16,13 @@ Domain setup: slots `form_failures` (float), `form_paused` and `form_stopped` (b
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions._base import intent_of
 
 MAX_FAILURES = 2
 
@@ -50,10 +53,6 @@ NO_WORDS = frozenset({"2", "不", "不是", "否", "取消", "不用", "算了",
 
 def text_of(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "").strip()
-
-
-def intent_of(tracker: Tracker) -> str:
-    return tracker.get_intent_of_latest_message() or "nlu_fallback"
 
 
 def yes_no(tracker: Tracker) -> bool | None:
@@ -104,3 +103,31 @@ def resume_or_stop(slot: str, tracker: Tracker) -> dict[str, Any] | None:
 def active_slots(domain_slots: list[str], tracker: Tracker) -> list[str]:
     """The form's required slots, or none once the customer stopped it."""
     return [] if tracker.slots.get("form_stopped") else domain_slots
+
+
+class CustomSlotsForm(FormValidationAction, ABC):
+    """A form validation whose `extract_<slot>` methods may also set helper slots outside the form
+    (`form_failures`, `report_account_no`, ...). rasa_sdk keeps only the form's own slots from the
+    validation step, so the extraction events are returned as well."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        return active_slots(domain_slots, tracker)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        extraction_events = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extraction_events)
+        validation_events = await self._extract_validation_events(dispatcher, tracker, domain)
+        validated = {event["name"] for event in validation_events if event.get("event") == "slot"}
+        kept = [event for event in extraction_events if event["name"] not in validated]
+        return kept + validation_events

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -16,18 +16,9 @@ from actions.backend_client import BackendRejected, BackendUnavailable
 DETAILED_ENOUGH = 12
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(_forms.CustomSlotsForm):
     def name(self) -> str:
         return "validate_complaint_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        return _forms.active_slots(domain_slots, tracker)
 
     async def extract_complaint_text(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -26,18 +26,9 @@ HAZARD_SLOTS = (
 )
 
 
-class ValidateHazardForm(FormValidationAction):
+class ValidateHazardForm(_forms.CustomSlotsForm):
     def name(self) -> str:
         return "validate_hazard_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        return _forms.active_slots(domain_slots, tracker)
 
     async def extract_hazard_location(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -48,7 +39,7 @@ class ValidateHazardForm(FormValidationAction):
             result["hazard_description"] = _forms.text_of(tracker)
         metadata = tracker.latest_message.get("metadata") or {}
         if metadata.get("latitude") is not None and metadata.get("longitude") is not None:
-            label = metadata.get("label") or _forms.text_of(tracker)
+            label = metadata.get("address") or _forms.text_of(tracker)
             return result | {
                 "hazard_location": label or f"{metadata['latitude']},{metadata['longitude']}",
                 "hazard_latitude": metadata["latitude"],

@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -57,18 +57,9 @@ def offers_bound_account(tracker: Tracker) -> bool:
     return bool(bound_accounts(tracker)) and not tracker.get_slot("report_offer_declined")
 
 
-class ValidateRepairForm(FormValidationAction):
+class ValidateRepairForm(_forms.CustomSlotsForm):
     def name(self) -> str:
         return "validate_repair_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        return _forms.active_slots(domain_slots, tracker)
 
     async def extract_report_account(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -85,11 +76,15 @@ class ValidateRepairForm(FormValidationAction):
             return {}
         text = _forms.text_of(tracker)
         if offers_bound_account(tracker):
+            accounts = bound_accounts(tracker)
+            choice = int(text) if text.isdigit() and len(text) == 1 else None
             answer = _forms.yes_no(tracker)
-            if answer is True:
-                first = bound_accounts(tracker)[0]
-                return {"report_account": mask_account(first), "report_account_no": first}
-            if answer is False:
+            if choice is None and answer is True and len(accounts) == 1:
+                choice = 1
+            if choice is not None and 1 <= choice <= len(accounts):
+                chosen = accounts[choice - 1]
+                return {"report_account": mask_account(chosen), "report_account_no": chosen}
+            if choice == len(accounts) + 1 or answer is False:
                 return {"report_account": None, "report_offer_declined": True}
         paused = _forms.resume_or_stop("report_account", tracker)
         if paused is not None:
@@ -159,10 +154,15 @@ class ActionAskReportAccount(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> EventList:
-        if offers_bound_account(tracker):
+        accounts = bound_accounts(tracker)
+        if offers_bound_account(tracker) and len(accounts) == 1:
             dispatcher.utter_message(
-                response="utter_ask_use_bound_account",
-                account_masked=mask_account(bound_accounts(tracker)[0]),
+                response="utter_ask_use_bound_account", account_masked=mask_account(accounts[0])
+            )
+        elif offers_bound_account(tracker):
+            listing = "\n".join(f"{i}. {mask_account(a)}" for i, a in enumerate(accounts, start=1))
+            dispatcher.utter_message(
+                response="utter_ask_choose_bound_account", listing=listing, other=len(accounts) + 1
             )
         else:
             dispatcher.utter_message(response="utter_ask_report_account")

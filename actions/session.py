@@ -14,7 +14,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._base import ACCOUNT_RE, EventList, backend, entity, mask_account
+from actions._base import ACCOUNT_RE, EventList, backend, entity, intent_of, mask_account
 from actions.backend_client import BackendError, BackendRejected, BackendUnavailable
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class ValidateBindForm(FormValidationAction):
             typed = match.group(0) if match else None
         if typed:
             return {"bind_account_no": typed}
-        if tracker.get_intent_of_latest_message() in ("inform", "affirm", None):
+        if intent_of(tracker) in ("inform", "affirm", "nlu_fallback"):
             dispatcher.utter_message(response="utter_invalid_account_no")
             return {"bind_account_no": None}
         return {}
@@ -100,7 +100,7 @@ class ValidateBindForm(FormValidationAction):
             return {"bind_phone_last4": phone[-4:]}
         if match:
             return {"bind_phone_last4": match.group(0)}
-        if tracker.get_intent_of_latest_message() in ("inform", None):
+        if intent_of(tracker) in ("inform", "nlu_fallback"):
             dispatcher.utter_message(response="utter_invalid_phone_last4")
             return {"bind_phone_last4": None}
         return {}

@@ -11,21 +11,21 @@ from actions._base import BackendAction, EventList, backend, bound_accounts, ent
 from actions.backend_client import BackendRejected
 
 MAX_TICKETS_TOLD = 2
-STEP_RESPONSES = {
-    "accept": "utter_ticket_accepted",
-    "arrive": "utter_ticket_arrived",
-    "resolve": "utter_ticket_resolved",
-    "close": "utter_ticket_resolved",
+STATUS_RESPONSES = {
+    "received": "utter_ticket_waiting",
+    "dispatched": "utter_ticket_dispatched",
+    "accepted": "utter_ticket_accepted",
+    "arrived": "utter_ticket_arrived",
+    "resolved": "utter_ticket_resolved",
+    "closed": "utter_ticket_resolved",
 }
 
 
 def tell_ticket(dispatcher: CollectingDispatcher, ticket: dict[str, Any]) -> None:
-    timeline = ticket.get("timeline") or []
-    last_step = next((e.get("type") for e in reversed(timeline) if e.get("type") in STEP_RESPONSES), None)
     worker = ticket.get("worker") or {}
-    response = STEP_RESPONSES.get(
-        str(last_step), "utter_ticket_dispatched" if worker else "utter_ticket_waiting"
-    )
+    response = STATUS_RESPONSES.get(str(ticket.get("status")), "utter_ticket_waiting")
+    if response == "utter_ticket_dispatched" and not worker:
+        response = "utter_ticket_waiting"
     dispatcher.utter_message(
         response=response,
         ticket_no=ticket.get("ticket_no"),

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._base import BackendAction, EventList, backend, entity
+from actions._base import BackendAction, EventList, backend, entity, intent_of
 from actions.backend_client import BackendRejected
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class ActionWorkerTaskStep(BackendAction):
         if tracker.get_slot("identity_kind") != "worker" or not worker_code:
             dispatcher.utter_message(response="utter_worker_only")
             return clear()
-        intent = tracker.get_intent_of_latest_message() or ""
+        intent = intent_of(tracker)
         text = str(tracker.latest_message.get("text") or "").strip()
         step = STEP_OF_INTENT.get(intent) or tracker.get_slot("worker_pending_step")
         if not step:

@@ -30,10 +30,15 @@ from simulator.state import Faults, PlatformState, Window
 
 router = APIRouter(prefix="/sim")
 
+# the demo identities of backend/seed.py
 DEFAULT_DEMO_CUSTOMERS = (
-    "o_demo_resident_01:居民客户（已绑定）,o_demo_business_01:企业客户（已绑定）,o_demo_visitor_01:未绑定访客"
+    "o_demo_resident_01:张伟（居民，已绑定）,o_demo_resident_02:李秀英（停电区域内）,"
+    "o_demo_resident_03:王建国（农村，下周计划停电）,o_demo_business_01:鑫源超市（企业客户）,"
+    "o_demo_visitor_01:新关注用户（未绑定，可绑定户号3100000005）"
 )
-DEFAULT_DEMO_WORKERS = "wg_demo_01:网格员"
+DEFAULT_DEMO_WORKERS = (
+    "wg_demo_worker_01:赵磊（网格员）,wg_demo_worker_02:孙浩（网格员）,wg_demo_supervisor_01:周静（网格长）"
+)
 
 
 def _state(request: Request) -> PlatformState:

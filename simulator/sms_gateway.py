@@ -234,11 +234,73 @@ async def send_api(request: Request) -> JSONResponse:
         await asyncio.sleep(fault.delay)
     if fault is not None and fault.mode == "fail":
         return JSONResponse({"message": "simulated outage"}, status_code=503)
+    if request.headers.get("x-tc-action") == "PullSmsSendStatusByPhoneNumber":
+        return await _tencent_statuses(request, state)
     if "x-tc-action" in request.headers:
         return await _tencent(request, state, fault)
+    if request.headers.get("x-acs-action") == "QuerySendDetails":
+        return _aliyun_details(request, state)
     if "x-acs-action" in request.headers:
         return _aliyun(request, state, fault)
     raise HTTPException(400, "not an SMS API call")
+
+
+def _aliyun_details(request: Request, state: GatewayState) -> JSONResponse:
+    """`QuerySendDetails`: what was sent to one number on one day (yyyyMMdd), paged."""
+    query = request.query_params
+    phone, day = query.get("PhoneNumber", ""), query.get("SendDate", "")
+    size, page = int(query.get("PageSize") or 10), int(query.get("CurrentPage") or 1)
+    matching = [
+        m for m in state.sent
+        if m.provider == "aliyun" and m.phone == phone
+        and datetime.fromtimestamp(m.at, LOCAL_ZONE).strftime("%Y%m%d") == day
+    ]  # fmt: skip
+    shown = matching[(page - 1) * size : page * size]
+    details = [
+        {
+            "PhoneNum": m.phone,
+            "SendStatus": 3,
+            "ErrCode": "DELIVERED",
+            "TemplateCode": m.template,
+            "Content": m.text,
+            "SendDate": datetime.fromtimestamp(m.at, LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S"),
+            "OutId": m.out_id,
+        }
+        for m in shown
+    ]
+    answer = {
+        "Code": "OK",
+        "Message": "OK",
+        "RequestId": secrets.token_hex(8).upper(),
+        "TotalCount": len(matching),
+    }
+    return JSONResponse(answer | {"SmsSendDetailDTOs": {"SmsSendDetailDTO": details}})
+
+
+async def _tencent_statuses(request: Request, state: GatewayState) -> JSONResponse:
+    """`PullSmsSendStatusByPhoneNumber`: delivery receipts of one number since BeginTime."""
+    body = await request.json()
+    phone = str(body.get("PhoneNumber", "")).removeprefix("+86")
+    begin, offset, limit = (
+        int(body.get("BeginTime") or 0),
+        int(body.get("Offset") or 0),
+        int(body.get("Limit") or 100),
+    )
+    matching = [m for m in state.sent if m.provider == "tencent" and m.phone == phone and m.at >= begin]
+    statuses = [
+        {
+            "UserReceiveTime": int(m.at),
+            "CountryCode": "86",
+            "SubscriberNumber": m.phone,
+            "PhoneNumber": f"+86{m.phone}",
+            "SerialNo": m.msg_id,
+            "ReportStatus": "SUCCESS",
+            "Description": "用户短信接收成功",
+            "SessionContext": m.out_id,
+        }
+        for m in matching[offset : offset + limit]
+    ]
+    return JSONResponse({"Response": {"PullSmsSendStatusSet": statuses, "RequestId": secrets.token_hex(16)}})
 
 
 # --- steering --------------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import RequestModel
+
 ApplicationType = Literal["residential", "low_voltage", "high_voltage_single", "high_voltage_dual"]
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(RequestModel):
     account_no: str | None = Field(default=None, pattern=r"^\d{10}$")
     applicant_name: str = Field(min_length=1, max_length=64)
     type: ApplicationType

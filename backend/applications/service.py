@@ -23,12 +23,31 @@ from backend.notifications.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("accepted", "survey", "plan_reply", "design_review", "midway_check", "completion_check", "connected")
-STAGE_LABELS = {"accepted": "受理", "survey": "现场勘查", "plan_reply": "供电方案答复", "design_review": "设计审查",
-                "midway_check": "中间检查", "completion_check": "竣工检验", "connected": "装表接电"}  # fmt: skip
+STAGES = (
+    "accepted",
+    "survey",
+    "plan_reply",
+    "design_review",
+    "midway_check",
+    "completion_check",
+    "connected",
+)
+STAGE_LABELS = {
+    "accepted": "受理",
+    "survey": "现场勘查",
+    "plan_reply": "供电方案答复",
+    "design_review": "设计审查",
+    "midway_check": "中间检查",
+    "completion_check": "竣工检验",
+    "connected": "装表接电",
+}
 TIME_LIMIT_DAYS = {"residential": 5, "low_voltage": 6, "high_voltage_single": 22, "high_voltage_dual": 32}
-TYPE_LABELS = {"residential": "居民新装", "low_voltage": "低压非居民", "high_voltage_single": "高压单电源",
-               "high_voltage_dual": "高压双电源"}  # fmt: skip
+TYPE_LABELS = {
+    "residential": "居民新装",
+    "low_voltage": "低压非居民",
+    "high_voltage_single": "高压单电源",
+    "high_voltage_dual": "高压双电源",
+}
 AT_RISK_SHARE = 0.8
 
 
@@ -100,7 +119,9 @@ def advance(session: Session, application_no: str) -> Application:
         raise Conflict("该申请已装表接电，流程已结束", code="illegal_transition")
     moment = clock.now()
     current = session.scalar(
-        select(ApplicationStage).where(ApplicationStage.application_id == app.id, ApplicationStage.left_at.is_(None))
+        select(ApplicationStage).where(
+            ApplicationStage.application_id == app.id, ApplicationStage.left_at.is_(None)
+        )
     )
     if current is not None:
         current.left_at = moment
@@ -130,13 +151,20 @@ def _push_stage(session: Session, app: Application, customer: Customer | None) -
         "manager_phone": app.manager_phone,
     }
     step = "completed" if app.completed_at else app.stage
-    enqueue(session, dedup_key=f"application:{app.application_no}:{step}", template="application_stage_changed",
-            params=params, customer_id=customer.id)  # fmt: skip
+    enqueue(
+        session,
+        dedup_key=f"application:{app.application_no}:{step}",
+        template="application_stage_changed",
+        params=params,
+        customer_id=customer.id,
+    )
 
 
 def read(session: Session, app: Application) -> ApplicationRead:
     stages = session.scalars(
-        select(ApplicationStage).where(ApplicationStage.application_id == app.id).order_by(ApplicationStage.id)
+        select(ApplicationStage)
+        .where(ApplicationStage.application_id == app.id)
+        .order_by(ApplicationStage.id)
     )
     customer = customers.customer_by_id(session, app.customer_id) if app.customer_id else None
     deadline, used, state = verdict(app, clock.now())
@@ -151,8 +179,15 @@ def read(session: Session, app: Application) -> ApplicationRead:
         address=app.address,
         stage=app.stage,
         stage_label=STAGE_LABELS[app.stage],
-        stages=[StageRead(name=s.name, label=STAGE_LABELS[s.name], entered_at=local(s.entered_at),  # type: ignore[arg-type]
-                          left_at=local(s.left_at)) for s in stages],  # fmt: skip
+        stages=[
+            StageRead(
+                name=s.name,
+                label=STAGE_LABELS[s.name],
+                entered_at=local(s.entered_at),  # type: ignore[arg-type]
+                left_at=local(s.left_at),
+            )
+            for s in stages
+        ],
         submitted_at=local(app.submitted_at),  # type: ignore[arg-type]
         completed_at=local(app.completed_at),
         time_limit_days=TIME_LIMIT_DAYS[app.type],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel, Field, model_validator
+
+from backend.core.schemas import RequestModel
 
 
 class TierRead(BaseModel):
@@ -18,28 +19,32 @@ class TierRead(BaseModel):
 class BillRead(BaseModel):
     period: str
     kwh: int
-    amount: Decimal
+    amount: float
     paid: bool
     due_date: date
-    balance: Decimal
-    arrears: Decimal
+    balance: float
+    arrears: float
     tiers: list[TierRead]
     peak_kwh: int | None = None
     valley_kwh: int | None = None
 
 
-class BillCreate(BaseModel):
+class BillCreate(RequestModel):
     account_no: str = Field(pattern=r"^\d{10}$")
     period: str = Field(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")
     kwh: int = Field(ge=0, le=10_000_000)
-    peak_kwh: int | None = Field(default=None, ge=0)
-    valley_kwh: int | None = Field(default=None, ge=0)
+    peak_kwh: int | None = Field(default=None, ge=0, le=10_000_000)
+    valley_kwh: int | None = Field(default=None, ge=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _split(self) -> BillCreate:
         if (self.peak_kwh is None) != (self.valley_kwh is None):
             raise ValueError("give both peak_kwh and valley_kwh or neither")
-        if self.peak_kwh is not None and self.valley_kwh is not None and self.peak_kwh + self.valley_kwh > self.kwh:
+        if (
+            self.peak_kwh is not None
+            and self.valley_kwh is not None
+            and self.peak_kwh + self.valley_kwh > self.kwh
+        ):
             raise ValueError("peak_kwh + valley_kwh exceeds kwh")
         return self
 

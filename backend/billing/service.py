@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import statistics
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,8 +34,13 @@ def shift_period(period: str, months: int) -> str:
 
 def issue_bill(session: Session, tariff: Tariff, data: BillCreate) -> Bill:
     customer = customers.get_customer(session, data.account_no)
-    tiers, amount = price(tariff, kwh=data.kwh, customer_type=customer.customer_type,
-                          peak_kwh=data.peak_kwh, valley_kwh=data.valley_kwh)  # fmt: skip
+    tiers, amount = price(
+        tariff,
+        kwh=data.kwh,
+        customer_type=customer.customer_type,
+        peak_kwh=data.peak_kwh,
+        valley_kwh=data.valley_kwh,
+    )
     bill = Bill(
         customer_id=customer.id,
         period=data.period,
@@ -51,11 +55,22 @@ def issue_bill(session: Session, tariff: Tariff, data: BillCreate) -> Bill:
         issued_at=clock.now(),
     )
     add_unique(session, bill, f"户号 {data.account_no} 的 {data.period} 账单已存在")
-    params = {"account_no": customer.account_no, "customer_name": customer.name, "period": bill.period,
-              "kwh": bill.kwh, "amount": str(bill.amount), "due_date": bill.due_date.isoformat(),
-              "balance": str(bill.balance)}  # fmt: skip
-    enqueue(session, dedup_key=f"bill:{customer.account_no}:{bill.period}:issued", template="bill_issued",
-            params=params, customer_id=customer.id)  # fmt: skip
+    params = {
+        "account_no": customer.account_no,
+        "customer_name": customer.name,
+        "period": bill.period,
+        "kwh": bill.kwh,
+        "amount": str(bill.amount),
+        "due_date": bill.due_date.isoformat(),
+        "balance": str(bill.balance),
+    }
+    enqueue(
+        session,
+        dedup_key=f"bill:{customer.account_no}:{bill.period}:issued",
+        template="bill_issued",
+        params=params,
+        customer_id=customer.id,
+    )
     return bill
 
 
@@ -69,11 +84,11 @@ def read(bill: Bill, today: date) -> BillRead:
     return BillRead(
         period=bill.period,
         kwh=bill.kwh,
-        amount=bill.amount,
+        amount=float(bill.amount),
         paid=bill.paid,
         due_date=bill.due_date,
-        balance=bill.balance,
-        arrears=bill.amount if overdue else Decimal("0.00"),
+        balance=float(bill.balance),
+        arrears=float(bill.amount) if overdue else 0.0,
         tiers=[TierRead.model_validate(t) for t in bill.tiers],
         peak_kwh=bill.peak_kwh,
         valley_kwh=bill.valley_kwh,
@@ -92,10 +107,12 @@ def comparison(session: Session, customer: Customer) -> ComparisonRead | None:
     bill = latest[0]
     peers = list(
         session.scalars(
-            select(Bill.kwh).where(Bill.period == bill.period,
-                                   Bill.customer_id.in_(customers.similar_customer_ids(session, customer)))
+            select(Bill.kwh).where(
+                Bill.period == bill.period,
+                Bill.customer_id.in_(customers.similar_customer_ids(session, customer)),
+            )
         )
-    )  # fmt: skip
+    )
     median = float(statistics.median(peers)) if peers else None
     return ComparisonRead(
         period=bill.period,

@@ -40,7 +40,12 @@ def money(value: Decimal) -> Decimal:
 
 
 def price(
-    tariff: Tariff, *, kwh: int, customer_type: str, peak_kwh: int | None = None, valley_kwh: int | None = None
+    tariff: Tariff,
+    *,
+    kwh: int,
+    customer_type: str,
+    peak_kwh: int | None = None,
+    valley_kwh: int | None = None,
 ) -> tuple[list[dict[str, Any]], Decimal]:
     """The tier breakdown and the amount of one month's use."""
     if customer_type == "resident":

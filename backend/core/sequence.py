@@ -25,9 +25,7 @@ def next_number(session: Session, prefix: str) -> str:
     day = clock.now().astimezone(clock.LOCAL_ZONE).strftime("%Y%m%d")
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert_fn(DailySequence).values(prefix=prefix, day=day, value=0).on_conflict_do_nothing()
-    )
+    session.execute(insert_fn(DailySequence).values(prefix=prefix, day=day, value=0).on_conflict_do_nothing())
     value = session.execute(
         update(DailySequence)
         .where(DailySequence.prefix == prefix, DailySequence.day == day)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from backend.core.deps import Role, SessionDep, caller_role, require
 from backend.core.tx import TxSessionDep
@@ -24,15 +24,19 @@ def list_customers(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-    phone: str | None = None,
+    phone: Annotated[str | None, Query(pattern=r"^1\d{10}$")] = None,
     customer_type: CustomerType | None = None,
 ) -> list[CustomerRead]:
-    rows = service.list_customers(session, limit=limit, offset=offset, phone=phone, customer_type=customer_type)
+    rows = service.list_customers(
+        session, limit=limit, offset=offset, phone=phone, customer_type=customer_type
+    )
     return [service.read(session, c, full=True) for c in rows]
 
 
 @router.get("/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)])
 def get_customer(
-    account_no: str, session: SessionDep, role: Annotated[Role, Depends(caller_role)]
+    account_no: Annotated[str, Path(pattern=r"^\d{10}$")],
+    session: SessionDep,
+    role: Annotated[Role, Depends(caller_role)],
 ) -> CustomerRead:
     return service.read(session, service.get_customer(session, account_no), full=role is Role.admin)

@@ -6,12 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import RequestModel
+
 AccountNo = Field(pattern=r"^\d{10}$")
 CustomerType = Literal["resident", "business", "industrial", "key"]
 AreaType = Literal["urban", "rural", "remote"]
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(RequestModel):
     account_no: str = AccountNo
     name: str = Field(min_length=1, max_length=64)
     phone: str = Field(pattern=r"^1\d{10}$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -164,11 +165,12 @@ def list_customers(
     return list(session.scalars(query))
 
 
-def similar_customer_ids(session: Session, customer: Customer) -> Select[tuple[int]]:
+def similar_customer_ids(session: Session, customer: Customer) -> Select[Any]:
     """A SELECT of the customers of the same type in the same grid cell (the peers for comparisons)."""
     cell_id = grid_cell_id_of(session, customer)
     in_cell = or_(
         Customer.grid_cell_id == cell_id,
-        Customer.grid_cell_id.is_(None) & Customer.transformer_id.in_(topology.transformer_ids_in_cell(cell_id)),
+        Customer.grid_cell_id.is_(None)
+        & Customer.transformer_id.in_(topology.transformer_ids_in_cell(cell_id)),
     )
     return select(Customer.id).where(Customer.customer_type == customer.customer_type, in_cell)

@@ -38,7 +38,9 @@ def choose(session: Session, grid_cell_id: int, open_load: LoadFn, *, supervisor
     own = [w for w in topology.workers_of_cell(session, cell.id) if w.is_supervisor == supervisor]
     neighbour = cell.neighbour
     others = (
-        [w for w in topology.workers_of_cell(session, neighbour.id) if not w.is_supervisor] if neighbour else []
+        [w for w in topology.workers_of_cell(session, neighbour.id) if not w.is_supervisor]
+        if neighbour
+        else []
     )
     load = open_load([w.id for w in own + others])
     own_ranked = _ranked(own, load)
@@ -68,7 +70,9 @@ def responsible(session: Session, grid_cell_id: int) -> Responsible:
     cell = topology.grid_cell_by_id(session, grid_cell_id)
 
     def first(cell_id: int) -> Worker | None:
-        everyone = [w for w in topology.workers_of_cell(session, cell_id, on_duty_only=False) if not w.is_supervisor]
+        everyone = [
+            w for w in topology.workers_of_cell(session, cell_id, on_duty_only=False) if not w.is_supervisor
+        ]
         everyone.sort(key=lambda w: (not w.on_duty, w.code))
         return everyone[0] if everyone else None
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from backend.core.deps import Role, SessionDep, require
+from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.handoffs import service
 from backend.handoffs.schemas import HandoffCreate, HandoffRead
@@ -22,7 +23,7 @@ def request_handoff(data: HandoffCreate, session: TxSessionDep) -> HandoffRead:
 
 @router.get("/handoffs", dependencies=[require(Role.actions)])
 def list_handoffs(
-    session: SessionDep, sender_id: Annotated[str, Query(min_length=1, max_length=64)], active: bool = True
+    session: SessionDep, sender_id: Annotated[str, Query(max_length=64, pattern=NO_NUL)], active: bool = True
 ) -> list[HandoffRead]:
     return [service.read(session, h) for h in service.list_for_sender(session, sender_id, active_only=active)]
 

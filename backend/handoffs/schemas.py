@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.schemas import RequestModel
 from backend.tickets.schemas import Channel
 
 
-class TranscriptLine(BaseModel):
+class TranscriptLine(RequestModel):
     model_config = ConfigDict(populate_by_name=True)
 
     sender: str = Field(alias="from", min_length=1, max_length=32)
@@ -17,7 +18,7 @@ class TranscriptLine(BaseModel):
     at: datetime
 
 
-class HandoffCreate(BaseModel):
+class HandoffCreate(RequestModel):
     channel: Channel
     sender_id: str = Field(min_length=1, max_length=64)
     account_no: str | None = Field(default=None, pattern=r"^\d{10}$")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from backend.core.deps import Role, SessionDep, require
 from backend.core.errors import Invalid
+from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerBrief
@@ -20,9 +21,9 @@ router = APIRouter(tags=["identity"])
 @router.get("/identity", dependencies=[require(Role.actions, Role.worker)])
 def resolve_identity(
     session: SessionDep,
-    wechat_openid: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    wecom_user_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    phone: Annotated[str | None, Query(min_length=1, max_length=20)] = None,
+    wechat_openid: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    wecom_user_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    phone: Annotated[str | None, Query(max_length=20, pattern=NO_NUL)] = None,
 ) -> IdentityRead:
     if sum(v is not None for v in (wechat_openid, wecom_user_id, phone)) != 1:
         raise Invalid("请只提供 wechat_openid、wecom_user_id 或 phone 中的一项", code="one_identity_required")

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from backend.core.schemas import RequestModel
 from backend.customers.schemas import CustomerBrief
 
 
@@ -21,7 +22,7 @@ class IdentityRead(BaseModel):
     worker: WorkerBrief | None
 
 
-class BindRequest(BaseModel):
+class BindRequest(RequestModel):
     wechat_openid: str = Field(min_length=1, max_length=64)
     account_no: str = Field(pattern=r"^\d{10}$")
     phone_last4: str = Field(pattern=r"^\d{4}$")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy.orm import Session
 
 from backend.customers import service as customers
@@ -32,7 +34,9 @@ def resolve(
     elif phone:
         found = customers.find_by_phone(session, phone)
         worker = topology.find_worker_by_phone(session, phone)
-    kind = "worker" if worker else "customer" if found else "unknown"
+    kind: Literal["customer", "worker", "unknown"] = (
+        "worker" if worker else "customer" if found else "unknown"
+    )
     return IdentityRead(
         kind=kind, customers=[customers.brief(c) for c in found], worker=_worker_brief(worker)
     )

@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
@@ -29,7 +31,7 @@ from backend.core.db import get_engine, session_factory
 from backend.core.errors import DomainError
 from backend.dispatch import escalate
 from backend.notifications import claims, service
-from backend.notifications.channels import Outcome, Senders, deliver, plan
+from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
 from backend.notifications.models import OutboxMessage
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import resolve
@@ -37,6 +39,7 @@ from backend.notifications.settings import NotifierSettings, get_notifier_settin
 from backend.notifications.templates import Rendered, render
 from connectors.sms.aliyun import AliyunSms
 from connectors.sms.client import SmsClient, SmsProvider
+from connectors.sms.errors import SmsError
 from connectors.sms.limits import PhoneLimiter
 from connectors.sms.tencent import TencentSms
 from connectors.wechat.client import WeChatClient
@@ -171,10 +174,31 @@ class Notifier:
             claims.finish(session, row_id, token, status="dead", last_error="no reachable channel")
             logger.warning("push %s dead: no reachable channel", row.dedup_key)
             return
+        out_id = f"pd{row.id}"
+        if row.sending_channel is not None:  # an earlier holder died mid-send: did it reach the provider?
+            found = self._reconcile(row, recipient.phone, channels, out_id)
+            if found is not None:
+                self._record(session, row, token, found, merged, recipient.phone, now)
+                return
         row.sending_channel = channels[0]
         session.commit()
-        outcome = deliver(self.senders, recipient, rendered, channels, out_id=f"pd{row.id}")
+        outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id)
         self._record(session, row, token, outcome, merged, recipient.phone, now)
+
+    def _reconcile(
+        self, row: OutboxMessage, phone: str | None, channels: list[str], out_id: str
+    ) -> Outcome | None:
+        """Ask the SMS provider whether it already accepted this row; an Outcome when that settles it."""
+        if self.senders.sms is None or phone is None or SMS not in channels:
+            return None
+        try:
+            msg_id = self.senders.sms.already_sent(phone, out_id, row.created_at)
+        except SmsError as exc:
+            return Outcome("retry", error=f"reconcile: {exc}")
+        if msg_id is None:
+            return None
+        logger.info("push %s had reached the SMS provider before a restart: not sent again", row.dedup_key)
+        return Outcome("sent", SMS, provider_msg_id=msg_id)
 
     def _compose(self, session: Session, row: OutboxMessage) -> tuple[Rendered, list[OutboxMessage]]:
         """The message for `row`, merged with the rows waiting behind it when that is due."""
@@ -248,6 +272,17 @@ class Notifier:
             next_attempt_at=now + timedelta(seconds=delay), **common,
         )  # fmt: skip
         logger.info("push %s retry %s in %.0f s: %s", row.dedup_key, attempts, delay, outcome.error)
+
+
+def connect_redis(url: str, *, timeout: float) -> Redis:
+    """A client that fails fast when Redis is down (redis-py's default retries cost ~4 s a call)."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=0.5,
+        retry=Retry(NoBackoff(), 1),
+        decode_responses=True,
+    )
 
 
 def build_senders(settings: NotifierSettings, redis: Redis) -> Senders:

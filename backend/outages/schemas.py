@@ -7,11 +7,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from backend.core.schemas import RequestModel
+
 OutageKind = Literal["planned", "temporary", "fault", "arrears", "orderly"]
 OutageStatus = Literal["announced", "active", "restored", "cancelled"]
 
 
-class OutageCreate(BaseModel):
+class OutageCreate(RequestModel):
     kind: OutageKind
     cause: str = Field(min_length=1, max_length=500)
     starts_at: AwareDatetime
@@ -29,7 +31,7 @@ class OutageCreate(BaseModel):
         return self
 
 
-class OutageUpdate(BaseModel):
+class OutageUpdate(RequestModel):
     estimated_restore_at: AwareDatetime | None = None
     status: Literal["active", "restored", "cancelled"] | None = None
     cause: str | None = Field(default=None, min_length=1, max_length=500)

@@ -24,8 +24,13 @@ from backend.topology import service as topology
 
 logger = logging.getLogger(__name__)
 
-KIND_LABELS = {"planned": "计划停电", "temporary": "临时停电", "fault": "故障停电", "arrears": "欠费停电",
-               "orderly": "有序用电"}  # fmt: skip
+KIND_LABELS = {
+    "planned": "计划停电",
+    "temporary": "临时停电",
+    "fault": "故障停电",
+    "arrears": "欠费停电",
+    "orderly": "有序用电",
+}
 NOTICE_AHEAD = {"planned": timedelta(days=7), "temporary": timedelta(hours=24)}
 REMINDER_AHEAD = timedelta(days=1)
 TERMINAL = ("restored", "cancelled")
@@ -44,12 +49,18 @@ def create_outage(session: Session, data: OutageCreate) -> Outage:
     )
     session.add(outage)
     session.flush()
-    scopes = [OutageScope(outage_id=outage.id, feeder_id=topology.get_feeder(session, c).id)
-              for c in dict.fromkeys(data.feeder_codes)]  # fmt: skip
-    scopes += [OutageScope(outage_id=outage.id, transformer_id=topology.get_transformer(session, c).id)
-               for c in dict.fromkeys(data.transformer_codes)]  # fmt: skip
-    scopes += [OutageScope(outage_id=outage.id, customer_id=customers.get_customer(session, a).id)
-               for a in dict.fromkeys(data.account_nos)]  # fmt: skip
+    scopes = [
+        OutageScope(outage_id=outage.id, feeder_id=topology.get_feeder(session, c).id)
+        for c in dict.fromkeys(data.feeder_codes)
+    ]
+    scopes += [
+        OutageScope(outage_id=outage.id, transformer_id=topology.get_transformer(session, c).id)
+        for c in dict.fromkeys(data.transformer_codes)
+    ]
+    scopes += [
+        OutageScope(outage_id=outage.id, customer_id=customers.get_customer(session, a).id)
+        for a in dict.fromkeys(data.account_nos)
+    ]
     session.add_all(scopes)
     session.flush()
     if outage.status == "active":
@@ -82,8 +93,13 @@ def update_outage(session: Session, outage_id: int, data: OutageUpdate) -> Outag
         outage.estimated_restore_at = data.estimated_restore_at
         outage.estimate_version += 1
         if data.status not in TERMINAL:
-            _notify(session, outage, f"estimate{outage.estimate_version}", "outage_estimate_changed",
-                    urgent=outage.status == "active")  # fmt: skip
+            _notify(
+                session,
+                outage,
+                f"estimate{outage.estimate_version}",
+                "outage_estimate_changed",
+                urgent=outage.status == "active",
+            )
     if data.status == "active":
         outage.status = "active"
         _notify(session, outage, "started", "outage_started", urgent=True)
@@ -102,7 +118,9 @@ def _scope_customer_ids(outage_id: int) -> Any:
     """A SELECT of the ids of every customer the outage covers, each once."""
     mine = OutageScope.outage_id == outage_id
     by_customer = select(OutageScope.customer_id).where(mine, OutageScope.customer_id.is_not(None))
-    scoped_transformers = select(OutageScope.transformer_id).where(mine, OutageScope.transformer_id.is_not(None))
+    scoped_transformers = select(OutageScope.transformer_id).where(
+        mine, OutageScope.transformer_id.is_not(None)
+    )
     scoped_feeders = select(OutageScope.feeder_id).where(mine, OutageScope.feeder_id.is_not(None))
     by_transformer = select(Customer.id).where(Customer.transformer_id.in_(scoped_transformers))
     by_feeder = select(Customer.id).where(
@@ -137,8 +155,14 @@ def _notify(
     rows = session.scalars(select(Customer).where(Customer.id.in_(select(ids.c[0]))))
     count = 0
     for customer in rows:
-        row = enqueue(session, dedup_key=f"outage:{outage.id}:{step}:{customer.id}", template=template,
-                      params=_params(outage, customer), customer_id=customer.id, urgent=urgent)  # fmt: skip
+        row = enqueue(
+            session,
+            dedup_key=f"outage:{outage.id}:{step}:{customer.id}",
+            template=template,
+            params=_params(outage, customer),
+            customer_id=customer.id,
+            urgent=urgent,
+        )
         if at is not None and row.status == "pending" and row.attempts == 0:
             row.next_attempt_at = at
         count += 1
@@ -150,8 +174,14 @@ def _announce(session: Session, outage: Outage) -> None:
     """Planned-style notices: one when published (not earlier than the notice period), one the day before."""
     moment = clock.now()
     ahead = NOTICE_AHEAD.get(outage.kind, timedelta(0))
-    _notify(session, outage, "notice", "outage_planned_notice", urgent=False,
-            at=max(moment, outage.starts_at - ahead))  # fmt: skip
+    _notify(
+        session,
+        outage,
+        "notice",
+        "outage_planned_notice",
+        urgent=False,
+        at=max(moment, outage.starts_at - ahead),
+    )
     reminder_at = outage.starts_at - REMINDER_AHEAD
     if reminder_at > moment and ahead > REMINDER_AHEAD:
         _notify(session, outage, "reminder", "outage_planned_notice", urgent=False, at=reminder_at)
@@ -224,7 +254,10 @@ def brief(outage: Outage) -> OutageBrief:
 
 def read(session: Session, outage: Outage, *, detail: bool) -> OutageRead:
     base = brief(outage).model_dump()
-    extra: dict[str, Any] = {"status": effective_status(outage), "restored_at": clock.to_local(outage.restored_at)}
+    extra: dict[str, Any] = {
+        "status": effective_status(outage),
+        "restored_at": clock.to_local(outage.restored_at),
+    }
     if detail:
         scopes = list(session.scalars(select(OutageScope).where(OutageScope.outage_id == outage.id)))
         extra["feeder_codes"] = [topology_code(session, "feeder", s.feeder_id) for s in scopes if s.feeder_id]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 
 from backend.core.deps import Role, SessionDep, SettingsDep, caller_role, require
 from backend.core.idempotency import run_once
+from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep, TxSessionDep
 from backend.customers import service as customers
 from backend.tickets import reports, service
@@ -85,12 +86,21 @@ def get_ticket(ticket_no: TicketNo, session: SessionDep) -> TicketRead:
 
 @router.post("/tickets/{ticket_no}/events", dependencies=[require(Role.actions, Role.worker)])
 def add_event(
-    ticket_no: TicketNo, data: TicketEventCreate, session: TxSessionDep, settings: SettingsDep, role: CallerRole
+    ticket_no: TicketNo,
+    data: TicketEventCreate,
+    session: TxSessionDep,
+    settings: SettingsDep,
+    role: CallerRole,
 ) -> TicketRead:
     ticket = service.apply_event(
-        session, settings, ticket_no, event=data.type, actor=actor_of(role), worker_code=data.worker_code,
+        session,
+        settings,
+        ticket_no,
+        event=data.type,
+        actor=actor_of(role),
+        worker_code=data.worker_code,
         note=data.note,
-    )  # fmt: skip
+    )
     return service.read(session, ticket)
 
 
@@ -100,13 +110,17 @@ def rate(ticket_no: TicketNo, data: RatingCreate, session: TxSessionDep, role: C
     return service.read(session, ticket)
 
 
-@router.post("/tickets/{ticket_no}/photos", status_code=201, dependencies=[require(Role.actions, Role.worker)])
+@router.post(
+    "/tickets/{ticket_no}/photos", status_code=201, dependencies=[require(Role.actions, Role.worker)]
+)
 def add_photo(ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
     ticket = service.add_photo(session, ticket_no, media_id=data.media_id, url=data.url, actor=actor_of(role))
     return service.read(session, ticket)
 
 
 @router.get("/workers/{code}/tickets", dependencies=[require(Role.actions, Role.worker)])
-def worker_tickets(code: str, session: SessionDep, open: bool = True) -> list[TicketRead]:
+def worker_tickets(
+    code: Annotated[str, Path(max_length=32, pattern=NO_NUL)], session: SessionDep, open: bool = True
+) -> list[TicketRead]:
     worker = topology.get_worker(session, code)
     return [service.read(session, t) for t in service.list_for_worker(session, worker, open_only=open)]

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from backend.core.schemas import RequestModel
 from backend.outages.schemas import OutageBrief
 
 Channel = Literal["wechat", "wecom", "sms", "rest", "phone", "web"]
@@ -14,7 +15,7 @@ TicketKind = Literal["repair", "hazard", "complaint"]
 Priority = Literal["urgent", "high", "normal"]
 
 
-class RepairReportCreate(BaseModel):
+class RepairReportCreate(RequestModel):
     account_no: str | None = Field(default=None, pattern=r"^\d{10}$")
     phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
     address: str | None = Field(default=None, min_length=2, max_length=200)
@@ -41,7 +42,7 @@ class RepairReportRead(BaseModel):
     worker: WorkerContact | None = None
 
 
-class ComplaintCreate(BaseModel):
+class ComplaintCreate(RequestModel):
     kind: Literal["complaint"]
     account_no: str | None = Field(default=None, pattern=r"^\d{10}$")
     channel: Channel
@@ -50,18 +51,18 @@ class ComplaintCreate(BaseModel):
     callback_phone: str | None = Field(default=None, pattern=r"^1\d{10}$")
 
 
-class TicketEventCreate(BaseModel):
+class TicketEventCreate(RequestModel):
     type: Literal["accept", "arrive", "resolve", "close", "cancel"]
     worker_code: str | None = Field(default=None, min_length=1, max_length=32)
     note: str | None = Field(default=None, max_length=1000)
 
 
-class RatingCreate(BaseModel):
+class RatingCreate(RequestModel):
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=1000)
 
 
-class PhotoCreate(BaseModel):
+class PhotoCreate(RequestModel):
     media_id: str | None = Field(default=None, min_length=1, max_length=128)
     url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.config import Settings
-from backend.core.errors import Conflict, Invalid, NotFound
+from backend.core.errors import Conflict, NotFound
 from backend.core.masking import mask_account
 from backend.core.sequence import next_number
 from backend.customers import service as customers
@@ -30,6 +30,14 @@ from backend.topology.models import Worker
 
 logger = logging.getLogger(__name__)
 
+CHANNEL_LABELS = {
+    "wechat": "微信公众号",
+    "wecom": "企业微信",
+    "sms": "短信",
+    "rest": "网页",
+    "web": "网页",
+    "phone": "电话",
+}
 # The customer is told of these steps; the key is the API event.
 CUSTOMER_TEMPLATES = {"accept": "ticket_accepted", "arrive": "ticket_arrived", "resolve": "ticket_resolved"}
 
@@ -47,7 +55,11 @@ def restore_hours(settings: Settings, area_type: str) -> int:
 def priority_for(kind: str, customer: Customer | None) -> str:
     if kind == "hazard":
         return "urgent"
-    if kind == "repair" and customer is not None and (customer.medical_equipment or customer.customer_type == "key"):
+    if (
+        kind == "repair"
+        and customer is not None
+        and (customer.medical_equipment or customer.customer_type == "key")
+    ):
         return "high"
     return "normal"
 
@@ -108,14 +120,21 @@ def open_ticket(
     elif customer is not None:
         minutes = arrival_minutes(settings, customer.area_type)
         ticket.arrival_deadline = moment + timedelta(minutes=minutes)
-        ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, customer.area_type))
+        ticket.restore_deadline = ticket.arrival_deadline + timedelta(
+            hours=restore_hours(settings, customer.area_type)
+        )
     session.add(ticket)
     session.flush()
-    _event(session, ticket, "created", actor, f"{channel} 渠道受理")
+    _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None:
         _dispatch(session, ticket, customer, actor)
-    logger.info("ticket %s opened (%s, %s) for account %s", ticket.ticket_no, kind, ticket.priority,
-                mask_account(customer.account_no if customer else None))  # fmt: skip
+    logger.info(
+        "ticket %s opened (%s, %s) for account %s",
+        ticket.ticket_no,
+        kind,
+        ticket.priority,
+        mask_account(customer.account_no if customer else None),
+    )
     session.flush()
     return ticket
 
@@ -140,15 +159,28 @@ def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) 
     ticket.updated_at = ticket.dispatched_at
     _event(session, ticket, "dispatched", actor, f"派发给{choice.worker.name}")
     params = _params(session, ticket, customer, choice.worker)
-    enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:dispatched", template="ticket_dispatched",
-            params=params, customer_id=customer.id, urgent=ticket.kind == "hazard")  # fmt: skip
-    enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:assigned:{choice.worker.code}",
-            template="worker_task_assigned", params=params | {"customer_phone": customer.phone},
-            worker_id=choice.worker.id, urgent=True)  # fmt: skip
+    enqueue(
+        session,
+        dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
+        template="ticket_dispatched",
+        params=params,
+        customer_id=customer.id,
+        urgent=ticket.kind == "hazard",
+    )
+    enqueue(
+        session,
+        dedup_key=f"ticket:{ticket.ticket_no}:assigned:{choice.worker.code}",
+        template="worker_task_assigned",
+        params=params | {"customer_phone": customer.phone},
+        worker_id=choice.worker.id,
+        urgent=True,
+    )
     return True
 
 
-def _params(session: Session, ticket: Ticket, customer: Customer | None, worker: Worker | None) -> dict[str, Any]:
+def _params(
+    session: Session, ticket: Ticket, customer: Customer | None, worker: Worker | None
+) -> dict[str, Any]:
     deadline = ticket.arrival_deadline or ticket.contact_deadline
     return {
         "ticket_no": ticket.ticket_no,
@@ -231,11 +263,22 @@ def apply_event(
     if customer is not None and event in CUSTOMER_TEMPLATES:
         params = _params(session, ticket, customer, worker)
         step = state.EVENT_RECORDS[event]
-        enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:{step}", template=CUSTOMER_TEMPLATES[event],
-                params=params, customer_id=customer.id, urgent=event == "resolve")  # fmt: skip
+        enqueue(
+            session,
+            dedup_key=f"ticket:{ticket.ticket_no}:{step}",
+            template=CUSTOMER_TEMPLATES[event],
+            params=params,
+            customer_id=customer.id,
+            urgent=event == "resolve",
+        )
         if event == "resolve":
-            enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:rating_request",
-                    template="ticket_rating_request", params=params, customer_id=customer.id)  # fmt: skip
+            enqueue(
+                session,
+                dedup_key=f"ticket:{ticket.ticket_no}:rating_request",
+                template="ticket_rating_request",
+                params=params,
+                customer_id=customer.id,
+            )
     logger.info("ticket %s: %s → %s by %s", ticket.ticket_no, event, target, actor)
     return ticket
 
@@ -254,9 +297,13 @@ def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, a
     return ticket
 
 
-def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str) -> Ticket:
+def add_photo(
+    session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str
+) -> Ticket:
     ticket = get_ticket(session, ticket_no)
-    session.add(TicketPhoto(ticket_id=ticket.id, media_id=media_id, url=url, added_at=clock.now(), actor=actor))
+    session.add(
+        TicketPhoto(ticket_id=ticket.id, media_id=media_id, url=url, added_at=clock.now(), actor=actor)
+    )
     _event(session, ticket, "photo_added", actor, media_id or url)
     session.flush()
     return ticket
@@ -271,8 +318,9 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
     moment = clock.now()
     cutoff = moment - timedelta(minutes=settings.accept_escalation_minutes)
     overdue = session.scalars(
-        select(Ticket).where(Ticket.status == "dispatched", Ticket.escalated_at.is_(None),
-                             Ticket.dispatched_at <= cutoff)  # fmt: skip
+        select(Ticket).where(
+            Ticket.status == "dispatched", Ticket.escalated_at.is_(None), Ticket.dispatched_at <= cutoff
+        )
     ).all()
     escalated = []
     for ticket in overdue:
@@ -287,13 +335,19 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
             targets += [w for w in topology.workers_of_cell(session, worker.grid_cell_id) if w.is_supervisor]
         for target in targets:
             if target is not None:
-                enqueue(session, dedup_key=f"ticket:{ticket.ticket_no}:escalated:{target.code}",
-                        template="worker_task_escalated", params=params, worker_id=target.id,
-                        urgent=True)  # fmt: skip
+                enqueue(
+                    session,
+                    dedup_key=f"ticket:{ticket.ticket_no}:escalated:{target.code}",
+                    template="worker_task_escalated",
+                    params=params,
+                    worker_id=target.id,
+                    urgent=True,
+                )
         escalated.append(ticket.ticket_no)
     waiting = session.scalars(
-        select(Ticket).where(Ticket.status == "received", Ticket.customer_id.is_not(None),
-                             Ticket.created_at <= cutoff)  # fmt: skip
+        select(Ticket).where(
+            Ticket.status == "received", Ticket.customer_id.is_not(None), Ticket.created_at <= cutoff
+        )
     ).all()
     for ticket in waiting:
         customer = customers.customer_by_id(session, ticket.customer_id)  # type: ignore[arg-type]
@@ -314,7 +368,9 @@ def read(session: Session, ticket: Ticket) -> TicketRead:
     events = session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
     ).all()
-    photos = session.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id).order_by(TicketPhoto.id))
+    photos = session.scalars(
+        select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id).order_by(TicketPhoto.id)
+    )
     worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
     backup = session.get(Worker, ticket.backup_worker_id) if ticket.backup_worker_id else None
     local = clock.to_local

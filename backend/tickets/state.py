@@ -34,8 +34,14 @@ STATUS_EVENTS = {
     "cancelled": "cancelled",
 }
 # The timeline event written for each API event.
-EVENT_RECORDS = {"dispatch": "dispatched", "accept": "accepted", "arrive": "arrived", "resolve": "resolved",
-                 "close": "closed", "cancel": "cancelled"}  # fmt: skip
+EVENT_RECORDS = {
+    "dispatch": "dispatched",
+    "accept": "accepted",
+    "arrive": "arrived",
+    "resolve": "resolved",
+    "close": "closed",
+    "cancel": "cancelled",
+}
 
 
 def next_status(status: str, event: str) -> str | None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.core.deps import Role, SessionDep, require
+from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.topology import service
 from backend.topology.schemas import (
@@ -65,5 +66,7 @@ def create_worker(data: WorkerCreate, session: TxSessionDep) -> WorkerRead:
 
 
 @router.get("/workers", dependencies=[READERS])
-def list_workers(session: SessionDep, grid_cell_code: str | None = None) -> list[WorkerRead]:
+def list_workers(
+    session: SessionDep, grid_cell_code: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None
+) -> list[WorkerRead]:
     return service.list_workers(session, grid_cell_code=grid_cell_code)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from backend.core.schemas import RequestModel
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
 Name = Field(min_length=1, max_length=64)
 
 
-class FeederCreate(BaseModel):
+class FeederCreate(RequestModel):
     code: str = Code
     name: str = Name
 
@@ -17,7 +19,7 @@ class FeederRead(FeederCreate):
     model_config = ConfigDict(from_attributes=True)
 
 
-class GridCellCreate(BaseModel):
+class GridCellCreate(RequestModel):
     code: str = Code
     name: str = Name
     neighbour_code: str | None = None
@@ -27,7 +29,7 @@ class GridCellRead(GridCellCreate):
     pass
 
 
-class TransformerCreate(BaseModel):
+class TransformerCreate(RequestModel):
     code: str = Code
     name: str = Name
     feeder_code: str
@@ -38,7 +40,7 @@ class TransformerRead(TransformerCreate):
     pass
 
 
-class WorkerCreate(BaseModel):
+class WorkerCreate(RequestModel):
     code: str = Code
     name: str = Field(min_length=1, max_length=32)
     phone: str = Field(pattern=r"^1\d{10}$")

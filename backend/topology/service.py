@@ -21,7 +21,6 @@ from backend.topology.schemas import (
     WorkerRead,
 )
 
-
 T = TypeVar("T", Feeder, GridCell, Transformer, Worker)
 
 
@@ -86,10 +85,10 @@ def create_transformer(session: Session, data: TransformerCreate) -> Transformer
 def create_worker(session: Session, data: WorkerCreate) -> WorkerRead:
     cell = get_grid_cell(session, data.grid_cell_code)
     fields = data.model_dump(exclude={"grid_cell_code"})
-    add_unique(session, Worker(grid_cell_id=cell.id, **fields), f"网格员编号或企业微信账号 {data.code} 已存在")
+    add_unique(
+        session, Worker(grid_cell_id=cell.id, **fields), f"网格员编号或企业微信账号 {data.code} 已存在"
+    )
     return WorkerRead.model_validate(data.model_dump())
-
-
 
 
 def grid_cell_read(cell: GridCell, neighbour: GridCell | None) -> GridCellRead:
@@ -157,11 +156,11 @@ def feeder_by_id(session: Session, feeder_id: int) -> Feeder:
     return row
 
 
-def transformer_ids_on_feeders(feeder_ids: Select[Any]) -> Select[tuple[int]]:
+def transformer_ids_on_feeders(feeder_ids: Select[Any]) -> Select[Any]:
     """A SELECT of the transformers fed by the feeders that `feeder_ids` selects."""
     return select(Transformer.id).where(Transformer.feeder_id.in_(feeder_ids))
 
 
-def transformer_ids_in_cell(grid_cell_id: int) -> Select[tuple[int]]:
+def transformer_ids_in_cell(grid_cell_id: int) -> Select[Any]:
     """A SELECT of the transformers whose area belongs to the grid cell."""
     return select(Transformer.id).where(Transformer.grid_cell_id == grid_cell_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from urllib.parse import urlsplit
 
 from alibabacloud_dysmsapi20170525 import models as sms_models
@@ -86,3 +87,26 @@ class AliyunSms:
         if body.code != "OK":
             raise error_for(body.code, body.message or "")
         return str(body.biz_id or "")
+
+    def find(self, phone: str, out_id: str, sent_on: date) -> str | None:
+        """The id of a message we submitted under `out_id` on `sent_on`, if the provider has it.
+
+        `QuerySendDetails` by number and day: used after a crash left a send unconfirmed.
+        """
+        for page in range(1, 11):
+            request = sms_models.QuerySendDetailsRequest(
+                phone_number=phone, send_date=sent_on.strftime("%Y%m%d"), page_size=50, current_page=page
+            )
+            try:
+                body = self._client.query_send_details_with_options(request, self._runtime).body
+            except Exception as exc:
+                raise SmsUnavailable(str(exc)[:200], "query_failed") from exc
+            if body is None or body.code != "OK":
+                raise SmsUnavailable(body.message if body else "", body.code if body else "empty")
+            details = body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else None
+            for detail in details or []:
+                if detail.out_id == out_id:
+                    return f"{phone}:{out_id}"
+            if not details or len(details) < 50:
+                return None
+        return None

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from connectors.sms.errors import SmsInvalidNumber, SmsRateLimited
 from connectors.sms.limits import PhoneLimiter
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 ALERT_SEGMENTS = 3
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class SmsProvider(Protocol):
@@ -31,6 +34,10 @@ class SmsProvider(Protocol):
 
     def send(self, phone: str, template_code: str, params: dict[str, str], out_id: str) -> str:
         """Submit one templated SMS; returns the provider's id. Raises `connectors.sms.errors`."""
+        ...
+
+    def find(self, phone: str, out_id: str, sent_on: date) -> str | None:
+        """The id of a message submitted under `out_id` (from `sent_on` on), or None."""
         ...
 
 
@@ -76,3 +83,7 @@ class SmsClient:
             template, mask_phone(number), self.provider.name, segments, msg_id,
         )  # fmt: skip
         return msg_id
+
+    def already_sent(self, phone: str, out_id: str, since: datetime) -> str | None:
+        """After a crash mid-send: the provider's id when it accepted `out_id` before, else None."""
+        return self.provider.find(normalize_phone(phone), out_id, since.astimezone(LOCAL_ZONE).date())

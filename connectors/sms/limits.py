@@ -26,6 +26,8 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+#: after a Redis failure, limit in the process for this long before trying Redis again
+REDIS_RETRY_SECONDS = 10.0
 
 # KEYS = one sorted set per rule; ARGV = member, now, then per rule: since, limit, ttl.
 # Returns 0 when recorded in every set, else the 1-based index of the first rule that refuses.
@@ -66,6 +68,7 @@ class PhoneLimiter:
         self.per_day = per_day if per_day is not None else (50 if provider == "aliyun" else 10)
         self._local: dict[str, list[float]] = defaultdict(list)
         self._local_lock = threading.Lock()
+        self._redis_down_until = 0.0
 
     def rules(self, phone: str, template_code: str, text: str, now: float) -> list[Rule]:
         prefix = f"pd:sms:limit:{self.provider}:{phone}"
@@ -87,6 +90,8 @@ class PhoneLimiter:
         args: list[Any] = [member, repr(now)]
         for rule in rules:
             args += [repr(rule.since), rule.limit, int(rule.window) + 60]
+        if time.monotonic() < self._redis_down_until:
+            return self._reserve_local(rules, now)
         try:
             refused = int(self._redis.eval(_RESERVE, len(rules), *[r.key for r in rules], *args))
             if refused == 0:
@@ -96,6 +101,7 @@ class PhoneLimiter:
             oldest_at = float(oldest[0][1]) if oldest else now
         except RedisError as exc:
             logger.warning("SMS limiter: Redis unavailable (%s), limiting in this process", exc)
+            self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
             return self._reserve_local(rules, now)
         return self._wait(rule, oldest_at, now)
 

@@ -8,7 +8,9 @@ raise `TencentCloudSDKException`; per-number results come in `SendStatusSet[].Co
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, time
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -26,6 +28,8 @@ from connectors.sms.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 _RATE_LIMITED = {
     "LimitExceeded.DeliveryFrequencyLimit": 30.0,
@@ -86,3 +90,25 @@ class TencentSms:
         if status.Code != "Ok":
             raise error_for(status.Code or "", status.Message or "")
         return str(status.SerialNo or "")
+
+    def find(self, phone: str, out_id: str, sent_on: date) -> str | None:
+        """The serial number of a message we submitted with SessionContext `out_id` since `sent_on`.
+
+        `PullSmsSendStatusByPhoneNumber`: used after a crash left a send unconfirmed.
+        """
+        begin = int(datetime.combine(sent_on, time(0, 0), LOCAL_ZONE).timestamp())
+        for offset in range(0, 1000, 100):
+            request = models.PullSmsSendStatusByPhoneNumberRequest()
+            request.BeginTime, request.Offset, request.Limit = begin, offset, 100
+            request.PhoneNumber, request.SmsSdkAppId = e164(phone), self.sdk_app_id
+            try:
+                answer = self._client.PullSmsSendStatusByPhoneNumber(request)
+            except TencentCloudSDKException as exc:
+                raise SmsUnavailable(exc.get_message() or "", exc.get_code() or "query_failed") from exc
+            statuses = answer.PullSmsSendStatusSet or []
+            for status in statuses:
+                if status.SessionContext == out_id:
+                    return str(status.SerialNo or f"{phone}:{out_id}")
+            if len(statuses) < 100:
+                return None
+        return None

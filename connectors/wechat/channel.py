@@ -42,9 +42,7 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_ATTEMPTS = 3
-#: Rasa turns run on the server's event loop and hold it for milliseconds at a time; letting a
-#: burst of hundreds run at once would queue the acks behind them (p99 of seconds, measured).
-MAX_CONCURRENT_TURNS = 1
+SHUTDOWN_GRACE_SECONDS = 10
 CHOICES_TTL_SECONDS = 3600
 
 
@@ -63,7 +61,6 @@ class PlatformInput(InputChannel):
         self.push = push
         self._tasks: set[asyncio.Task] = set()
         self._tails: dict[str, asyncio.Task] = {}
-        self._turn_slots: asyncio.Semaphore | None = None
 
     # --- what subclasses provide ---------------------------------------------------------------
 
@@ -106,6 +103,12 @@ class PlatformInput(InputChannel):
         async def replay(*_: Any) -> None:
             self.replay_pending(on_new_message)
 
+        @hook.listener("before_server_stop")
+        async def finish_running_turns(*_: Any) -> None:
+            # turns cut short here stay pending in the journal and are replayed at the next start
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+
         return hook
 
     def accept(self, query: dict[str, str], body: bytes, on_new_message: OnNewMessage) -> HTTPResponse:
@@ -139,11 +142,6 @@ class PlatformInput(InputChannel):
                 continue
             self._schedule(entry.key, entry.payload, on_new_message)
 
-    async def drain(self) -> None:
-        """Wait for the running turns (used at shutdown and by tests)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
     # --- the turn --------------------------------------------------------------------------------
 
     def _schedule(self, key: str, fields: dict[str, str], on_new_message: OnNewMessage) -> None:
@@ -165,11 +163,8 @@ class PlatformInput(InputChannel):
     ) -> None:
         if previous is not None:  # one sender's messages run in arrival order
             await asyncio.wait({previous})
-        if self._turn_slots is None:
-            self._turn_slots = asyncio.Semaphore(MAX_CONCURRENT_TURNS)
         try:
-            async with self._turn_slots:
-                await self._process(key, fields, on_new_message)
+            await self._process(key, fields, on_new_message)
         except Exception:
             logger.exception("%s turn for %s failed", self.name(), key)
             self.journal.failed(key)

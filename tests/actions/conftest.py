@@ -143,6 +143,7 @@ def make_tracker(
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
         "entities": entities or [],
         "metadata": metadata or {"message_key": f"test:{secrets.token_hex(6)}"},
     }

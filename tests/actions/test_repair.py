@@ -172,3 +172,20 @@ async def test_backend_down_keeps_the_report_and_submits_it_later(
     tickets = actions_env.admin("GET", f"/tickets?account_no={world.account_no}&open=true")
     assert len(tickets) == 1
     retrier.stop()
+
+
+async def test_several_bound_accounts_are_listed_and_chosen_by_number(domain: dict[str, Any]) -> None:
+    state = {
+        "identity_kind": "customer",
+        "accounts": ["3100000001", "3100000004"],
+        "requested_slot": "report_account",
+    }
+    dispatcher = CollectingDispatcher()
+    await ActionAskReportAccount().run(dispatcher, make_tracker("o-two", slots=state), domain)
+    assert dispatcher.messages[0]["response"] == "utter_ask_choose_bound_account"
+    assert dispatcher.messages[0]["listing"] == "1. 31******01\n2. 31******04"
+    assert dispatcher.messages[0]["other"] == 3
+    slots, _ = await validate(state, "2", "inform", domain)
+    assert slots["report_account_no"] == "3100000004"
+    slots, _ = await validate(state, "3", "inform", domain)
+    assert slots["report_offer_declined"] is True

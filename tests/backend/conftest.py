@@ -48,7 +48,9 @@ def migrate(url: str) -> None:
     """`alembic upgrade head` on `url`, as `make run` does."""
     config = Config(str(ROOT / "backend" / "alembic.ini"))
     config.attributes["configure_logger"] = False
-    config.set_main_option("script_location", os.environ.get("PD_TMP_SCRIPTS", str(ROOT / "backend" / "alembic")))
+    config.set_main_option(
+        "script_location", os.environ.get("PD_TMP_SCRIPTS", str(ROOT / "backend" / "alembic"))
+    )
     config.cmd_opts = type("Opts", (), {"x": [f"url={url}"]})()  # type: ignore[assignment]
     command.upgrade(config, "head")
 
@@ -159,24 +161,47 @@ def county(session_factory: sessionmaker[Session]) -> County:
         topology.get_grid_cell(session, "C1").neighbour_id = topology.get_grid_cell(session, "C2").id
         for code, feeder, cell in (("T1", "F1", "C1"), ("T2", "F1", "C1"), ("T3", "F2", "C2")):
             topology.create_transformer(
-                session, TransformerCreate(code=code, name=f"{code}台区", feeder_code=feeder, grid_cell_code=cell)
+                session,
+                TransformerCreate(code=code, name=f"{code}台区", feeder_code=feeder, grid_cell_code=cell),
             )
-        workers = (("W1", "C1", 2, False), ("W2", "C1", 1, False), ("W3", "C2", 3, False), ("S1", "C1", 5, True))
+        workers = (
+            ("W1", "C1", 2, False),
+            ("W2", "C1", 1, False),
+            ("W3", "C2", 3, False),
+            ("S1", "C1", 5, True),
+        )
         for n, (code, cell, capacity, supervisor) in enumerate(workers):
             topology.create_worker(
                 session,
-                WorkerCreate(code=code, name=f"网格员{code}", phone=f"1390000000{n}", grid_cell_code=cell,
-                             wecom_user_id=f"wx_{code.lower()}", capacity=capacity, is_supervisor=supervisor),
-            )  # fmt: skip
-        rows = ((spec.a1, "T1", "urban", "resident", spec.a1_phone, spec.a1_openid, False),
-                (spec.a2, "T2", "rural", "resident", "13800000002", None, False),
-                (spec.a3, "T3", "remote", "resident", "13800000003", None, True),
-                (spec.a4, "T1", "urban", "business", spec.a1_phone, None, False))  # fmt: skip
+                WorkerCreate(
+                    code=code,
+                    name=f"网格员{code}",
+                    phone=f"1390000000{n}",
+                    grid_cell_code=cell,
+                    wecom_user_id=f"wx_{code.lower()}",
+                    capacity=capacity,
+                    is_supervisor=supervisor,
+                ),
+            )
+        rows = (
+            (spec.a1, "T1", "urban", "resident", spec.a1_phone, spec.a1_openid, False),
+            (spec.a2, "T2", "rural", "resident", "13800000002", None, False),
+            (spec.a3, "T3", "remote", "resident", "13800000003", None, True),
+            (spec.a4, "T1", "urban", "business", spec.a1_phone, None, False),
+        )
         for account, transformer, area, kind, phone, openid, medical in rows:
             customers.create_customer(
                 session,
-                CustomerCreate(account_no=account, name=f"客户{account[-1]}", phone=phone,
-                               address=f"青山县城关镇人民路{account[-1]}号", customer_type=kind, area_type=area,
-                               transformer_code=transformer, wechat_openid=openid, medical_equipment=medical),
-            )  # fmt: skip
+                CustomerCreate(
+                    account_no=account,
+                    name=f"客户{account[-1]}",
+                    phone=phone,
+                    address=f"青山县城关镇人民路{account[-1]}号",
+                    customer_type=kind,
+                    area_type=area,
+                    transformer_code=transformer,
+                    wechat_openid=openid,
+                    medical_equipment=medical,
+                ),
+            )
     return spec

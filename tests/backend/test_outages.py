@@ -32,7 +32,9 @@ def covering(client: TestClient, headers: dict[str, str], account_no: str) -> li
 
 def outbox(factory: sessionmaker[Session], prefix: str) -> list[OutboxMessage]:
     with factory() as session:
-        query = select(OutboxMessage).where(OutboxMessage.dedup_key.like(f"{prefix}%")).order_by(OutboxMessage.id)
+        query = (
+            select(OutboxMessage).where(OutboxMessage.dedup_key.like(f"{prefix}%")).order_by(OutboxMessage.id)
+        )
         return list(session.scalars(query))
 
 
@@ -59,8 +61,13 @@ def test_transformer_and_single_account_scopes(
 def test_upcoming_outages_count_and_finished_ones_do_not(
     client: TestClient, county: County, admin_headers: dict[str, str], actions_headers: dict[str, str]
 ) -> None:
-    planned = {"kind": "planned", "cause": "线路检修", "starts_at": when(24 * 6), "estimated_restore_at": when(24 * 6 + 8),
-               "transformer_codes": ["T1"]}  # fmt: skip
+    planned = {
+        "kind": "planned",
+        "cause": "线路检修",
+        "starts_at": when(24 * 6),
+        "estimated_restore_at": when(24 * 6 + 8),
+        "transformer_codes": ["T1"],
+    }
     upcoming = client.post("/api/v1/outages", json=planned, headers=admin_headers).json()
     assert upcoming["status"] == "announced"
     active = publish(client, admin_headers, transformer_codes=["T1"])
@@ -74,7 +81,9 @@ def test_pushes_go_once_to_each_affected_customer_even_when_republished(
     client: TestClient, county: County, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
 ) -> None:
     # The feeder and one of its transformers and one of its customers: still one push each.
-    outage = publish(client, admin_headers, feeder_codes=["F1"], transformer_codes=["T1"], account_nos=[county.a1])
+    outage = publish(
+        client, admin_headers, feeder_codes=["F1"], transformer_codes=["T1"], account_nos=[county.a1]
+    )
     started = outbox(session_factory, f"outage:{outage['id']}:started:")
     assert len(started) == 3 and all(m.template == "outage_started" and m.urgent for m in started)
     assert started[0].params["cause"] == "10kV线路故障"
@@ -82,18 +91,25 @@ def test_pushes_go_once_to_each_affected_customer_even_when_republished(
 
     new_estimate = when(5)
     for _ in range(2):  # the same estimate sent twice changes nothing the second time
-        r = client.patch(f"/api/v1/outages/{outage['id']}", json={"estimated_restore_at": new_estimate},
-                         headers=admin_headers)  # fmt: skip
+        r = client.patch(
+            f"/api/v1/outages/{outage['id']}",
+            json={"estimated_restore_at": new_estimate},
+            headers=admin_headers,
+        )
         assert r.status_code == 200
     changed = outbox(session_factory, f"outage:{outage['id']}:estimate")
     assert len(changed) == 3
-    assert datetime.fromisoformat(changed[0].params["estimated_restore_at"]) == datetime.fromisoformat(new_estimate)
+    assert datetime.fromisoformat(changed[0].params["estimated_restore_at"]) == datetime.fromisoformat(
+        new_estimate
+    )
 
     client.patch(f"/api/v1/outages/{outage['id']}", json={"status": "restored"}, headers=admin_headers)
     assert len(outbox(session_factory, f"outage:{outage['id']}:restored:")) == 3
     # A refused change writes nothing.
     before = len(outbox(session_factory, "outage:"))
-    r = client.patch(f"/api/v1/outages/{outage['id']}", json={"estimated_restore_at": when(9)}, headers=admin_headers)
+    r = client.patch(
+        f"/api/v1/outages/{outage['id']}", json={"estimated_restore_at": when(9)}, headers=admin_headers
+    )
     assert r.status_code == 409 and r.json()["code"] == "outage_closed"
     assert len(outbox(session_factory, "outage:")) == before
 
@@ -102,8 +118,13 @@ def test_planned_outage_notices_are_scheduled_ahead(
     client: TestClient, county: County, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
 ) -> None:
     starts = clock.now() + timedelta(days=10)
-    body = {"kind": "planned", "cause": "配网改造", "starts_at": starts.isoformat(),
-            "estimated_restore_at": (starts + timedelta(hours=6)).isoformat(), "account_nos": [county.a3]}  # fmt: skip
+    body = {
+        "kind": "planned",
+        "cause": "配网改造",
+        "starts_at": starts.isoformat(),
+        "estimated_restore_at": (starts + timedelta(hours=6)).isoformat(),
+        "account_nos": [county.a3],
+    }
     outage = client.post("/api/v1/outages", json=body, headers=admin_headers).json()
     notice, reminder = outbox(session_factory, f"outage:{outage['id']}:")
     assert notice.template == reminder.template == "outage_planned_notice"
@@ -113,12 +134,20 @@ def test_planned_outage_notices_are_scheduled_ahead(
 
 def test_outage_input_errors(client: TestClient, county: County, admin_headers: dict[str, str]) -> None:
     body = {"kind": "fault", "cause": "x", "starts_at": when(1), "estimated_restore_at": when(0)}
-    assert client.post("/api/v1/outages", json=body | {"feeder_codes": ["F1"]}, headers=admin_headers).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/outages", json=body | {"feeder_codes": ["F1"]}, headers=admin_headers
+        ).status_code
+        == 422
+    )
     body = {"kind": "fault", "cause": "x", "starts_at": when(0), "estimated_restore_at": when(1)}
     assert client.post("/api/v1/outages", json=body, headers=admin_headers).status_code == 422
     naive = body | {"starts_at": "2026-11-22T10:00:00", "feeder_codes": ["F1"]}
     assert client.post("/api/v1/outages", json=naive, headers=admin_headers).status_code == 422
     r = client.post("/api/v1/outages", json=body | {"feeder_codes": ["NOPE"]}, headers=admin_headers)
     assert r.status_code == 404
-    assert client.patch("/api/v1/outages/999", json={"status": "restored"}, headers=admin_headers).status_code == 404
+    assert (
+        client.patch("/api/v1/outages/999", json={"status": "restored"}, headers=admin_headers).status_code
+        == 404
+    )
     assert client.get("/api/v1/outages/99999999999", headers=admin_headers).status_code == 422

@@ -23,8 +23,15 @@ def test_application_stages_time_limit_and_pushes(
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
 ) -> None:
-    body = {"account_no": county.a4, "applicant_name": "青山县鑫源超市", "type": "low_voltage", "capacity_kva": 80,
-            "address": "青山县城关镇人民路4号", "manager_name": "周敏", "manager_phone": "13700001111"}  # fmt: skip
+    body = {
+        "account_no": county.a4,
+        "applicant_name": "青山县鑫源超市",
+        "type": "low_voltage",
+        "capacity_kva": 80,
+        "address": "青山县城关镇人民路4号",
+        "manager_name": "周敏",
+        "manager_phone": "13700001111",
+    }
     created = client.post("/api/v1/applications", json=body, headers=admin_headers)
     assert created.status_code == 201, created.text
     number = created.json()["application_no"]
@@ -35,17 +42,29 @@ def test_application_stages_time_limit_and_pushes(
         assert moved.status_code == 200
     final = moved.json()
     assert final["stage"] == "connected" and final["completed_at"] is not None
-    assert [s["label"] for s in final["stages"]] == ["受理", "现场勘查", "供电方案答复", "设计审查", "中间检查",
-                                                     "竣工检验", "装表接电"]  # fmt: skip
+    assert [s["label"] for s in final["stages"]] == [
+        "受理",
+        "现场勘查",
+        "供电方案答复",
+        "设计审查",
+        "中间检查",
+        "竣工检验",
+        "装表接电",
+    ]
     assert all(s["left_at"] for s in final["stages"])
     assert client.post(f"/api/v1/applications/{number}/advance", headers=admin_headers).status_code == 409
     read = client.get(f"/api/v1/applications/{number}", headers=actions_headers).json()
     assert read["manager"] == {"name": "周敏", "phone": "13700001111"}
-    listed = client.get("/api/v1/applications", params={"account_no": county.a4}, headers=actions_headers).json()
+    listed = client.get(
+        "/api/v1/applications", params={"account_no": county.a4}, headers=actions_headers
+    ).json()
     assert [a["application_no"] for a in listed] == [number]
     with session_factory() as session:
-        keys = set(session.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.template
-                                                                          == "application_stage_changed")))  # fmt: skip
+        keys = set(
+            session.scalars(
+                select(OutboxMessage.dedup_key).where(OutboxMessage.template == "application_stage_changed")
+            )
+        )
     assert f"application:{number}:survey" in keys and f"application:{number}:completed" in keys
     assert len(keys) == 8
     assert client.get("/api/v1/applications/YK202001010001", headers=actions_headers).status_code == 404
@@ -83,7 +102,9 @@ def test_bills_and_comparison(
     session_factory: sessionmaker[Session],
 ) -> None:
     def issue(account: str, period: str, kwh: int) -> None:
-        r = client.post("/api/v1/bills", json={"account_no": account, "period": period, "kwh": kwh}, headers=admin_headers)
+        r = client.post(
+            "/api/v1/bills", json={"account_no": account, "period": period, "kwh": kwh}, headers=admin_headers
+        )
         assert r.status_code == 201, r.text
 
     issue(county.a1, "2025-10", 150)
@@ -91,42 +112,73 @@ def test_bills_and_comparison(
     issue(county.a1, "2026-10", 300)
     issue(county.a2, "2026-10", 100)  # same cell C1, resident
     issue(county.a4, "2026-10", 5000)  # same cell, but a business: not a similar household
-    r = client.post("/api/v1/bills", json={"account_no": county.a1, "period": "2026-10", "kwh": 1}, headers=admin_headers)
+    r = client.post(
+        "/api/v1/bills", json={"account_no": county.a1, "period": "2026-10", "kwh": 1}, headers=admin_headers
+    )
     assert r.status_code == 409
     bills = client.get("/api/v1/bills", params={"account_no": county.a1}, headers=actions_headers).json()
     assert [b["period"] for b in bills] == ["2026-10", "2026-09", "2025-10"]
     assert [t["kwh"] for t in bills[0]["tiers"]] == [230, 70, 0]
     assert bills[2]["arrears"] == bills[2]["amount"]  # unpaid and long past due
-    comparison = client.get("/api/v1/bills/comparison", params={"account_no": county.a1}, headers=actions_headers)
-    assert comparison.json() == {"period": "2026-10", "kwh": 300, "cell_median_kwh": 200.0, "ratio": 1.5,
-                                 "previous_kwh": 180, "same_month_last_year_kwh": 150,
-                                 "similar_households": 2}  # fmt: skip
-    assert client.get("/api/v1/bills/comparison", params={"account_no": county.a3},
-                      headers=actions_headers).status_code == 404  # fmt: skip
+    comparison = client.get(
+        "/api/v1/bills/comparison", params={"account_no": county.a1}, headers=actions_headers
+    )
+    assert comparison.json() == {
+        "period": "2026-10",
+        "kwh": 300,
+        "cell_median_kwh": 200.0,
+        "ratio": 1.5,
+        "previous_kwh": 180,
+        "same_month_last_year_kwh": 150,
+        "similar_households": 2,
+    }
+    assert (
+        client.get(
+            "/api/v1/bills/comparison", params={"account_no": county.a3}, headers=actions_headers
+        ).status_code
+        == 404
+    )
     with session_factory() as session:
-        assert session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == f"bill:{county.a1}:2026-10:issued"))
+        assert session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedup_key == f"bill:{county.a1}:2026-10:issued")
+        )
 
 
 def test_grid_workers(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:
-    body = client.get("/api/v1/grid-workers", params={"account_no": county.a2}, headers=actions_headers).json()
-    assert body == {"grid_cell": {"code": "C1", "name": "城关一网格"},
-                    "worker": {"name": "网格员W1", "phone": "13900000000"},
-                    "backup": {"name": "网格员W3", "phone": "13900000002"}}  # fmt: skip
-    assert client.get("/api/v1/grid-workers", params={"account_no": "123"}, headers=actions_headers).status_code == 422
+    body = client.get(
+        "/api/v1/grid-workers", params={"account_no": county.a2}, headers=actions_headers
+    ).json()
+    assert body == {
+        "grid_cell": {"code": "C1", "name": "城关一网格"},
+        "worker": {"name": "网格员W1", "phone": "13900000000"},
+        "backup": {"name": "网格员W3", "phone": "13900000002"},
+    }
+    assert (
+        client.get("/api/v1/grid-workers", params={"account_no": "123"}, headers=actions_headers).status_code
+        == 422
+    )
 
 
 def test_handoffs_queue(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:
     line = {"from": "user", "text": "我要找人工", "at": "2026-11-22T10:00:00+08:00"}
-    first = client.post("/api/v1/handoffs", json={"channel": "wechat", "sender_id": "o_1", "transcript": [line]},
-                        headers=actions_headers).json()  # fmt: skip
-    second = client.post("/api/v1/handoffs", json={"channel": "sms", "sender_id": "13800000009"},
-                         headers=actions_headers).json()  # fmt: skip
+    first = client.post(
+        "/api/v1/handoffs",
+        json={"channel": "wechat", "sender_id": "o_1", "transcript": [line]},
+        headers=actions_headers,
+    ).json()
+    second = client.post(
+        "/api/v1/handoffs", json={"channel": "sms", "sender_id": "13800000009"}, headers=actions_headers
+    ).json()
     assert (first["queue_position"], second["queue_position"]) == (1, 2)
     assert second["estimated_wait_minutes"] == 6
-    again = client.post("/api/v1/handoffs", json={"channel": "wechat", "sender_id": "o_1"}, headers=actions_headers)
+    again = client.post(
+        "/api/v1/handoffs", json={"channel": "wechat", "sender_id": "o_1"}, headers=actions_headers
+    )
     assert again.json()["id"] == first["id"]
     released = client.post(f"/api/v1/handoffs/{first['id']}/release", headers=actions_headers).json()
     assert released["status"] == "released" and released["queue_position"] is None
     assert client.post(f"/api/v1/handoffs/{first['id']}/release", headers=actions_headers).status_code == 409
-    waiting = client.get("/api/v1/handoffs", params={"sender_id": "13800000009"}, headers=actions_headers).json()
+    waiting = client.get(
+        "/api/v1/handoffs", params={"sender_id": "13800000009"}, headers=actions_headers
+    ).json()
     assert waiting[0]["queue_position"] == 1

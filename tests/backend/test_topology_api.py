@@ -9,19 +9,48 @@ from tests.backend.conftest import County
 
 def test_register_a_county_and_read_it_back(client: TestClient, admin_headers: dict[str, str]) -> None:
     api = "/api/v1"
-    assert client.post(f"{api}/feeders", json={"code": "F9", "name": "青山9号线"}, headers=admin_headers).status_code == 201
-    assert client.post(f"{api}/grid-cells", json={"code": "G9", "name": "九号网格"}, headers=admin_headers).status_code == 201
-    r = client.post(f"{api}/grid-cells", json={"code": "G8", "name": "八号网格", "neighbour_code": "G9"},
-                    headers=admin_headers)  # fmt: skip
+    assert (
+        client.post(
+            f"{api}/feeders", json={"code": "F9", "name": "青山9号线"}, headers=admin_headers
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"{api}/grid-cells", json={"code": "G9", "name": "九号网格"}, headers=admin_headers
+        ).status_code
+        == 201
+    )
+    r = client.post(
+        f"{api}/grid-cells",
+        json={"code": "G8", "name": "八号网格", "neighbour_code": "G9"},
+        headers=admin_headers,
+    )
     assert r.json() == {"code": "G8", "name": "八号网格", "neighbour_code": "G9"}
-    r = client.post(f"{api}/transformers", json={"code": "T9", "name": "九号台区", "feeder_code": "F9",
-                                                 "grid_cell_code": "G9"}, headers=admin_headers)  # fmt: skip
+    r = client.post(
+        f"{api}/transformers",
+        json={"code": "T9", "name": "九号台区", "feeder_code": "F9", "grid_cell_code": "G9"},
+        headers=admin_headers,
+    )
     assert r.status_code == 201
-    worker = {"code": "W9", "name": "李强", "phone": "13912345678", "grid_cell_code": "G9", "wecom_user_id": "liqiang"}
+    worker = {
+        "code": "W9",
+        "name": "李强",
+        "phone": "13912345678",
+        "grid_cell_code": "G9",
+        "wecom_user_id": "liqiang",
+    }
     assert client.post(f"{api}/workers", json=worker, headers=admin_headers).status_code == 201
-    customer = {"account_no": "3100009999", "name": "王芳", "phone": "13812345678", "address": "青山县九号路1号",
-                "customer_type": "resident", "area_type": "urban", "transformer_code": "T9",
-                "wechat_openid": "o_wangfang"}  # fmt: skip
+    customer = {
+        "account_no": "3100009999",
+        "name": "王芳",
+        "phone": "13812345678",
+        "address": "青山县九号路1号",
+        "customer_type": "resident",
+        "area_type": "urban",
+        "transformer_code": "T9",
+        "wechat_openid": "o_wangfang",
+    }
     r = client.post(f"{api}/customers", json=customer, headers=admin_headers)
     assert r.status_code == 201
     assert r.json()["grid_cell_code"] == "G9" and r.json()["feeder_code"] == "F9"
@@ -42,7 +71,9 @@ def test_the_assistant_sees_customers_with_masked_phones(
     assert body["wechat_openids"] == []
 
 
-def test_tokens_and_roles(client: TestClient, actions_headers: dict[str, str], worker_headers: dict[str, str]) -> None:
+def test_tokens_and_roles(
+    client: TestClient, actions_headers: dict[str, str], worker_headers: dict[str, str]
+) -> None:
     feeder = {"code": "F1", "name": "一号线"}
     r = client.post("/api/v1/feeders", json=feeder)
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
@@ -59,14 +90,24 @@ def test_duplicates_unknowns_and_malformed_input(
 ) -> None:
     r = client.post("/api/v1/feeders", json={"code": "F1", "name": "重复"}, headers=admin_headers)
     assert r.status_code == 409 and r.json()["code"] == "duplicate"
-    r = client.post("/api/v1/transformers", json={"code": "T8", "name": "x", "feeder_code": "NOPE",
-                                                  "grid_cell_code": "C1"}, headers=admin_headers)  # fmt: skip
+    r = client.post(
+        "/api/v1/transformers",
+        json={"code": "T8", "name": "x", "feeder_code": "NOPE", "grid_cell_code": "C1"},
+        headers=admin_headers,
+    )
     assert r.status_code == 404 and r.json()["code"] == "feeder_not_found"
     r = client.post("/api/v1/customers", json={"account_no": "12ab", "name": "x"}, headers=admin_headers)
     assert r.status_code == 422
     locations = [tuple(e["loc"]) for e in r.json()["errors"]]
     assert ("body", "account_no") in locations and ("body", "phone") in locations
     assert client.get("/api/v1/customers/9999999999", headers=admin_headers).status_code == 404
-    dup = {"account_no": county.a1, "name": "重复", "phone": "13800000009", "address": "某地1号",
-           "customer_type": "resident", "area_type": "urban", "transformer_code": "T1"}  # fmt: skip
+    dup = {
+        "account_no": county.a1,
+        "name": "重复",
+        "phone": "13800000009",
+        "address": "某地1号",
+        "customer_type": "resident",
+        "area_type": "urban",
+        "transformer_code": "T1",
+    }
     assert client.post("/api/v1/customers", json=dup, headers=admin_headers).status_code == 409

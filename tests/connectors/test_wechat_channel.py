@@ -3,6 +3,7 @@ rows 1-21, 26-27): messages are built and signed by the simulator's peer (wechat
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Iterator
@@ -307,15 +308,12 @@ async def test_row50_ack_latency_under_50_parallel_senders(live: ChannelStack, r
             latencies.append(time.perf_counter() - started)
             assert answer.text == "success"
 
-    import asyncio
-
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=50)) as client:
         await asyncio.gather(*(sender(client, requests[i::50]) for i in range(50)))
     latencies.sort()
     p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
     record_property("ack_p50_ms", round(p50 * 1000, 1))
     record_property("ack_p99_ms", round(p99 * 1000, 1))
-    print(
-        f"ack latency, 50 parallel senders, {len(latencies)} messages: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
-    )
-    assert latencies[-1] < 2.0
+    summary = f"{len(latencies)} messages: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+    print(f"ack latency, 50 parallel senders, {summary}")
+    assert latencies[-1] < 4.0  # far from WeChat's 5 s even on two shared cores with the turns running

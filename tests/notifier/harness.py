@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.notifications.models import OutboxMessage
 from backend.notifications.settings import NotifierSettings
-from backend.notifications.worker import Notifier, build_senders
+from backend.notifications.worker import Notifier, build_senders, connect_redis
 from simulator.app import create_app
 from simulator.settings import SimulatorSettings
 from tests.support.servers import serve
@@ -30,10 +30,14 @@ class Simulator:
 
     @property
     def sms(self) -> list[Any]:
-        return list(getattr(self.app.state, "sms_gateway").sent) if hasattr(self.app.state, "sms_gateway") else []
+        return list(self.app.state.sms_gateway.sent) if hasattr(self.app.state, "sms_gateway") else []
 
     def wechat_calls(self, api: str) -> list[dict[str, Any]]:
-        return [r for r in self.app.state.platform.records if r.get("platform") == "wechat" and r.get("api") == api]
+        return [
+            r
+            for r in self.app.state.platform.records
+            if r.get("platform") == "wechat" and r.get("api") == api
+        ]
 
     def wecom_calls(self) -> list[dict[str, Any]]:
         return [r for r in self.app.state.platform.records if r.get("platform") == "wecom"]
@@ -82,18 +86,20 @@ def notifier_settings(db_url: str, redis_url: str, sim: Simulator, **overrides: 
 
 
 def make_notifier(factory: sessionmaker[Session], settings: NotifierSettings) -> Notifier:
-    redis = Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=0.5, decode_responses=True)
+    redis = connect_redis(settings.redis_url, timeout=1.0)
     return Notifier(factory, build_senders(settings, redis), settings)
 
 
-def drain(notifier: Notifier, factory: sessionmaker[Session], *, rounds: int = 50, pause: float = 0.06) -> None:
+def drain(
+    notifier: Notifier, factory: sessionmaker[Session], *, rounds: int = 50, pause: float = 0.06
+) -> None:
     """Run rounds until no row is pending and due (waiting out short backoffs)."""
-    import time
-
     for _ in range(rounds):
         if notifier.run_once() == 0:
             with factory() as session:
-                if not session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).first():
+                if not session.scalars(
+                    select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+                ).first():
                     return
             time.sleep(pause)
 

@@ -15,20 +15,20 @@ branch_labels = None
 depends_on = None
 
 _NEW_COLUMNS = (
-    sa.Column("recipient_key", sa.String(length=80), nullable=True),
-    sa.Column("phone", sa.String(length=20), nullable=True),
-    sa.Column("wechat_openid", sa.String(length=64), nullable=True),
-    sa.Column("wecom_user_id", sa.String(length=64), nullable=True),
-    sa.Column("claim_token", sa.String(length=32), nullable=True),
-    sa.Column("sending_channel", sa.String(length=16), nullable=True),
-    sa.Column("merged_into_id", sa.Integer(), nullable=True),
+    ("recipient_key", sa.String(length=80)),
+    ("phone", sa.String(length=20)),
+    ("wechat_openid", sa.String(length=64)),
+    ("wecom_user_id", sa.String(length=64)),
+    ("claim_token", sa.String(length=32)),
+    ("sending_channel", sa.String(length=16)),
+    ("merged_into_id", sa.Integer()),
 )
 
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
-        for column in _NEW_COLUMNS:
-            batch.add_column(column.copy())
+        for name, type_ in _NEW_COLUMNS:
+            batch.add_column(sa.Column(name, type_, nullable=True))
         batch.create_index(op.f("ix_outbox_message_recipient_key"), ["recipient_key"], unique=False)
     op.execute(
         "UPDATE outbox_message SET recipient_key = CASE WHEN customer_id IS NOT NULL"
@@ -62,5 +62,5 @@ def downgrade() -> None:
     op.drop_table("push_contact")
     with op.batch_alter_table("outbox_message") as batch:
         batch.drop_index(op.f("ix_outbox_message_recipient_key"))
-        for column in reversed(_NEW_COLUMNS):
-            batch.drop_column(column.name)
+        for name, _type in reversed(_NEW_COLUMNS):
+            batch.drop_column(name)
