@@ -23,13 +23,10 @@ def tell_application(dispatcher: CollectingDispatcher, application: dict[str, An
     stages = application.get("stages") or []
     current = next((s for s in stages if s.get("name") == application.get("stage")), {})
     dispatcher.utter_message(
-        response="utter_application_stage",
+        response=STATE_RESPONSES.get(str(application.get("state")), "utter_application_on_time"),
         application_no=application.get("application_no"),
         stage=application.get("stage"),
         entered=date_phrase(current.get("entered_at")),
-    )
-    dispatcher.utter_message(
-        response=STATE_RESPONSES.get(str(application.get("state")), "utter_application_on_time"),
         time_limit_days=application.get("time_limit_days"),
         deadline=date_phrase(application.get("deadline")),
     )

@@ -25,7 +25,9 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     for event in tracker.events:
         if event.get("event") not in ("user", "bot") or not event.get("text"):
             continue
-        at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc).isoformat()
+        stamp = event.get("timestamp")
+        moment = datetime.fromtimestamp(float(stamp), timezone.utc) if stamp else datetime.now(timezone.utc)
+        at = moment.isoformat()
         lines.append(
             {"from": "customer" if event["event"] == "user" else "bot", "text": event["text"], "at": at}
         )

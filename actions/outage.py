@@ -49,7 +49,7 @@ class ActionQueryOutage(BackendAction):
             response = "utter_outage_current" if restore else "utter_outage_current_no_eta"
             dispatcher.utter_message(response=response, cause=outage.get("cause"), restore_time=restore)
         upcoming.sort(key=lambda o: o.get("starts_at") or "")
-        for outage in upcoming[:2]:
+        for outage in upcoming[:1]:
             dispatcher.utter_message(
                 response="utter_outage_upcoming",
                 cause=outage.get("cause"),

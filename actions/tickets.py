@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions._base import BackendAction, EventList, backend, bound_accounts, entity, time_phrase
 from actions.backend_client import BackendRejected
 
-MAX_TICKETS_TOLD = 2
 STATUS_RESPONSES = {
     "received": "utter_ticket_waiting",
     "dispatched": "utter_ticket_dispatched",
@@ -65,8 +64,7 @@ class ActionQueryRepairProgress(BackendAction):
             dispatcher.utter_message(response="utter_ticket_none_open")
             return []
         tickets.sort(key=lambda t: str(t.get("created_at") or ""), reverse=True)
-        if len(tickets) > MAX_TICKETS_TOLD:
+        if len(tickets) > 1:
             dispatcher.utter_message(response="utter_ticket_several", count=len(tickets))
-        for ticket in tickets[:MAX_TICKETS_TOLD]:
-            tell_ticket(dispatcher, ticket)
+        tell_ticket(dispatcher, tickets[0])
         return []

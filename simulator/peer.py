@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
@@ -45,7 +45,6 @@ class Delivery:
     status: int | None = None
     body: str = ""
     attempts: int = 0
-    seconds: list[float] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
@@ -132,9 +131,7 @@ class CallbackPeer:
                 result.status, result.body = None, ""
             else:
                 result.status, result.body = answer.status_code, answer.text
-            elapsed = time.monotonic() - started
-            result.seconds.append(elapsed)
             if result.answered:
                 return result
-            await asyncio.sleep(max(0.0, self.timeout - elapsed))
+            await asyncio.sleep(max(0.0, self.timeout - (time.monotonic() - started)))
         return result

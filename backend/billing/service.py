@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from backend.billing.models import Bill
@@ -74,12 +76,19 @@ def issue_bill(session: Session, tariff: Tariff, data: BillCreate) -> Bill:
     return bill
 
 
-def bills_of(session: Session, customer: Customer, months: int) -> list[Bill]:
-    query = select(Bill).where(Bill.customer_id == customer.id).order_by(Bill.period.desc()).limit(months)
-    return list(session.scalars(query))
+def bills_of(session: Session, customer: Customer, months: int) -> Sequence[Row[Any]]:
+    """The newest `months` bills as plain rows (a read path: no ORM bookkeeping)."""
+    columns = Bill.__table__.c
+    query = (
+        select(columns)
+        .where(columns.customer_id == customer.id)
+        .order_by(columns.period.desc())
+        .limit(months)
+    )
+    return session.execute(query).all()
 
 
-def read(bill: Bill, today: date) -> BillRead:
+def read(bill: Bill | Row[Any], today: date) -> BillRead:
     overdue = not bill.paid and bill.due_date < today
     return BillRead(
         period=bill.period,

@@ -189,12 +189,11 @@ def _announce(session: Session, outage: Outage) -> None:
 
 def covering(session: Session, customer: Customer) -> list[Outage]:
     """Outages that cover the customer now or are announced for later, soonest first."""
-    transformer = topology.transformer_by_id(session, customer.transformer_id)
     scope_hit = select(OutageScope.outage_id).where(
         or_(
             OutageScope.customer_id == customer.id,
-            OutageScope.transformer_id == transformer.id,
-            OutageScope.feeder_id == transformer.feeder_id,
+            OutageScope.transformer_id == customer.transformer_id,
+            OutageScope.feeder_id == topology.feeder_id_of(customer.transformer_id),
         )
     )
     query = (

@@ -25,7 +25,7 @@ class GridCell(Base):
     # The cell whose workers back this one up when it is over capacity.
     neighbour_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cell.id"))
 
-    neighbour: Mapped[GridCell | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    neighbour: Mapped[GridCell | None] = relationship(remote_side=[id])
 
 
 class Transformer(Base):
@@ -37,8 +37,8 @@ class Transformer(Base):
     feeder_id: Mapped[int] = mapped_column(ForeignKey("feeder.id"), index=True)
     grid_cell_id: Mapped[int] = mapped_column(ForeignKey("grid_cell.id"), index=True)
 
-    feeder: Mapped[Feeder] = relationship(lazy="joined")
-    grid_cell: Mapped[GridCell] = relationship(lazy="joined")
+    feeder: Mapped[Feeder] = relationship()
+    grid_cell: Mapped[GridCell] = relationship()
 
 
 class Worker(Base):
@@ -55,4 +55,4 @@ class Worker(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=5)
     is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    grid_cell: Mapped[GridCell] = relationship(lazy="joined")
+    grid_cell: Mapped[GridCell] = relationship()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ScalarSelect, Select, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFound
@@ -154,6 +154,11 @@ def feeder_by_id(session: Session, feeder_id: int) -> Feeder:
     if row is None:
         raise NotFound(f"线路 {feeder_id} 不存在", code="feeder_not_found")
     return row
+
+
+def feeder_id_of(transformer_id: int) -> ScalarSelect[int]:
+    """A scalar subquery: the feeder that feeds the transformer."""
+    return select(Transformer.feeder_id).where(Transformer.id == transformer_id).scalar_subquery()
 
 
 def transformer_ids_on_feeders(feeder_ids: Select[Any]) -> Select[Any]:

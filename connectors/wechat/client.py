@@ -1,4 +1,4 @@
-"""The WeChat official-account API client (customer-service and template messages, media).
+"""The WeChat official-account API client (customer-service and template messages).
 
     client = WeChatClient(app_id, secret, base_url, redis)
     client.send_text(openid, "您好……")                       # customer-service message
@@ -93,34 +93,15 @@ class WeChatClient:
         logger.info("template %s sent to %s, msgid %s", template_id, mask_id(openid), msgid)
         return msgid
 
-    def upload_media(self, media_type: str, filename: str, content: bytes) -> str:
-        """Upload temporary media (image, voice…) and return its media_id."""
-        answer = self._call(
-            "POST", "/cgi-bin/media/upload", params={"type": media_type}, files={"media": (filename, content)}
-        )
-        return str(answer["media_id"])
-
     # --- plumbing ----------------------------------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", path, body=body)
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: dict[str, Any] | None = None,
-        files: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
         token = self.tokens.get()
         for attempt in (1, 2):
             try:
                 return call_json(
-                    self._session, method, self._base + path,
-                    params={**(params or {}), "access_token": token}, body=body, files=files,
-                    timeout=self._timeout,
+                    self._session, "POST", self._base + path,
+                    params={"access_token": token}, body=body, timeout=self._timeout,
                 )  # fmt: skip
             except InvalidCredential:
                 if attempt == 2:

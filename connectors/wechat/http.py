@@ -42,7 +42,6 @@ def call_json(
     *,
     params: dict[str, Any] | None = None,
     body: dict[str, Any] | None = None,
-    files: dict[str, Any] | None = None,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
     """Call the API and return its JSON answer; raise the mapped PlatformError when errcode != 0.
@@ -53,9 +52,7 @@ def call_json(
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
     headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
     try:
-        response = session.request(
-            method, url, params=params, data=data, files=files, headers=headers, timeout=timeout
-        )
+        response = session.request(method, url, params=params, data=data, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         logger.warning("%s %s failed: %s", method, path, type(exc).__name__)
         raise PlatformUnavailable(type(exc).__name__) from exc

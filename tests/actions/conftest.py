@@ -1,6 +1,7 @@
 """Action tests against a real backend process (app env) on a fresh SQLite database.
 
-`backend` starts the backend once per session; `world` creates a small topology through the
+`backend` starts the backend once per session on a database with the small demo seed (its fixed
+demo customers have bills and applications); `world` creates a small topology through the
 admin API (a feeder, a grid cell, a transformer, a worker and a bound customer) with codes unique
 to the test, so tests do not depend on each other or on the demo seed.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -57,6 +59,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     stack = Stack(env, work / "log")
     try:
         stack.migrate()
+        stack.seed("--customers", "30")
         stack.start_backend(port)
         yield Backend(f"http://127.0.0.1:{port}", env)
     finally:
@@ -148,7 +151,13 @@ def make_tracker(
         "metadata": metadata or {"message_key": f"test:{secrets.token_hex(6)}"},
     }
     events = [
-        {"event": "user", "text": text, "parse_data": latest, "input_channel": channel, "timestamp": 1.0}
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": latest,
+            "input_channel": channel,
+            "timestamp": time.time(),
+        }
     ]
     return Tracker(
         sender_id,

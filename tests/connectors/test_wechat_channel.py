@@ -50,7 +50,7 @@ def test_row1_the_same_message_three_times_is_one_turn_and_one_reply(live: Chann
         started = time.monotonic()
         answer = post(live, url, body)
         assert answer.status_code == 200 and answer.text == "success"
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 3.0  # WeChat gives up at 5 s
     live.wait_for("custom_send", "o_retry_user_01")
     time.sleep(1.0)
     assert len(live.records("custom_send", "o_retry_user_01")) == 1
@@ -72,11 +72,11 @@ def test_row2_the_same_event_three_times_is_answered_once(live: ChannelStack) ->
 
 
 def test_row3_two_messages_in_the_same_second_both_run_in_order(live: ChannelStack) -> None:
+    live.state.user_acted("o_burst_user_01", by_message=True)
     for text in ("电费", "停电了"):
         xml = wechat_xml(UserAction(type="text", content=text), "o_burst_user_01", "gh")
         url, body = live.wechat_peer.signed_request(xml)
         assert post(live, url, body).text == "success"
-    live.state.user_acted("o_burst_user_01", by_message=True)
     live.wait_for("custom_send", "o_burst_user_01", count=2)
     assert [e["text"] for e in live.user_events("o_burst_user_01")] == ["电费", "停电了"]
 

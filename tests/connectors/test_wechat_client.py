@@ -154,7 +154,7 @@ def test_row29_a_hanging_api_times_out(simulator: Simulator, redis) -> None:
     started = time.monotonic()
     with pytest.raises(PlatformUnavailable) as caught:
         client.send_text("o_customer_011", "您好")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 2.5  # read timeout 0.5 s, the fault sleeps 3 s
     assert caught.value.retryable
 
 

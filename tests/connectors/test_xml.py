@@ -44,7 +44,7 @@ def test_row11_dtd_and_entities_are_refused_fast(body: str) -> None:
     started = time.monotonic()
     with pytest.raises(XmlRejected):
         parse_flat_xml(body.encode())
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.5
 
 
 @pytest.mark.parametrize(

@@ -17,17 +17,31 @@ import pytest
 
 pytest.importorskip("rasa", reason="the SMS channel runs in the bot env")
 
-from rasa.core.channels.channel import UserMessage  # noqa: E402
+from rasa.core.channels.channel import UserMessage
 
-from connectors._journal import Journal  # noqa: E402
-from connectors.sms import protocol  # noqa: E402
-from connectors.sms.channel import OptOuts, SmsInput  # noqa: E402
-from connectors.wechat.push import PushPipeline  # noqa: E402
+from connectors._journal import Journal
+from connectors.sms import protocol
+from connectors.sms.channel import OptOuts, SmsInput
+from connectors.wechat.push import PushPipeline
 
 TOKEN = "sms-inbound-token-0123456789"
-ALIYUN = [{"phone_number": "13800000002", "content": "家里停电了", "send_time": "2026-11-22 15:30:00",
-           "dest_code": "1069", "sequence_id": 9001}]  # fmt: skip
-TENCENT = {"extend": "", "mobile": "13800000003", "nationcode": "86", "sign": "", "text": "查电费", "time": 1795331000}
+ALIYUN = [
+    {
+        "phone_number": "13800000002",
+        "content": "家里停电了",
+        "send_time": "2026-11-22 15:30:00",
+        "dest_code": "1069",
+        "sequence_id": 9001,
+    }
+]
+TENCENT = {
+    "extend": "",
+    "mobile": "13800000003",
+    "nationcode": "86",
+    "sign": "",
+    "text": "查电费",
+    "time": 1795331000,
+}
 
 
 class Backend:
@@ -36,7 +50,7 @@ class Backend:
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 backend.calls.append((self.path, body))
                 self.send_response(201 if self.path.endswith("/notifications") else 204)
@@ -61,9 +75,12 @@ def backend() -> Iterator[Backend]:
 @pytest.fixture
 def channel(backend: Backend, tmp_path) -> SmsInput:  # type: ignore[no-untyped-def]
     return SmsInput(
-        TOKEN, protocol.parse_allowlist("127.0.0.1, 10.0.0.0/8"), Journal(tmp_path / "journal.sqlite3"),
-        PushPipeline(backend.url, "actions-token"), OptOuts(backend.url, "actions-token"),
-    )  # fmt: skip
+        TOKEN,
+        protocol.parse_allowlist("127.0.0.1, 10.0.0.0/8"),
+        Journal(tmp_path / "journal.sqlite3"),
+        PushPipeline(backend.url, "actions-token"),
+        OptOuts(backend.url, "actions-token"),
+    )
 
 
 class Assistant:
@@ -103,7 +120,10 @@ async def test_aliyun_push_is_acked_processed_once_and_answered_by_sms(channel, 
 async def test_tencent_reply_without_id_is_deduplicated(channel, backend):
     assistant = Assistant()
     body = json.dumps(TENCENT).encode()
-    assert json.loads(channel.accept("10.1.2.3", TOKEN, body, assistant).body) == {"result": 0, "errmsg": "OK"}
+    assert json.loads(channel.accept("10.1.2.3", TOKEN, body, assistant).body) == {
+        "result": 0,
+        "errmsg": "OK",
+    }
     channel.accept("10.1.2.3", TOKEN, body, assistant)
     await channel.drain()
     assert [m.text for m in assistant.messages] == ["查电费"]
@@ -145,4 +165,7 @@ async def test_a_failed_turn_stays_journalled_and_is_replayed(channel, backend):
     assert backend.calls[0][1]["dedup_key"] == "chat:sms:aliyun:9001:busy"
     channel.replay_pending(flaky)
     await channel.drain()
-    assert channel.journal.state("sms:aliyun:9001") == "done" and backend.calls[-1][1]["params"]["text"] == "您好"
+    assert (
+        channel.journal.state("sms:aliyun:9001") == "done"
+        and backend.calls[-1][1]["params"]["text"] == "您好"
+    )
