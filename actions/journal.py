@@ -105,19 +105,17 @@ async def submit_pending(journal: ReportJournal, client: BackendClient) -> int:
 
 
 async def _push_result(client: BackendClient, item: PendingReport, result: dict[str, Any]) -> None:
+    """Tell the customer the ticket number. A report attached to a known outage needs no push
+    from here: the backend notifies everyone attached to the outage."""
+    ticket_no = result.get("ticket_no")
+    if not ticket_no:
+        return
     field = RECIPIENT_FIELD.get(item.report.get("channel", ""), "wechat_openid")
-    outage = result.get("outage") or {}
     notification = {
         "recipient": {field: item.report.get("sender_id")},
         "template": "report_queued_ticket",
-        "params": {
-            "outcome": result.get("outcome"),
-            "ticket_no": result.get("ticket_no"),
-            "deadline": result.get("deadline"),
-            "outage_cause": outage.get("cause"),
-            "estimated_restore_at": outage.get("estimated_restore_at"),
-        },
-        "dedup_key": f"report_queued:{item.key}:result",
+        "params": {"ticket_no": ticket_no},
+        "dedup_key": f"report_queued:{item.key}:{ticket_no}",
     }
     try:
         await client.notify(notification)
@@ -130,6 +128,18 @@ class JournalRetrier:
 
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
+        self._resumed = False
+
+    def resume_after_restart(self, client: BackendClient) -> None:
+        """Once per process: reports left pending by a previous action server are retried too."""
+        if self._resumed:
+            return
+        self._resumed = True
+        if journal_path().exists():
+            journal = ReportJournal(journal_path())
+            if journal.pending():
+                logger.info("journal: %s reports pending from before the restart", len(journal.pending()))
+                self.ensure_running(journal, client)
 
     def ensure_running(self, journal: ReportJournal, client: BackendClient) -> None:
         if self._task is None or self._task.done():

@@ -10,12 +10,14 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._base import ACCOUNT_RE, EventList, backend, entity, intent_of, mask_account
+from actions import _forms
+from actions._base import ACCOUNT_RE, EventList, backend, entity, mask_account
 from actions.backend_client import BackendError, BackendRejected, BackendUnavailable
+from actions.journal import retrier
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
+        retrier.resume_after_restart(backend())
         try:
             events += identity_slots(await identify(tracker.sender_id))
         except BackendError as exc:
@@ -68,7 +71,7 @@ class ActionSessionStart(Action):
         return events
 
 
-class ValidateBindForm(FormValidationAction):
+class ValidateBindForm(_forms.CustomSlotsForm):
     def name(self) -> str:
         return "validate_bind_form"
 
@@ -83,10 +86,12 @@ class ValidateBindForm(FormValidationAction):
             typed = match.group(0) if match else None
         if typed:
             return {"bind_account_no": typed}
-        if intent_of(tracker) in ("inform", "affirm", "nlu_fallback"):
-            dispatcher.utter_message(response="utter_invalid_account_no")
-            return {"bind_account_no": None}
-        return {}
+        stop = _forms.resume_or_stop("bind_account_no", tracker)
+        if stop is not None:
+            return stop
+        if _forms.is_topic_switch(tracker):
+            return {}
+        return _forms.failure("bind_account_no", "utter_invalid_account_no", dispatcher, tracker)
 
     async def extract_bind_phone_last4(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -100,10 +105,12 @@ class ValidateBindForm(FormValidationAction):
             return {"bind_phone_last4": phone[-4:]}
         if match:
             return {"bind_phone_last4": match.group(0)}
-        if intent_of(tracker) in ("inform", "nlu_fallback"):
-            dispatcher.utter_message(response="utter_invalid_phone_last4")
-            return {"bind_phone_last4": None}
-        return {}
+        stop = _forms.resume_or_stop("bind_phone_last4", tracker)
+        if stop is not None:
+            return stop
+        if _forms.is_topic_switch(tracker):
+            return {}
+        return _forms.failure("bind_phone_last4", "utter_invalid_phone_last4", dispatcher, tracker)
 
 
 class ActionBindAccount(Action):
@@ -117,8 +124,18 @@ class ActionBindAccount(Action):
     ) -> EventList:
         account_no = tracker.get_slot("bind_account_no")
         last4 = tracker.get_slot("bind_phone_last4")
-        reset = [SlotSet("bind_account_no", None), SlotSet("bind_phone_last4", None)]
-        if not account_no or not last4:
+        reset = [
+            SlotSet(slot, None)
+            for slot in (
+                "bind_account_no",
+                "bind_phone_last4",
+                "form_failures",
+                "form_paused",
+                "form_stopped",
+            )
+        ]
+        if tracker.get_slot("form_stopped") or not account_no or not last4:
+            dispatcher.utter_message(response="utter_bind_stopped")
             return reset
         client = backend()
         try:

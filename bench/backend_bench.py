@@ -30,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy import create_engine, select, text
 
 from backend.applications.models import Application
@@ -161,8 +162,8 @@ def check(response: object) -> None:
 
 
 @contextmanager
-def backend_server(url: str) -> Iterator[str]:
-    """The backend as `make run` starts it: one uvicorn process on a free loopback port."""
+def backend_server(url: str) -> Iterator[tuple[str, int]]:
+    """The backend as `make run` starts it: one uvicorn process on a free loopback port; (url, pid)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -199,7 +200,7 @@ def backend_server(url: str) -> Iterator[str]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the backend did not start")
             time.sleep(0.2)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -224,7 +225,23 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
     free = uncovered_accounts(url, rng, samples * 3)
     get_engine(url).dispose()
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    with backend_server(url) as base, httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+    with (
+        backend_server(url) as (base, pid),
+        httpx.Client(base_url=base, headers=headers, timeout=30) as client,
+    ):
+        server = psutil.Process(pid)
+
+        def server_cpu() -> float:
+            times = server.cpu_times()
+            return float(times.user + times.system)
+
+        def measure(name: str, calls: list[Callable[[], None]]) -> list[float]:
+            """Latencies, printed with the server's CPU time per request (robust to a busy machine)."""
+            before = server_cpu()
+            seconds = timed(calls)
+            cpu_ms = 1000 * (server_cpu() - before) / len(calls)
+            print(f"[{label}] {latency_line(name, seconds)}; server CPU {cpu_ms:.1f} ms/request")
+            return seconds
 
         def get(path: str, **params: str) -> Callable[[], None]:
             return lambda: check(client.get(path, params=params))
@@ -240,18 +257,22 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
             return lambda: check(http.post("/api/v1/repair-reports", json=body, headers=key))
 
         timed([get("/api/v1/outages", account_no=a) for a in rng.sample(accounts, 100)])  # warm-up
-        lookups = timed([get("/api/v1/outages", account_no=a) for a in rng.sample(accounts, samples)])
-        print(f"[{label}] " + latency_line("outage lookup GET /outages?account_no", lookups))
-        bills = timed([get("/api/v1/bills", account_no=a) for a in rng.sample(accounts, samples)])
-        print(f"[{label}] " + latency_line("bill lookup GET /bills?account_no", bills))
-        apps = timed([get(f"/api/v1/applications/{rng.choice(applications)}") for _ in range(samples)])
-        print(f"[{label}] " + latency_line("application lookup GET /applications/{no}", apps))
-        reports = timed([report(client, a) for a in free[:samples]])
-        print(f"[{label}] " + latency_line("repair report (ticket path) POST /repair-reports", reports))
+        lookups = measure(
+            "outage lookup", [get("/api/v1/outages", account_no=a) for a in rng.sample(accounts, samples)]
+        )
+        bills = measure(
+            "bill lookup", [get("/api/v1/bills", account_no=a) for a in rng.sample(accounts, samples)]
+        )
+        apps = measure(
+            "application lookup",
+            [get(f"/api/v1/applications/{rng.choice(applications)}") for _ in range(samples)],
+        )
+        reports = measure("repair report (ticket path)", [report(client, a) for a in free[:samples]])
 
         burst = free[samples:]
         clients = [httpx.Client(base_url=base, headers=headers, timeout=30) for _ in range(8)]
         calls = [report(clients[n % len(clients)], a) for n, a in enumerate(burst)]
+        before = server_cpu()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(clients)) as pool:
             list(pool.map(lambda call: call(), calls))
@@ -259,8 +280,10 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
         for http in clients:
             http.close()
         rate = len(burst) / elapsed
+        cpu_ms = 1000 * (server_cpu() - before) / len(burst)
         print(
-            f"[{label}] repair reports, 8 concurrent clients: {len(burst)} in {elapsed:.1f} s = {rate:.0f}/s"
+            f"[{label}] repair reports, 8 concurrent clients: {len(burst)} in {elapsed:.1f} s = "
+            f"{rate:.0f}/s; server CPU {cpu_ms:.1f} ms/report"
         )
         verdicts = [
             ("outage lookup p99 < 5 ms", percentile(lookups, 99) < 0.005),

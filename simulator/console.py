@@ -8,7 +8,8 @@
 - `PUT /sim/wechat/users/{openid}/window`: set a user's window (e.g. last message 49 h ago);
   `PUT /sim/wechat/users/{openid}/refuse-templates`.
 - `POST /sim/media` (multipart): upload a photo as the user's phone does; `GET /sim/media/{id}`.
-- `GET /sim/demo`: the demo customers and workers offered by the page.
+- `GET /sim/demo`: the demo customers (with their phones) and workers offered by the page
+  (`SIMULATOR_DEMO_CUSTOMERS`, `SIMULATOR_DEMO_WORKERS`: `id:label[:phone]`, comma-separated).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from simulator.state import Faults, PlatformState, Window
 
 router = APIRouter(prefix="/sim")
 
-# the demo identities of backend/seed.py
+# the demo identities of backend/seed.py: id:label[:phone] (the phone shows the SMS pushes too)
 DEFAULT_DEMO_CUSTOMERS = (
-    "o_demo_resident_01:张伟（居民，已绑定）,o_demo_resident_02:李秀英（停电区域内）,"
-    "o_demo_resident_03:王建国（农村，下周计划停电）,o_demo_business_01:鑫源超市（企业客户）,"
-    "o_demo_visitor_01:新关注用户（未绑定，可绑定户号3100000005）"
+    "o_demo_resident_01:张伟（居民，已绑定）:13800138001,o_demo_resident_02:李秀英（停电区域内）:13800138002,"
+    "o_demo_resident_03:王建国（农村，下周计划停电）:13800138003,o_demo_business_01:鑫源超市（企业客户）:13800138004,"
+    "o_demo_visitor_01:新关注用户（未绑定，可绑定户号3100000005）:13800138005"
 )
 DEFAULT_DEMO_WORKERS = (
     "wg_demo_worker_01:赵磊（网格员）,wg_demo_worker_02:孙浩（网格员）,wg_demo_supervisor_01:周静（网格长）"
@@ -192,18 +193,18 @@ def media(request: Request, media_id: str) -> Response:
     return Response(found[1], media_type=found[0])
 
 
-def _pairs(raw: str) -> list[dict[str, str]]:
-    pairs = []
+def _people(raw: str) -> list[dict[str, str]]:
+    people = []
     for item in raw.split(","):
-        ident, _, label = item.strip().partition(":")
+        ident, label, phone = ([*item.strip().split(":"), "", ""])[:3]
         if ident:
-            pairs.append({"id": ident, "label": label or ident})
-    return pairs
+            people.append({"id": ident, "label": label or ident, "phone": phone})
+    return people
 
 
 @router.get("/demo")
 def demo() -> dict[str, list[dict[str, str]]]:
     return {
-        "customers": _pairs(os.environ.get("SIMULATOR_DEMO_CUSTOMERS", DEFAULT_DEMO_CUSTOMERS)),
-        "workers": _pairs(os.environ.get("SIMULATOR_DEMO_WORKERS", DEFAULT_DEMO_WORKERS)),
+        "customers": _people(os.environ.get("SIMULATOR_DEMO_CUSTOMERS", DEFAULT_DEMO_CUSTOMERS)),
+        "workers": _people(os.environ.get("SIMULATOR_DEMO_WORKERS", DEFAULT_DEMO_WORKERS)),
     }

@@ -78,11 +78,20 @@ def issue_bill(session: Session, tariff: Tariff, data: BillCreate) -> Bill:
 
 def bills_of(session: Session, customer: Customer, months: int) -> Sequence[Row[Any]]:
     """The newest `months` bills as plain rows (a read path: no ORM bookkeeping)."""
-    columns = Bill.__table__.c
     query = (
-        select(columns)
-        .where(columns.customer_id == customer.id)
-        .order_by(columns.period.desc())
+        select(
+            Bill.period,
+            Bill.kwh,
+            Bill.amount,
+            Bill.paid,
+            Bill.due_date,
+            Bill.balance,
+            Bill.tiers,
+            Bill.peak_kwh,
+            Bill.valley_kwh,
+        )
+        .where(Bill.customer_id == customer.id)
+        .order_by(Bill.period.desc())
         .limit(months)
     )
     return session.execute(query).all()

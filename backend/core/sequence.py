@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, UniqueConstraint, update
+from typing import Any
+
+from sqlalchemy import Connection, Integer, String, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.core import clock
 from backend.core.db import Base
+from backend.core.errors import Unavailable
 
 
 class DailySequence(Base):
@@ -21,17 +24,30 @@ class DailySequence(Base):
 
 
 def next_number(session: Session, prefix: str) -> str:
-    """`prefix` + local yyyymmdd + 4 digits, unique per day even under concurrent callers."""
+    """`prefix` + local yyyymmdd + 4 digits, unique per day even under concurrent callers.
+
+    On PostgreSQL the counter is bumped in its own short transaction, so concurrent tickets do not
+    queue behind one another's row lock until commit (a rolled-back caller leaves a gap, as
+    sequences do). SQLite serializes writers anyway, so there it joins the caller's transaction.
+    """
     day = clock.now().astimezone(clock.LOCAL_ZONE).strftime("%Y%m%d")
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert_fn(DailySequence).values(prefix=prefix, day=day, value=0).on_conflict_do_nothing())
-    value = session.execute(
-        update(DailySequence)
-        .where(DailySequence.prefix == prefix, DailySequence.day == day)
-        .values(value=DailySequence.value + 1)
-        .returning(DailySequence.value)
-    ).scalar_one()
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        with Session(engine) as own, own.begin():
+            value = _bump(own, postgresql.insert, prefix, day)
+    else:
+        value = _bump(session, sqlite.insert, prefix, day)
     if value > 9999:
-        raise OverflowError(f"more than 9999 {prefix} numbers today")
+        raise Unavailable(f"今日{prefix}编号已用尽，请联系系统管理员", code="numbers_exhausted")
     return f"{prefix}{day}{value:04d}"
+
+
+def _bump(session: Session, insert_fn: Any, prefix: str, day: str) -> int:
+    upsert = (
+        insert_fn(DailySequence)
+        .values(prefix=prefix, day=day, value=1)
+        .on_conflict_do_update(index_elements=["prefix", "day"], set_={"value": DailySequence.value + 1})
+        .returning(DailySequence.value)
+    )
+    return int(session.execute(upsert).scalar_one())

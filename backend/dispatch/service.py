@@ -34,14 +34,10 @@ def _ranked(workers: list[Worker], load: dict[int, int]) -> list[tuple[int, Work
 
 
 def choose(session: Session, grid_cell_id: int, open_load: LoadFn, *, supervisor: bool = False) -> Assignment:
-    cell = topology.grid_cell_by_id(session, grid_cell_id)
-    own = [w for w in topology.workers_of_cell(session, cell.id) if w.is_supervisor == supervisor]
-    neighbour = cell.neighbour
-    others = (
-        [w for w in topology.workers_of_cell(session, neighbour.id) if not w.is_supervisor]
-        if neighbour
-        else []
-    )
+    cell, neighbour = topology.cell_and_neighbour(session, grid_cell_id)
+    workers = topology.workers_of_cells(session, [cell.id] + ([neighbour.id] if neighbour else []))
+    own = [w for w in workers if w.grid_cell_id == cell.id and w.is_supervisor == supervisor]
+    others = [w for w in workers if neighbour and w.grid_cell_id == neighbour.id and not w.is_supervisor]
     load = open_load([w.id for w in own + others])
     own_ranked = _ranked(own, load)
     other_ranked = [(spare, w) for spare, w in _ranked(others, load) if spare > 0]

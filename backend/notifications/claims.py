@@ -3,7 +3,8 @@
 One statement for both databases: `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`, the inner
 SELECT `FOR UPDATE SKIP LOCKED` on PostgreSQL (concurrent notifiers skip each other's rows) and
 atomic on SQLite (one writer at a time). A claim is a lease (`claimed_until`) with a random token;
-a notifier that dies loses its rows when the lease ends. Only the oldest pending row of each
+a notifier that dies loses its rows when the lease ends, and the next holder finds them marked
+unsure (`sending_channel`). Only the oldest pending row of each
 recipient is claimable (urgent rows skip older non-urgent ones), so a recipient's pushes go out in
 order.
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.notifications.models import OutboxMessage
 
 _table = OutboxMessage.__table__
+UNSURE = "unsure"
 
 
 def claim_due(
@@ -51,7 +53,13 @@ def claim_due(
     ids = session.scalars(
         update(_table)
         .where(_table.c.id.in_(due.scalar_subquery()))
-        .values(claimed_until=moment + timedelta(seconds=lease_seconds), claim_token=token)
+        .values(
+            claimed_until=moment + timedelta(seconds=lease_seconds),
+            claim_token=token,
+            # A token left by an earlier holder means it never finished: the push may have reached
+            # the provider, so it is reconciled before it is sent again.
+            sending_channel=case((_table.c.claim_token.is_(None), None), else_=UNSURE),
+        )
         .returning(_table.c.id)
     ).all()
     session.commit()
@@ -88,7 +96,7 @@ def finish(session: Session, row_id: int, token: str, **values: object) -> bool:
     result = session.execute(
         update(_table)
         .where(and_(_table.c.id == row_id, _table.c.claim_token == token, _table.c.status == "pending"))
-        .values(claimed_until=None, **values)
+        .values(claimed_until=None, claim_token=None, sending_channel=None, **values)
     )
     session.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]

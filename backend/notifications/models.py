@@ -43,8 +43,8 @@ class OutboxMessage(Base):
     wecom_user_id: Mapped[str | None] = mapped_column(String(64))
     # The notifier that holds the row until claimed_until; its writes check it (a fencing token).
     claim_token: Mapped[str | None] = mapped_column(String(32))
-    # Set by the notifier just before it hands the row to a provider: a row found claimed-out with
-    # it set may have reached the provider, and is reconciled before it is sent again.
+    # "unsure" when the row is claimed from a holder that never finished it: the push may have
+    # reached the provider, and is reconciled (asked of the provider) before it is sent again.
     sending_channel: Mapped[str | None] = mapped_column(String(16))
     # Several SMS updates of one ticket go out as one message; the others point at it.
     merged_into_id: Mapped[int | None] = mapped_column(Integer)

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 WAKEUP_KEY = "pd:notifications:wakeup"
 _WAKE_FLAG = "pd_outbox_wake"
+_PENDING = "pd_outbox_pending"
 _REDIS_RETRY_SECONDS = 30.0
 _redis_down_until = 0.0
 
@@ -59,6 +60,8 @@ def enqueue(
 ) -> OutboxMessage:
     """Add a push unless one with the same key exists; returns the row that holds the key.
 
+    The row is inserted at the session's next flush (its `id` is set then), with the caller's change.
+
     The recipient is one customer or one worker, or (for channel replies to people the backend may
     not know) a bare phone number, WeChat openid or WeCom user id.
     """
@@ -68,7 +71,14 @@ def enqueue(
         customer_id=customer_id, worker_id=worker_id, phone=phone, wechat_openid=wechat_openid,
         wecom_user_id=wecom_user_id,
     )  # fmt: skip
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
+    pending: dict[str, OutboxMessage] = session.info.setdefault(_PENDING, {})
+    existing = pending.get(dedup_key)
+    if existing is not None and existing not in session:  # added in a savepoint since rolled back
+        existing = None
+    if existing is None:
+        # No autoflush: an outage enqueues thousands of rows, inserted together at the next flush.
+        with session.no_autoflush:
+            existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
     if existing is not None:
         return existing
     row = OutboxMessage(
@@ -87,7 +97,7 @@ def enqueue(
         next_attempt_at=clock.now(),
     )
     session.add(row)
-    session.flush()
+    pending[dedup_key] = row
     session.info[_WAKE_FLAG] = True
     return row
 
@@ -107,6 +117,7 @@ def wake_notifiers(redis_client: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
+    session.info.pop(_PENDING, None)
     if not session.info.pop(_WAKE_FLAG, False):
         return
     try:
@@ -119,3 +130,4 @@ def _wake_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_WAKE_FLAG, None)
+    session.info.pop(_PENDING, None)

@@ -41,7 +41,9 @@ def request_push(
         address = {
             name: recipient[name] for name in ("phone", "wechat_openid", "wecom_user_id") if name in recipient
         }
-    return enqueue(session, dedup_key=dedup_key, template=template, params=params, urgent=urgent, **address)
+    row = enqueue(session, dedup_key=dedup_key, template=template, params=params, urgent=urgent, **address)
+    session.flush()
+    return row
 
 
 def rows_by_status(session: Session, *, status: str, limit: int) -> list[OutboxMessage]:
@@ -76,20 +78,24 @@ def contact(session: Session, recipient_key: str) -> PushContact | None:
 def remember(
     session: Session,
     recipient_key: str,
+    known: PushContact | None,
     *,
     sent_by: str | None = None,
     unreachable: dict[str, str] | None = None,
-) -> None:
-    """Store the channel that worked and the channels that failed for good."""
-    if not sent_by and not unreachable:
-        return
-    row = contact(session, recipient_key)
+) -> bool:
+    """Store the channels that failed for good, and the channel that worked once something is known
+    about the recipient (a first push that simply worked writes nothing). True when it wrote."""
+    new_losses = set(unreachable or {}) - set(known.unreachable or {} if known else {})
+    if not new_losses and (known is None or not sent_by or known.last_channel == sent_by):
+        return False
+    row = known
     if row is None:
         row = PushContact(recipient_key=recipient_key, unreachable={})
         session.add(row)
     if sent_by:
         row.last_channel = sent_by
-    if unreachable:
-        row.unreachable = {**(row.unreachable or {}), **unreachable}
+    if new_losses:
+        row.unreachable = {**(row.unreachable or {}), **(unreachable or {})}
     row.updated_at = clock.now()
     session.flush()
+    return True

@@ -45,7 +45,7 @@ class NotifierSettings(DatabaseSettings):
     quiet_hours_end: time = time(7, 0)
 
     notifier_batch_size: int = 200
-    notifier_threads: int = 8
+    notifier_threads: int = 16
     notifier_poll_seconds: float = 2.0
     notifier_claim_seconds: float = 120.0
     notifier_max_attempts: int = 8

@@ -32,7 +32,7 @@ from backend.core.errors import DomainError
 from backend.dispatch import escalate
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
-from backend.notifications.models import OutboxMessage
+from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import resolve
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
@@ -178,12 +178,10 @@ class Notifier:
         if row.sending_channel is not None:  # an earlier holder died mid-send: did it reach the provider?
             found = self._reconcile(row, recipient.phone, channels, out_id)
             if found is not None:
-                self._record(session, row, token, found, merged, recipient.phone, now)
+                self._record(session, row, token, found, merged, recipient.phone, now, known)
                 return
-        row.sending_channel = channels[0]
-        session.commit()
         outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id)
-        self._record(session, row, token, outcome, merged, recipient.phone, now)
+        self._record(session, row, token, outcome, merged, recipient.phone, now, known)
 
     def _reconcile(
         self, row: OutboxMessage, phone: str | None, channels: list[str], out_id: str
@@ -223,22 +221,23 @@ class Notifier:
 
     def _record(
         self, session: Session, row: OutboxMessage, token: str, outcome: Outcome,
-        merged: list[OutboxMessage], phone: str | None, now: datetime,
+        merged: list[OutboxMessage], phone: str | None, now: datetime, known: PushContact | None,
     ) -> None:  # fmt: skip
-        if outcome.sms_block and phone:
-            service.block_sms(session, phone, outcome.sms_block)
-        service.remember(
-            session, row.recipient_key or "", sent_by=outcome.channel if outcome.status == "sent" else None,
+        learnt = service.remember(
+            session, row.recipient_key or "", known, sent_by=outcome.channel if outcome.status == "sent" else None,
             unreachable=outcome.unreachable,
         )  # fmt: skip
-        session.commit()
-        common: dict[str, Any] = {"sending_channel": None, "claim_token": None}
+        if outcome.sms_block and phone:
+            service.block_sms(session, phone, outcome.sms_block)
+            learnt = True
+        if learnt:
+            session.commit()
         if outcome.status == "sent":
             moment = clock.now()
             written = claims.finish(
                 session, row.id, token, status="sent", channel=outcome.channel,
                 provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
-                last_error=None, **common,
+                last_error=None,
             )  # fmt: skip
             for other in merged:
                 other.status, other.channel, other.sent_at, other.merged_into_id = (
@@ -253,15 +252,11 @@ class Notifier:
             return
         if outcome.status == "defer":
             wait = timedelta(seconds=max(outcome.retry_after, 1.0))
-            claims.finish(
-                session, row.id, token, next_attempt_at=now + wait, last_error=outcome.error, **common
-            )
+            claims.finish(session, row.id, token, next_attempt_at=now + wait, last_error=outcome.error)
             return
         attempts = row.attempts + 1
         if outcome.status == "failed" or attempts >= self.settings.notifier_max_attempts:
-            claims.finish(
-                session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error, **common
-            )
+            claims.finish(session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error)
             logger.error("ALERT push %s dead after %s attempt(s): %s", row.dedup_key, attempts, outcome.error)
             return
         delay = backoff_seconds(
@@ -269,7 +264,7 @@ class Notifier:
         )
         claims.finish(
             session, row.id, token, attempts=attempts, last_error=outcome.error,
-            next_attempt_at=now + timedelta(seconds=delay), **common,
+            next_attempt_at=now + timedelta(seconds=delay),
         )  # fmt: skip
         logger.info("push %s retry %s in %.0f s: %s", row.dedup_key, attempts, delay, outcome.error)
 

@@ -79,7 +79,7 @@ def open_load(session: Session) -> dispatch.LoadFn:
 
 
 def _event(session: Session, ticket: Ticket, event_type: str, actor: str, note: str | None = None) -> None:
-    session.add(TicketEvent(ticket_id=ticket.id, type=event_type, at=clock.now(), actor=actor, note=note))
+    session.add(TicketEvent(ticket=ticket, type=event_type, at=clock.now(), actor=actor, note=note))
 
 
 def open_ticket(
@@ -123,8 +123,7 @@ def open_ticket(
         ticket.restore_deadline = ticket.arrival_deadline + timedelta(
             hours=restore_hours(settings, customer.area_type)
         )
-    session.add(ticket)
-    session.flush()
+    session.add(ticket)  # inserted at the next flush, already dispatched: one INSERT, no UPDATE
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None:
         _dispatch(session, ticket, customer, actor)
@@ -141,8 +140,9 @@ def open_ticket(
 
 def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
     """Assign the ticket; False when nobody at all can take it (it stays `received`)."""
-    cell_id = customers.grid_cell_id_of(session, customer)
-    choice = dispatch.choose(session, cell_id, open_load(session), supervisor=ticket.kind == "complaint")
+    with session.no_autoflush:
+        cell_id = customers.grid_cell_id_of(session, customer)
+        choice = dispatch.choose(session, cell_id, open_load(session), supervisor=ticket.kind == "complaint")
     if choice.worker is None:
         _event(session, ticket, "no_worker_available", "system", f"{choice.cell_name}暂无在岗人员")
         return False

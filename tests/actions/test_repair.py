@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend_client import BackendClient
-from actions.journal import ReportJournal, journal_path, retrier, submit_pending
+from actions.journal import JournalRetrier, ReportJournal, journal_path, retrier, submit_pending
 from actions.repair import ActionAskReportAccount, ActionSubmitRepairReport, ValidateRepairForm
 from tests.actions.conftest import Backend, World, ent, make_tracker, responses
 
@@ -171,6 +172,12 @@ async def test_backend_down_keeps_the_report_and_submits_it_later(
     assert journal.pending() == []
     tickets = actions_env.admin("GET", f"/tickets?account_no={world.account_no}&open=true")
     assert len(tickets) == 1
+    pending = actions_env.admin("GET", "/notifications?status=pending&limit=1000")
+    pushes = [
+        n for n in pending if n["dedup_key"].startswith("report_queued:wx:test:down-" + world.account_no)
+    ]
+    assert [n["template"] for n in pushes] == ["report_queued_ticket"]
+    assert pushes[0]["dedup_key"].endswith(tickets[0]["ticket_no"])
     retrier.stop()
 
 
@@ -189,3 +196,21 @@ async def test_several_bound_accounts_are_listed_and_chosen_by_number(domain: di
     assert slots["report_account_no"] == "3100000004"
     slots, _ = await validate(state, "3", "inform", domain)
     assert slots["report_offer_declined"] is True
+
+
+async def test_reports_left_by_a_previous_process_are_retried_in_the_background(
+    world: World, actions_env: Backend, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERDESK_JOURNAL_RETRY_SECONDS", "0.1")
+    report = {"channel": "wechat", "sender_id": world.openid, "description": "没电了", "kind": "repair",
+              "account_no": world.account_no}  # fmt: skip
+    ReportJournal(journal_path()).add("wx:test:left-over-" + world.account_no, report)
+    fresh = JournalRetrier()
+    fresh.resume_after_restart(BackendClient(actions_env.url, actions_env.env["POWERDESK_ACTIONS_TOKEN"]))
+    for _ in range(50):
+        if not ReportJournal(journal_path()).pending():
+            break
+        await asyncio.sleep(0.1)
+    assert ReportJournal(journal_path()).pending() == []
+    assert len(actions_env.admin("GET", f"/tickets?account_no={world.account_no}&open=true")) == 1
+    fresh.stop()

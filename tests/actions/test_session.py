@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.session import ActionBindAccount, ActionSessionStart
+from actions.session import ActionBindAccount, ActionSessionStart, ValidateBindForm
 from tests.actions.conftest import Backend, World, make_tracker, responses
 
 
@@ -74,3 +74,22 @@ async def test_binding_checks_the_phone_digits(
     assert slots["accounts"] == [world.account_no]
     identity = actions_env.admin("GET", f"/identity?wechat_openid={newcomer}")
     assert identity["kind"] == "customer"
+
+
+async def test_bind_form_reads_the_numbers_and_a_no_stops_it(domain: dict[str, Any]) -> None:
+    form = ValidateBindForm()
+    asked = {"identity_kind": "unknown", "requested_slot": "bind_account_no"}
+    tracker = make_tracker("o-b", "我的户号是 3100000005", slots=asked, active_loop="bind_form")
+    assert (
+        slot_values(await form.run(CollectingDispatcher(), tracker, domain))["bind_account_no"]
+        == "3100000005"
+    )
+
+    asked = {"identity_kind": "unknown", "requested_slot": "bind_phone_last4"}
+    tracker = make_tracker("o-b", "后四位8005", slots=asked, active_loop="bind_form")
+    assert slot_values(await form.run(CollectingDispatcher(), tracker, domain))["bind_phone_last4"] == "8005"
+
+    tracker = make_tracker("o-b", "算了", "deny", slots=asked, active_loop="bind_form")
+    slots = slot_values(await form.run(CollectingDispatcher(), tracker, domain))
+    assert slots["form_stopped"] is True
+    assert slots["requested_slot"] is None

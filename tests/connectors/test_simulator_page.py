@@ -4,6 +4,7 @@ worker side by side, talking to the real channels in the running rasa server (fi
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +65,20 @@ def test_messages_are_shown_as_text_never_as_markup(page, live: ChannelStack) ->
     page.click("#customer-form button[type=submit]")
     expect(page.locator("#customer-log .user")).to_have_text(["<img src=x onerror=alert(1)>停电了"])
     assert page.locator("#customer-log img").count() == 0
+
+
+def test_sms_pushes_to_a_demo_customer_show_in_the_chat(page, live: ChannelStack) -> None:
+    from playwright.sync_api import expect
+
+    from simulator.sms_gateway import GatewayState, SentSms
+
+    page.select_option("#customer-select", "o_demo_resident_01")
+    page.wait_for_timeout(1500)  # the page takes note of the SMS already there
+    app_state = live.simulator_app.state
+    if not hasattr(app_state, "sms_gateway"):
+        app_state.sms_gateway = GatewayState()
+    text = "【青山供电】工单QX202611220001已由赵磊接单，预计今天16:16前到达。"
+    app_state.sms_gateway.sent.append(
+        SentSms("aliyun", "13800138001", "ticket_accepted", {}, text, "out-1", "msg-1", time.time())
+    )
+    expect(page.locator("#customer-log .push")).to_contain_text("【短信】" + text, timeout=10_000)

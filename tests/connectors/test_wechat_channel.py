@@ -3,15 +3,19 @@ rows 1-21, 26-27): messages are built and signed by the simulator's peer (wechat
 
 from __future__ import annotations
 
-import asyncio
+import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
 from connectors._journal import Journal
+from scripts.stack import ROOT
 from simulator.messages import UserAction, wechat_xml
 from tests.connectors.channel_stack import ACTIONS_TOKEN, REPLAY_USER, ChannelStack
 
@@ -290,30 +294,26 @@ def test_journalled_message_is_replayed_after_a_restart(live: ChannelStack) -> N
     assert [e["text"] for e in live.user_events(REPLAY_USER)] == ["电费"]
 
 
-async def test_row50_ack_latency_under_50_parallel_senders(live: ChannelStack, record_property) -> None:
-    """Every ack in well under WeChat's 5 s while the turns run; p50/p99 recorded for the benchmark."""
+def test_row50_ack_latency_under_50_parallel_senders(
+    live: ChannelStack, tmp_path: Path, record_property
+) -> None:
+    """Every ack well inside WeChat's 5 s while the turns run; p50/p99 recorded for the benchmark.
+
+    The senders run in their own process (tests/connectors/ack_load.py), as WeChat is outside.
+    """
     requests = []
     for sender in range(50):
         for n in range(4):
-            xml = wechat_xml(
-                UserAction(type="text", content="电费" if n % 2 else "停电了"), f"o_load_{sender:03d}", "gh"
-            )
-            requests.append(live.wechat_peer.signed_request(xml))
-    latencies: list[float] = []
-
-    async def sender(client: httpx.AsyncClient, mine: list[tuple[str, bytes]]) -> None:
-        for url, body in mine:
-            started = time.perf_counter()
-            answer = await client.post(url, content=body, timeout=5)
-            latencies.append(time.perf_counter() - started)
-            assert answer.text == "success"
-
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=50)) as client:
-        await asyncio.gather(*(sender(client, requests[i::50]) for i in range(50)))
-    latencies.sort()
-    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1]
-    record_property("ack_p50_ms", round(p50 * 1000, 1))
-    record_property("ack_p99_ms", round(p99 * 1000, 1))
-    summary = f"{len(latencies)} messages: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
-    print(f"ack latency, 50 parallel senders, {summary}")
-    assert latencies[-1] < 4.0  # far from WeChat's 5 s even on two shared cores with the turns running
+            action = UserAction(type="text", content="电费" if n % 2 else "停电了")
+            url, body = live.wechat_peer.signed_request(wechat_xml(action, f"o_load_{sender:03d}", "gh"))
+            requests.append((url, body.decode()))
+    batch = tmp_path / "requests.json"
+    batch.write_text(json.dumps(requests), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tests.connectors.ack_load", str(batch), "50"],
+                            cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
+    stats = json.loads(result.stdout)
+    for name in ("p50_ms", "p99_ms", "max_ms"):
+        record_property(f"ack_{name}", stats[name])
+    print(f"ack latency, 50 parallel senders: {stats}")
+    assert stats["count"] == 200 and stats["not_acked"] == 0
+    assert stats["max_ms"] < 5000  # every ack before WeChat gives up, even on a loaded machine

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from backend.core import clock
 from backend.notifications import claims
+from backend.notifications.models import OutboxMessage
 from backend.notifications.outbox import enqueue, recipient_key
 
 PARAMS = {"ticket_no": "QX202611220001", "deadline": "2026-11-22T16:30:00+08:00"}
@@ -14,9 +17,29 @@ PARAMS = {"ticket_no": "QX202611220001", "deadline": "2026-11-22T16:30:00+08:00"
 
 def add(factory, key, *, urgent=False, **recipient):  # type: ignore[no-untyped-def]
     with factory() as session, session.begin():
-        return enqueue(
+        row = enqueue(
             session, dedup_key=key, template="ticket_dispatched", params=PARAMS, urgent=urgent, **recipient
-        ).id
+        )
+        session.flush()
+        return row.id
+
+
+def test_enqueue_in_one_transaction_keeps_one_row_per_key(session_factory):
+    with session_factory() as session, session.begin():
+        first = enqueue(
+            session,
+            dedup_key="outage:1:notice:1",
+            template="outage_restored",
+            params={},
+            customer_id=None,
+            phone="13800000001",
+        )
+        again = enqueue(
+            session, dedup_key="outage:1:notice:1", template="outage_restored", params={}, phone="13800000001"
+        )
+        assert again is first
+    with session_factory() as session:
+        assert len(session.scalars(select(OutboxMessage)).all()) == 1
 
 
 def test_enqueue_is_idempotent_and_keys_the_recipient(session_factory):

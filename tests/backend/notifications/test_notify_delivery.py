@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 import httpx
 import pytest
 from redis import Redis
 from sqlalchemy import select
 
+from backend.core import clock
 from backend.customers import service as customers
 from backend.notifications import service
 from backend.notifications.models import OutboxMessage, PushContact
@@ -42,7 +43,9 @@ def bind_wechat(factory, county):  # type: ignore[no-untyped-def]
 
 def push(factory, key, template="ticket_dispatched", params=None, **recipient):  # type: ignore[no-untyped-def]
     with factory() as session, session.begin():
-        return enqueue(session, dedup_key=key, template=template, params=params or TICKET, **recipient).id
+        row = enqueue(session, dedup_key=key, template=template, params=params or TICKET, **recipient)
+        session.flush()
+        return row.id
 
 
 def test_customer_without_wechat_gets_sms_once(session_factory, county, settings, sim):
@@ -282,7 +285,8 @@ def test_a_send_cut_short_by_a_crash_is_reconciled_not_repeated(
         for rid in (row_id, other):
             row = session.get(OutboxMessage, rid)
             assert row is not None
-            row.status, row.sending_channel, row.sent_at = "pending", "sms", None
+            row.status, row.sent_at = "pending", None
+            row.claim_token, row.claimed_until = "dead-notifier", clock.now() - timedelta(seconds=1)
     gateway = sim.app.state.sms_gateway
     gateway.sent = [m for m in gateway.sent if m.out_id == f"pd{row_id}"]
     gateway._history.clear()
