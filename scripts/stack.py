@@ -164,9 +164,9 @@ class Stack:
         cmd = [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
         return self.start("actions", cmd, f"http://127.0.0.1:{port}/health", timeout=180)
 
-    def start_rasa(self, port: int, credentials: str = "bot/credentials.yml") -> Process:
+    def start_rasa(self, port: int, credentials: str = "bot/credentials.yml", model: Path = MODEL) -> Process:
         cmd = [str(BOT_BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
-               "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
+               "--model", str(model), "--endpoints", "bot/endpoints.yml",
                "--credentials", credentials]  # fmt: skip
         if self.env.get("RASA_API_TOKEN"):
             cmd += ["--auth-token", self.env["RASA_API_TOKEN"]]

@@ -1,0 +1,349 @@
+"""Chat benchmarks through the real WeChat path (issue 7): `python -m bench.chat_bench [names…]`.
+
+The bench plays WeChat: the simulator app runs inside this process (so a reply is timed the
+moment the channel's customer-service send reaches it), its peer posts signed, AES-encrypted
+messages to the channel of a real rasa server, which talks to a real action server and backend
+(SQLite, Redis). Customers are seeded and bound to openids first.
+
+1. `load`: N = 1, 20, 50 concurrent customers, each waiting for its reply before the next
+   message, mixed conversations; ack and reply percentiles, turns/s, lost, CPU and peak memory.
+2. `long`: one customer, 60 turns: reply time of turn 50 against turn 2.
+3. `storm`: a fault outage covers a feeder; 2,000 customers under it write within 60 s.
+4. `storm_unknown`: the same 2,000 reports with nothing in the pool.
+5. `stock`: `load` at N = 20 against stock Rasa (bench/stock_config.yml) on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from bench.measure import ProcessSampler, latency_line, percentile
+from scripts.stack import BOT_BIN, MODEL, ROOT, Stack, base_env, dev_secrets, free_port
+from simulator.app import create_app
+from simulator.messages import UserAction, wechat_xml
+from simulator.settings import SimulatorSettings
+from simulator.state import PlatformState
+
+REPLY_TIMEOUT = 30.0
+STOCK_MODEL = ROOT / "models" / "stock-baseline.tar.gz"
+
+# Mixed conversations a utility's customers have; each turn waits for its reply.
+CONVERSATIONS = [
+    ["你好", "这个月电费多少", "为什么这么高", "怎么交电费", "谢谢"],
+    ["我家停电了", "是的", "是的", "是的", "谢谢"],
+    ["我们小区什么时候来电", "我的网格员是谁", "好的谢谢"],
+    ["查一下我的报修进度", "电费账单", "再见"],
+    ["你好", "我想办理新装用电", "需要什么材料", "谢谢"],
+]
+STORM_MESSAGES = ["停电了", "什么时候来电"]
+
+
+@dataclass
+class Replies:
+    """Customer-service sends seen by the simulator, per openid, with their arrival times."""
+
+    arrived: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    events: dict[str, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+
+    def hook(self, state: PlatformState, loop: asyncio.AbstractEventLoop) -> None:
+        original = state.record
+
+        def record(**entry: Any) -> dict[str, Any]:
+            saved = original(**entry)
+            if entry.get("api") in {"custom_send", "template_send"} and entry.get("errcode", 0) == 0:
+                loop.call_soon_threadsafe(self._arrive, str(entry["to"]), time.perf_counter())
+            return saved
+
+        state.record = record  # type: ignore[method-assign]
+
+    def _arrive(self, openid: str, at: float) -> None:
+        self.arrived[openid].append(at)
+        self.events[openid].set()
+
+    async def next_after(self, openid: str, count: int, timeout: float) -> float | None:
+        """Time of the `count`-th reply to `openid` (1-based), waiting up to `timeout`."""
+        deadline = time.perf_counter() + timeout
+        while len(self.arrived[openid]) < count:
+            event = self.events[openid]
+            event.clear()
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return None
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                return None
+        return self.arrived[openid][count - 1]
+
+
+@dataclass
+class TurnResult:
+    ack: float
+    reply: float | None
+
+
+class Bench:
+    """The stack under test plus the in-process simulator."""
+
+    def __init__(self, work: Path, model: Path, customers: int) -> None:
+        self.work = work
+        self.model = model
+        self.customers = customers
+        self.ports = {name: free_port() for name in ("backend", "actions", "rasa", "simulator")}
+        sim_url = f"http://127.0.0.1:{self.ports['simulator']}"
+        self.settings = dev_secrets() | {
+            "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
+            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "BACKEND_URL": f"http://127.0.0.1:{self.ports['backend']}",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
+            "RASA_URL": f"http://127.0.0.1:{self.ports['rasa']}",
+            "WECHAT_API_BASE_URL": sim_url,
+            "WECOM_API_BASE_URL": sim_url,
+            "SMS_API_BASE_URL": f"{sim_url}/sms",
+            "POWERDESK_VAR_DIR": str(work),
+        }
+        self.stack = Stack(base_env(self.settings), work / "log")
+        self.replies = Replies()
+        self.openids: list[str] = []
+
+    async def __aenter__(self) -> Bench:
+        if not self.settings["REDIS_URL"]:
+            self.stack.env["REDIS_URL"] = self.stack.start_redis(free_port(), self.work / "redis")
+        self.stack.migrate()
+        self.stack.seed("--customers", str(self.customers))
+        self.openids = bind_openids(self.settings["DATABASE_URL"])
+        self.stack.start_backend(self.ports["backend"])
+        self.stack.start_actions(self.ports["actions"])
+        self.stack.start_rasa(self.ports["rasa"], model=self.model)
+        sim_settings = SimulatorSettings(
+            wechat_app_id=self.settings["WECHAT_APP_ID"],
+            wechat_app_secret=self.settings["WECHAT_APP_SECRET"],
+            wechat_token=self.settings["WECHAT_TOKEN"],
+            wechat_aes_key=self.settings["WECHAT_AES_KEY"],
+            rasa_url=self.settings["RASA_URL"],
+            backend_url=self.settings["BACKEND_URL"],
+            admin_token=self.settings["POWERDESK_ADMIN_TOKEN"],
+        )
+        self.app = create_app(sim_settings)
+        self.state: PlatformState = self.app.state.platform
+        self.replies.hook(self.state, asyncio.get_running_loop())
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.ports["simulator"], log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.server_task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.05)
+        self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        self.server.should_exit = True
+        await self.server_task
+        self.stack.stop()
+
+    def pids(self) -> dict[str, int]:
+        return {p.name: p.popen.pid for p in self.stack.processes if p.name != "redis"}
+
+    async def turn(self, openid: str, text: str) -> TurnResult:
+        expected = len(self.replies.arrived[openid]) + 1
+        self.state.user_acted(openid, by_message=True)
+        xml = wechat_xml(UserAction(type="text", content=text), openid, "gh_powerdesk95598")
+        peer = self.app.state.wechat_peer
+        started = time.perf_counter()
+        delivery = await peer.deliver(self.client, xml)
+        ack = time.perf_counter() - started  # includes WeChat-style retries when the first went unanswered
+        if not delivery.answered:
+            return TurnResult(ack, None)
+        arrived = await self.replies.next_after(openid, expected, REPLY_TIMEOUT)
+        return TurnResult(ack, None if arrived is None else arrived - started)
+
+    async def ticket_count(self) -> int:
+        with sqlite3.connect(self.settings["DATABASE_URL"].removeprefix("sqlite:///")) as db:
+            return int(db.execute("SELECT count(*) FROM ticket").fetchone()[0])
+
+
+def bind_openids(database_url: str) -> list[str]:
+    """Bind one openid to every seeded resident (bench-only shortcut for thousands of bindings)."""
+    path = database_url.removeprefix("sqlite:///")
+    now = datetime.now(timezone.utc).isoformat()
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT c.id FROM customer c LEFT JOIN wechat_binding b ON b.customer_id = c.id "
+            "WHERE b.id IS NULL AND c.customer_type = 'resident' ORDER BY c.id"
+        ).fetchall()
+        db.executemany(
+            "INSERT INTO wechat_binding (openid, customer_id, created_at) VALUES (?, ?, ?)",
+            [(f"o_bench_{cid:07d}", cid, now) for (cid,) in rows],
+        )
+    return [f"o_bench_{cid:07d}" for (cid,) in rows]
+
+
+def feeder_openids(database_url: str, limit: int) -> tuple[str, list[str]]:
+    """The feeder with the most bound residents, and up to `limit` of their openids."""
+    path = database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        feeder = db.execute(
+            "SELECT f.code FROM feeder f JOIN transformer t ON t.feeder_id = f.id "
+            "JOIN customer c ON c.transformer_id = t.id JOIN wechat_binding b ON b.customer_id = c.id "
+            "WHERE b.openid LIKE 'o_bench_%' GROUP BY f.code ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+        rows = db.execute(
+            "SELECT b.openid FROM wechat_binding b JOIN customer c ON c.id = b.customer_id "
+            "JOIN transformer t ON t.id = c.transformer_id JOIN feeder f ON f.id = t.feeder_id "
+            "WHERE f.code = ? AND b.openid LIKE 'o_bench_%' ORDER BY b.openid LIMIT ?",
+            (feeder, limit),
+        ).fetchall()
+    return feeder, [r[0] for r in rows]
+
+
+def summarize(name: str, results: list[TurnResult], elapsed: float) -> list[str]:
+    replies = [r.reply for r in results if r.reply is not None]
+    lost = sum(1 for r in results if r.reply is None)
+    return [
+        f"{name}: {len(results)} turns in {elapsed:.1f} s = {len(results) / elapsed:.1f} turns/s, lost {lost}",
+        "  " + latency_line("ack", [r.ack for r in results]),
+        "  " + latency_line("reply", replies),
+    ]
+
+
+async def load(bench: Bench, users: int, turns_each: int) -> tuple[list[str], float, float]:
+    results: list[TurnResult] = []
+
+    async def customer(index: int) -> None:
+        openid = bench.openids[index]
+        conversation = CONVERSATIONS[index % len(CONVERSATIONS)]
+        for i in range(turns_each):
+            results.append(await bench.turn(openid, conversation[i % len(conversation)]))
+
+    offset = {1: 0, 20: 100, 50: 200}.get(users, 300)
+    bench.openids = bench.openids[offset:] + bench.openids[:offset]
+    with ProcessSampler(bench.pids()) as sampler:
+        started = time.perf_counter()
+        await asyncio.gather(*(customer(i) for i in range(users)))
+        elapsed = time.perf_counter() - started
+    lines = summarize(f"load N={users}", results, elapsed) + sampler.lines()
+    replies = [r.reply for r in results if r.reply is not None]
+    return lines, len(results) / elapsed, percentile(replies, 95)
+
+
+async def long_conversation(bench: Bench) -> list[str]:
+    openid = bench.openids[-1]
+    messages = [m for conversation in CONVERSATIONS for m in conversation]
+    times: list[float | None] = []
+    for i in range(60):
+        times.append((await bench.turn(openid, messages[i % len(messages)])).reply)
+
+    def around(turn: int) -> float:  # median of 5 turns centred on `turn` (1-based)
+        window = [t for t in times[turn - 3 : turn + 2] if t is not None]
+        return percentile(window, 50) * 1000
+
+    t2, t50 = around(3), around(50)
+    return [f"long conversation: turn 2 ~ {t2:.0f} ms, turn 50 ~ {t50:.0f} ms ({100 * (t50 / t2 - 1):+.0f}%)"]
+
+
+async def storm(bench: Bench, with_outage: bool, customers: int = 2000, seconds: float = 60.0) -> list[str]:
+    feeder, openids = feeder_openids(bench.settings["DATABASE_URL"], customers)
+    headers = {"Authorization": f"Bearer {bench.settings['POWERDESK_ADMIN_TOKEN']}"}
+    if with_outage:
+        now = datetime.now(timezone.utc)
+        body = {"kind": "fault", "cause": "线路故障跳闸", "starts_at": now.isoformat(),
+                "estimated_restore_at": (now + timedelta(hours=2)).isoformat(), "feeder_codes": [feeder]}  # fmt: skip
+        response = await bench.client.post(f"{bench.settings['BACKEND_URL']}/api/v1/outages", json=body,
+                                           headers=headers)  # fmt: skip
+        response.raise_for_status()
+    tickets_before = await bench.ticket_count()
+    calls_before = dict(bench.state.token_calls)
+    results: list[TurnResult] = []
+    interval = seconds / max(1, len(openids))
+
+    async def customer(i: int, openid: str) -> None:
+        await asyncio.sleep(i * interval)
+        results.append(await bench.turn(openid, STORM_MESSAGES[i % 2]))
+
+    with ProcessSampler(bench.pids()) as sampler:
+        started = time.perf_counter()
+        await asyncio.gather(*(customer(i, o) for i, o in enumerate(openids)))
+        elapsed = time.perf_counter() - started
+    tickets = await bench.ticket_count() - tickets_before
+    fetches = sum(bench.state.token_calls.values()) - sum(calls_before.values())
+    name = "storm (outage known)" if with_outage else "storm (nothing in the pool)"
+    return [
+        *summarize(f"{name}, {len(openids)} customers on {feeder} over {seconds:.0f} s", results, elapsed),
+        f"  last answered {elapsed:.1f} s after the first message; tickets opened {tickets}; token fetches {fetches}",
+        *sampler.lines(),
+    ]
+
+
+def train_stock_model() -> None:
+    if STOCK_MODEL.exists() and STOCK_MODEL.stat().st_mtime > MODEL.stat().st_mtime:
+        return
+    subprocess.run(
+        [str(BOT_BIN / "rasa"), "train", "--config", "bench/stock_config.yml", "--domain", "bot/domain",
+         "--data", "data/nlu", "bot/stories", "bot/rules", "--out", "models",
+         "--fixed-model-name", "stock-baseline", "--quiet"],
+        cwd=ROOT, env=base_env({}), check=True, capture_output=True,
+    )  # fmt: skip
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="powerdesk-bench-") as tmp:
+        yield Path(tmp)
+
+
+async def run(selected: list[str]) -> int:
+    ours: tuple[float, float] | None = None
+    with workdir() as work:
+        async with Bench(work, MODEL, customers=6000) as bench:
+            if "load" in selected or "stock" in selected:
+                for users in (1, 20, 50):
+                    lines, rate, p95 = await load(bench, users, turns_each=10 if users > 1 else 30)
+                    print("\n".join(lines), flush=True)
+                    if users == 20:
+                        ours = (rate, p95)
+            if "long" in selected:
+                print("\n".join(await long_conversation(bench)), flush=True)
+            if "storm" in selected:
+                lines = await storm(bench, with_outage=True)
+                print("\n".join(lines), flush=True)
+            if "storm_unknown" in selected:
+                lines = await storm(bench, with_outage=False)
+                print("\n".join(lines), flush=True)
+    if "stock" in selected and ours:
+        train_stock_model()
+        with workdir() as work:
+            async with Bench(work, STOCK_MODEL, customers=3000) as bench:
+                lines, rate, p95 = await load(bench, 20, turns_each=10)
+        print("\n".join(["stock Rasa, same data and domain:", *lines]), flush=True)
+        print(f"ratio: {ours[0] / rate:.2f}x the turns/s of stock Rasa; p95 {ours[1] * 1000:.0f} ms "
+              f"vs {p95 * 1000:.0f} ms", flush=True)  # fmt: skip
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=["load", "long", "storm", "storm_unknown", "stock"])
+    return asyncio.run(run(parser.parse_args().names))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
