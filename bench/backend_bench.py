@@ -128,9 +128,7 @@ def add_outages(url: str, count: int, rng: random.Random) -> None:
         bulk(session, Outage, outages)
         bulk(session, OutageScope, scopes)
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(
-                text("SELECT setval(pg_get_serial_sequence('outage', 'id'), (SELECT MAX(id) FROM outage))")
-            )
+            session.execute(text("SELECT setval(pg_get_serial_sequence('outage', 'id'), (SELECT MAX(id) FROM outage))"))
             session.execute(text("ANALYZE"))
 
 
@@ -215,10 +213,7 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
         seed(session, customers)
     seeded = time.perf_counter() - started
     add_outages(url, outages, rng)
-    print(
-        f"[{label}] seeded {customers:,} customers, 12 months of bills, in {seeded:.0f} s; "
-        f"{outages:,} outages"
-    )
+    print(f"[{label}] seeded {customers:,} customers, 12 months of bills, in {seeded:.0f} s; {outages:,} outages")
     with factory() as session:
         accounts = list(session.scalars(select(Customer.account_no)))
         applications = list(session.scalars(select(Application.application_no)))
@@ -260,9 +255,7 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
         lookups = measure(
             "outage lookup", [get("/api/v1/outages", account_no=a) for a in rng.sample(accounts, samples)]
         )
-        bills = measure(
-            "bill lookup", [get("/api/v1/bills", account_no=a) for a in rng.sample(accounts, samples)]
-        )
+        bills = measure("bill lookup", [get("/api/v1/bills", account_no=a) for a in rng.sample(accounts, samples)])
         apps = measure(
             "application lookup",
             [get(f"/api/v1/applications/{rng.choice(applications)}") for _ in range(samples)],
@@ -291,10 +284,7 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
             ("repair reports >= 200/s", rate >= 200),
             ("bill and application p99 < 10 ms", max(percentile(bills, 99), percentile(apps, 99)) < 0.010),
         ]
-        print(
-            f"[{label}] targets: "
-            + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts)
-        )
+        print(f"[{label}] targets: " + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts))
 
 
 def main() -> int:
@@ -302,13 +292,14 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--outages", type=int, default=1_000)
     parser.add_argument("--samples", type=int, default=1_000, help="requests per measured operation")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL (DATABASE_URL)")
     args = parser.parse_args()
     print(
-        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
-        "one uvicorn process, HTTP on loopback"
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; one uvicorn process, HTTP on loopback"
     )
-    with sqlite_database() as url:
-        run(url, "sqlite", args.customers, args.outages, args.samples)
+    if not args.skip_sqlite:
+        with sqlite_database() as url:
+            run(url, "sqlite", args.customers, args.outages, args.samples)
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith(("postgresql", "postgres")):
         with postgres_database(database_url) as url:

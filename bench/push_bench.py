@@ -1,7 +1,8 @@
 """`python -m bench.push_bench [--customers N] [--burst M]`: the push pipeline under load.
 
 On a fresh SQLite file, with the simulator (its SMS gateway) and a private redis-server in their
-own processes, and one notifier process (`python -m backend.notifications.worker`):
+own processes, and one notifier process (`python -m backend.notifications.worker`; `--notifiers 2`
+runs two, as a deployment may):
 
 1. a planned outage published on a feeder with N customers (default 10,000) → time until the
    simulator has accepted every notice (target < 60 s), and the notifier's peak memory (target
@@ -66,9 +67,7 @@ def seed(factory: sessionmaker[Session], customers: int) -> None:
         ids = []
         for n in range(TRANSFORMERS):
             code = f"T{n:03d}"
-            data = TransformerCreate(
-                code=code, name=f"{n}号台区", feeder_code="F-BENCH", grid_cell_code="C-BENCH"
-            )
+            data = TransformerCreate(code=code, name=f"{n}号台区", feeder_code="F-BENCH", grid_cell_code="C-BENCH")
             topology.create_transformer(session, data)
             ids.append(topology.get_transformer(session, code).id)
         now = clock.now()
@@ -110,9 +109,7 @@ def outage_notices(factory: sessionmaker[Session], sim_url: str, customers: int)
     return seconds, count(factory, "sent")
 
 
-def ticket_burst(
-    factory: sessionmaker[Session], sim_url: str, total: int, already: int
-) -> tuple[float, bool]:
+def ticket_burst(factory: sessionmaker[Session], sim_url: str, total: int, already: int) -> tuple[float, bool]:
     per_customer = 10
     with factory() as session:
         ids = list(session.scalars(select(Customer.id).order_by(Customer.id).limit(total // per_customer)))
@@ -135,9 +132,7 @@ def ticket_burst(
     by_phone: dict[str, list[int]] = defaultdict(list)
     for message in sent:
         by_phone[message["phone"]].append(int(message["out_id"].removeprefix("pd")))
-    in_order = (
-        all(ids_ == sorted(ids_) for ids_ in by_phone.values()) and len(sent) == len(ids) * per_customer
-    )
+    in_order = all(ids_ == sorted(ids_) for ids_ in by_phone.values()) and len(sent) == len(ids) * per_customer
     return seconds, in_order
 
 
@@ -145,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--burst", type=int, default=2_000)
+    parser.add_argument("--notifiers", type=int, default=1, help="notifier processes (several may run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="push-bench-") as tmp:
         work = Path(tmp)
@@ -163,23 +159,25 @@ def main() -> None:
                 "QUIET_HOURS_START": "00:00", "QUIET_HOURS_END": "00:00",
             }  # fmt: skip
             uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "simulator.app:create_app"]
-            sim = subprocess.Popen(
-                [*uvicorn, "--port", str(sim_port), "--log-level", "warning"], cwd=ROOT, env=env
-            )
-            notifier = subprocess.Popen(
-                [sys.executable, "-m", "backend.notifications.worker"], cwd=ROOT, env=env,
-                stdout=open(work / "notifier.log", "wb"), stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            sim = subprocess.Popen([*uvicorn, "--port", str(sim_port), "--log-level", "warning"], cwd=ROOT, env=env)
+            notifiers = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "backend.notifications.worker"], cwd=ROOT, env=env,
+                    stdout=open(work / f"notifier-{n}.log", "wb"), stderr=subprocess.STDOUT,
+                )
+                for n in range(args.notifiers)
+            ]  # fmt: skip
             try:
                 sim_url = f"http://127.0.0.1:{sim_port}"
                 wait_http(sim_url + "/health", 30)
-                with ProcessSampler({"notifier": notifier.pid, "simulator": sim.pid}) as sampler:
+                pids = {f"notifier{n}": p.pid for n, p in enumerate(notifiers)} | {"simulator": sim.pid}
+                with ProcessSampler(pids) as sampler:
                     seconds, sent = outage_notices(factory, sim_url, args.customers)
                 print("\n".join(sampler.lines()))
-                peak_mb = sampler.peak_rss.get("notifier", 0) / 2**20
+                peak_mb = max(sampler.peak_rss.get(f"notifier{n}", 0) for n in range(args.notifiers)) / 2**20
                 print(
                     f"planned outage notices: {sent} delivered in {seconds:.1f} s "
-                    f"({sent / seconds:.0f}/s), notifier peak RSS {peak_mb:.0f} MB "
+                    f"({sent / seconds:.0f}/s) by {args.notifiers} notifier(s), peak RSS {peak_mb:.0f} MB each "
                     f"(targets < 60 s, < 300 MB)"
                 )
                 burst_seconds, in_order = ticket_burst(factory, sim_url, args.burst, sent)
@@ -187,8 +185,11 @@ def main() -> None:
                     f"ticket burst: {args.burst} events delivered in {burst_seconds:.1f} s "
                     f"({args.burst / burst_seconds:.0f}/s), in order per customer: {in_order}"
                 )
+            except SystemExit:
+                print((work / "notifier-0.log").read_text(errors="replace")[-3000:])
+                raise
             finally:
-                for process in (notifier, sim):
+                for process in (*notifiers, sim):
                     process.terminate()
                     process.wait(15)
         finally:

@@ -87,8 +87,7 @@ class Journal:
         row = (key, channel, sender, json.dumps(payload, ensure_ascii=False), time.time())
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO inbound (key, channel, sender, payload, received_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO inbound (key, channel, sender, payload, received_at) VALUES (?, ?, ?, ?, ?)",
                 row,
             )
             self._count_write()
@@ -155,7 +154,5 @@ class Journal:
             return
         now = time.time()
         self._db.execute("DELETE FROM nonce WHERE seen_at < ?", (now - KEEP_NONCE_SECONDS,))
-        self._db.execute(
-            "DELETE FROM inbound WHERE state != 'pending' AND received_at < ?", (now - KEEP_DONE_SECONDS,)
-        )
+        self._db.execute("DELETE FROM inbound WHERE state != 'pending' AND received_at < ?", (now - KEEP_DONE_SECONDS,))
         self._db.execute("DELETE FROM quarantine WHERE received_at < ?", (now - KEEP_DONE_SECONDS,))

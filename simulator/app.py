@@ -61,9 +61,7 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
     )
 
     @app.middleware("http")
-    async def inject_faults(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def inject_faults(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         state: PlatformState = request.app.state.platform
         fault = state.faults.take(request.url.path)
         if fault is not None:

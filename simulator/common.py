@@ -39,7 +39,5 @@ def summarize(body: dict[str, Any]) -> str:
         return str(body.get("markdown", {}).get("content", ""))
     if "data" in body:  # a template message
         data = body["data"]
-        return "\n".join(
-            f"{name}: {value.get('value', '')}" for name, value in data.items() if isinstance(value, dict)
-        )
+        return "\n".join(f"{name}: {value.get('value', '')}" for name, value in data.items() if isinstance(value, dict))
     return str(body.get(msgtype, "")) if msgtype else ""

@@ -77,9 +77,7 @@ async def _dispatch(request: Request, peer: CallbackPeer, xml: str, sender: str,
 
 
 @router.post("/wechat/users/{openid}/send")
-async def wechat_send(
-    request: Request, openid: str, action: UserAction, wait: bool = False
-) -> dict[str, Any]:
+async def wechat_send(request: Request, openid: str, action: UserAction, wait: bool = False) -> dict[str, Any]:
     state, settings = _state(request), _settings(request)
     if action.type == "event" and action.event == "unsubscribe":
         state.unfollowed.add(openid)
@@ -91,9 +89,7 @@ async def wechat_send(
 
 
 @router.post("/wecom/users/{user_id}/send")
-async def wecom_send(
-    request: Request, user_id: str, action: UserAction, wait: bool = False
-) -> dict[str, Any]:
+async def wecom_send(request: Request, user_id: str, action: UserAction, wait: bool = False) -> dict[str, Any]:
     settings = _settings(request)
     peer: CallbackPeer | None = request.app.state.wecom_peer
     if peer is None:

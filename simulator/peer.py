@@ -89,9 +89,7 @@ class CallbackPeer:
         nonce = nonce or str(secrets.randbelow(10**10))
         query = {"timestamp": timestamp, "nonce": nonce}
         if not self._enterprise:
-            query["signature"] = hashlib.sha1(
-                "".join(sorted([self._token, timestamp, nonce])).encode()
-            ).hexdigest()
+            query["signature"] = hashlib.sha1("".join(sorted([self._token, timestamp, nonce])).encode()).hexdigest()
         if self._crypto is None:
             return f"{self.url}?{urlencode(query)}", message_xml.encode()
         reply = xmltodict.parse(self._crypto.encrypt_message(message_xml, nonce, timestamp))["xml"]

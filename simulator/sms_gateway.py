@@ -109,9 +109,7 @@ def _render(template: str, params: dict[str, str]) -> str:
     return known.sms.format(**{name: params.get(name, "") for name in known.params})
 
 
-def _check_limits(
-    state: GatewayState, provider: str, phone: str, template: str, text: str, now: float
-) -> None:
+def _check_limits(state: GatewayState, provider: str, phone: str, template: str, text: str, now: float) -> None:
     history = state._history[f"{provider}:{phone}"]
     if provider == "aliyun":
         same_template = [t for t, tpl in history if tpl == template and t > now - 24 * 3600]
@@ -123,15 +121,11 @@ def _check_limits(
     if len(today) >= TENCENT_PER_DAY:
         raise Refused("daily", "单个手机号日下发条数超过设定的上限")
     digest = hashlib.sha1(text.encode()).hexdigest()
-    if any(
-        tpl == digest and t > now - TENCENT_SAME_CONTENT_SECONDS for t, tpl in state._history[f"same:{phone}"]
-    ):
+    if any(tpl == digest and t > now - TENCENT_SAME_CONTENT_SECONDS for t, tpl in state._history[f"same:{phone}"]):
         raise Refused("frequency", "30秒内相同内容下发超过上限")
 
 
-def _accept(
-    state: GatewayState, provider: str, phone: str, template: str, params: dict[str, str], out_id: str
-) -> str:
+def _accept(state: GatewayState, provider: str, phone: str, template: str, params: dict[str, str], out_id: str) -> str:
     if not (phone.isdigit() and len(phone) == _MOBILE_DIGITS and phone.startswith("1")):
         raise Refused("number", "手机号码格式错误")
     if provider == "tencent" and phone in state.blacklist:
@@ -165,9 +159,7 @@ _TENCENT_CODES = {
 def _aliyun(request: Request, state: GatewayState, fault: SmsFault | None) -> JSONResponse:
     request_id = secrets.token_hex(8).upper()
     if not request.headers.get("authorization", "").startswith("ACS3-HMAC-SHA256 Credential="):
-        return JSONResponse(
-            {"Code": "SignatureDoesNotMatch", "Message": "未签名", "RequestId": request_id}, 400
-        )
+        return JSONResponse({"Code": "SignatureDoesNotMatch", "Message": "未签名", "RequestId": request_id}, 400)
     if request.headers.get("x-acs-action") != "SendSms":
         return JSONResponse({"Code": "InvalidAction.NotFound", "RequestId": request_id}, 404)
     query = request.query_params
@@ -177,18 +169,12 @@ def _aliyun(request: Request, state: GatewayState, fault: SmsFault | None) -> JS
         return JSONResponse({"Code": fault.code, "Message": "模拟错误", "RequestId": request_id})
     try:
         params = json.loads(query.get("TemplateParam") or "{}")
-        msg_id = _accept(
-            state, "aliyun", phone, query.get("TemplateCode", ""), params, query.get("OutId", "")
-        )
+        msg_id = _accept(state, "aliyun", phone, query.get("TemplateCode", ""), params, query.get("OutId", ""))
     except Refused as exc:
         state.attempts.append(("aliyun", phone, exc.code))
-        return JSONResponse(
-            {"Code": _ALIYUN_CODES[exc.code], "Message": exc.message, "RequestId": request_id}
-        )
+        return JSONResponse({"Code": _ALIYUN_CODES[exc.code], "Message": exc.message, "RequestId": request_id})
     except json.JSONDecodeError:
-        return JSONResponse(
-            {"Code": "isv.INVALID_JSON_PARAM", "Message": "JSON参数不合法", "RequestId": request_id}
-        )
+        return JSONResponse({"Code": "isv.INVALID_JSON_PARAM", "Message": "JSON参数不合法", "RequestId": request_id})
     state.attempts.append(("aliyun", phone, "OK"))
     return JSONResponse({"Code": "OK", "Message": "OK", "BizId": msg_id, "RequestId": request_id})
 
@@ -215,9 +201,7 @@ async def _tencent(request: Request, state: GatewayState, fault: SmsFault | None
             msg_id = _accept(state, "tencent", phone, template, params, str(body.get("SessionContext", "")))
         except Refused as exc:
             state.attempts.append(("tencent", phone, exc.code))
-            statuses.append(
-                base | {"SerialNo": "", "Fee": 0, "Code": _TENCENT_CODES[exc.code], "Message": exc.message}
-            )
+            statuses.append(base | {"SerialNo": "", "Fee": 0, "Code": _TENCENT_CODES[exc.code], "Message": exc.message})
             continue
         state.attempts.append(("tencent", phone, "Ok"))
         fee = 1 if len(state.sent[-1].text) <= 64 else -(-len(state.sent[-1].text) // 67)

@@ -55,9 +55,7 @@ class PlatformState:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch)
     stable_token: str | None = None
     wecom_token: str | None = None
-    token_calls: dict[str, int] = field(
-        default_factory=lambda: {"token": 0, "stable_token": 0, "gettoken": 0}
-    )
+    token_calls: dict[str, int] = field(default_factory=lambda: {"token": 0, "stable_token": 0, "gettoken": 0})
     windows: dict[str, Window] = field(default_factory=dict)
     unfollowed: set[str] = field(default_factory=set)
     refused_templates: set[str] = field(default_factory=set)

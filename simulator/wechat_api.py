@@ -102,9 +102,7 @@ async def template_send(request: Request) -> dict[str, Any]:
 
 
 @router.post("/media/upload")
-async def media_upload(
-    request: Request, type: str = "image", media: UploadFile = File(...)
-) -> dict[str, Any]:
+async def media_upload(request: Request, type: str = "image", media: UploadFile = File(...)) -> dict[str, Any]:
     state, _ = api_context(request)
     error = token_error_answer(state, request)
     if error:

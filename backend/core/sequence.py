@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, UniqueConstraint
+from sqlalchemy import Connection, Integer, String, UniqueConstraint, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -35,6 +35,8 @@ def next_number(session: Session, prefix: str) -> str:
     if bind.dialect.name == "postgresql":
         engine = bind.engine if isinstance(bind, Connection) else bind
         with Session(engine) as own, own.begin():
+            # No flush to disk of its own: the caller's commit flushes the WAL up to here anyway.
+            own.execute(text("SET LOCAL synchronous_commit TO OFF"))
             value = _bump(own, postgresql.insert, prefix, day)
     else:
         value = _bump(session, sqlite.insert, prefix, day)

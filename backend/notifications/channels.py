@@ -68,9 +68,7 @@ class Outcome:
     window_closed: bool = False
 
 
-def plan(
-    recipient: Recipient, *, unreachable: dict[str, str], sms_blocked: bool, preferred: str | None
-) -> list[str]:
+def plan(recipient: Recipient, *, unreachable: dict[str, str], sms_blocked: bool, preferred: str | None) -> list[str]:
     """The channels to try, in order."""
     if recipient.is_worker:
         order = [WECOM] if recipient.wecom_user_id else []
@@ -84,18 +82,14 @@ def plan(
     return [channel for channel in order if channel not in unreachable]
 
 
-def deliver(
-    senders: Senders, recipient: Recipient, rendered: Rendered, channels: list[str], out_id: str
-) -> Outcome:
+def deliver(senders: Senders, recipient: Recipient, rendered: Rendered, channels: list[str], out_id: str) -> Outcome:
     outcome = Outcome("failed", error="no reachable channel")
     temporary: list[str] = []
     for channel in channels:
         try:
             msg_id = _send(senders, channel, recipient, rendered, out_id, outcome)
         except (MemberRateLimited, SmsRateLimited) as exc:
-            return _merge(
-                outcome, Outcome("defer", channel, error=f"rate_limited: {exc}", retry_after=exc.retry_after)
-            )
+            return _merge(outcome, Outcome("defer", channel, error=f"rate_limited: {exc}", retry_after=exc.retry_after))
         except (OutsideWindow, QuotaExceeded) as exc:
             outcome.window_closed = True
             logger.info("%s to %s refused (%s): next channel", channel, _who(recipient), exc.errcode)
@@ -145,12 +139,7 @@ def _send(
                 senders.window.close(recipient.wechat_openid)
             raise
         return ""
-    if (
-        channel == WECHAT_TEMPLATE
-        and senders.wechat
-        and senders.wechat_template_id
-        and recipient.wechat_openid
-    ):
+    if channel == WECHAT_TEMPLATE and senders.wechat and senders.wechat_template_id and recipient.wechat_openid:
         msgid = senders.wechat.send_template(
             recipient.wechat_openid, senders.wechat_template_id, rendered.template_data
         )

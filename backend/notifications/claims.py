@@ -6,7 +6,7 @@ atomic on SQLite (one writer at a time). A claim is a lease (`claimed_until`) wi
 a notifier that dies loses its rows when the lease ends, and the next holder finds them marked
 unsure (`sending_channel`). Only the oldest pending row of each
 recipient is claimable (urgent rows skip older non-urgent ones), so a recipient's pushes go out in
-order.
+order; rows scheduled for later (never tried yet) do not hold the line.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import Table, and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.notifications.models import OutboxMessage
 
-_table = OutboxMessage.__table__
+_table: Table = OutboxMessage.__table__  # type: ignore[assignment]
 UNSURE = "unsure"
 
 
@@ -36,6 +36,9 @@ def claim_due(
         older.c.status == "pending",
         older.c.id < _table.c.id,
         or_(older.c.urgent, ~_table.c.urgent),
+        # A row scheduled for later (a reminder, a quiet-hours hold) is not in line yet; one that
+        # failed or was rate-limited is, and keeps the rows behind it waiting.
+        or_(older.c.next_attempt_at <= moment, older.c.attempts > 0, older.c.last_error.is_not(None)),
     )
     due = (
         select(_table.c.id)

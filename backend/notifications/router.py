@@ -43,9 +43,9 @@ def list_notifications(
     return [
         NotificationDetail(
             id=row.id,
-            status=row.status,
+            status=row.status,  # type: ignore[arg-type]
             dedup_key=row.dedup_key,
-            template=row.template,  # type: ignore[arg-type]
+            template=row.template,
             recipient_key=row.recipient_key,
             attempts=row.attempts,
             channel=row.channel,

@@ -38,9 +38,7 @@ def request_push(
     if "account_no" in recipient:
         address["customer_id"] = customers.get_customer(session, recipient["account_no"]).id
     else:
-        address = {
-            name: recipient[name] for name in ("phone", "wechat_openid", "wecom_user_id") if name in recipient
-        }
+        address = {name: recipient[name] for name in ("phone", "wechat_openid", "wecom_user_id") if name in recipient}
     row = enqueue(session, dedup_key=dedup_key, template=template, params=params, urgent=urgent, **address)
     session.flush()
     return row
@@ -49,10 +47,7 @@ def request_push(
 def rows_by_status(session: Session, *, status: str, limit: int) -> list[OutboxMessage]:
     return list(
         session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.status == status)
-            .order_by(OutboxMessage.id.desc())
-            .limit(limit)
+            select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id.desc()).limit(limit)
         )
     )
 
@@ -66,9 +61,7 @@ def block_sms(session: Session, phone: str, reason: str) -> None:
 
 
 def sms_blocked(session: Session, phone: str | None) -> bool:
-    return (
-        phone is not None and session.scalar(select(SmsBlock.id).where(SmsBlock.phone == phone)) is not None
-    )
+    return phone is not None and session.scalar(select(SmsBlock.id).where(SmsBlock.phone == phone)) is not None
 
 
 def contact(session: Session, recipient_key: str) -> PushContact | None:

@@ -261,9 +261,7 @@ def render(key: str, params: dict[str, Any], reference: datetime | None = None) 
         raw = params[name]
         values[name] = when(raw, reference) if name in _TIME_PARAMS else clean(raw)
     text = template.text.format(**values)
-    sms_params = {
-        name: cut(value, _LONG_PARAMS.get(name, SMS_VARIABLE_MAX)) for name, value in values.items()
-    }
+    sms_params = {name: cut(value, _LONG_PARAMS.get(name, SMS_VARIABLE_MAX)) for name, value in values.items()}
     sms_text = template.sms.format(**sms_params)
     data = {"thing1": cut(template.title, TEMPLATE_VALUE_MAX)}
     if template.number_param:

@@ -3,7 +3,8 @@
 Each round claims due outbox rows (claims.py), delivers them from a thread pool (channels.py) and
 records the outcome: sent; deferred (quiet hours, rate limits: no failure counted); retried with
 exponential backoff and jitter; dead after `notifier_max_attempts` tries or when every channel
-refused for good. A row is marked in flight (`sending_channel`) before it goes to a provider.
+refused for good. A row taken over from a notifier that died holding it is first reconciled with
+the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
 the backend's escalation of tickets not accepted in time.
 """
@@ -100,7 +101,7 @@ class Notifier:
                 logger.exception("notifier round failed")
                 handled = 0
             self._run_periodic()
-            if handled < self.settings.notifier_batch_size:
+            if handled == 0:  # after a round, the rows that waited behind it may be due at once
                 self._wait()
         self._pool.shutdown(wait=True)
         logger.info("notifier stopped")
@@ -183,9 +184,7 @@ class Notifier:
         outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id)
         self._record(session, row, token, outcome, merged, recipient.phone, now, known)
 
-    def _reconcile(
-        self, row: OutboxMessage, phone: str | None, channels: list[str], out_id: str
-    ) -> Outcome | None:
+    def _reconcile(self, row: OutboxMessage, phone: str | None, channels: list[str], out_id: str) -> Outcome | None:
         """Ask the SMS provider whether it already accepted this row; an Outcome when that settles it."""
         if self.senders.sms is None or phone is None or SMS not in channels:
             return None
@@ -326,9 +325,7 @@ def _escalate() -> object:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_notifier_settings()
-    redis = Redis.from_url(
-        settings.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True
-    )
+    redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True)
     wakeups = Redis.from_url(
         settings.redis_url, socket_timeout=settings.notifier_poll_seconds + 2, socket_connect_timeout=0.5
     )

@@ -46,9 +46,7 @@ class OptOuts:
 
     def record(self, phone: str) -> None:
         try:
-            answer = self._session.post(
-                self._url, json={"phone": phone}, headers=self._headers, timeout=self._timeout
-            )
+            answer = self._session.post(self._url, json={"phone": phone}, headers=self._headers, timeout=self._timeout)
         except requests.RequestException as exc:
             raise PushFailed(type(exc).__name__) from exc
         if answer.status_code >= 300:
@@ -70,9 +68,7 @@ class SmsOutput(OutputChannel):
         return "sms"
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await asyncio.to_thread(
-            self._channel.reply, recipient_id, text, f"sms:proactive:{os.urandom(8).hex()}"
-        )
+        await asyncio.to_thread(self._channel.reply, recipient_id, text, f"sms:proactive:{os.urandom(8).hex()}")
 
 
 class SmsInput(InputChannel):
@@ -93,9 +89,7 @@ class SmsInput(InputChannel):
             setting("POWERDESK_ACTIONS_TOKEN"),
         )
         allowlist = protocol.parse_allowlist(setting("SMS_ALLOWED_IPS"))
-        return cls(
-            token, allowlist, Journal(), PushPipeline(backend, actions_token), OptOuts(backend, actions_token)
-        )
+        return cls(token, allowlist, Journal(), PushPipeline(backend, actions_token), OptOuts(backend, actions_token))
 
     def __init__(
         self, token: str, allowlist: list[Any], journal: Journal, push: PushPipeline, opt_outs: OptOuts
@@ -222,6 +216,4 @@ class SmsInput(InputChannel):
         try:
             self.push.enqueue_reply({"phone": phone}, text, dedup_key)
         except PushFailed as exc:
-            logger.error(
-                "ALERT SMS reply %s to %s not handed to the push pipeline: %s", dedup_key, _mask(phone), exc
-            )
+            logger.error("ALERT SMS reply %s to %s not handed to the push pipeline: %s", dedup_key, _mask(phone), exc)

@@ -193,9 +193,7 @@ class PlatformInput(InputChannel):
                 await self.send(inbound.sender, texts.BUSY, f"chat:{key}:busy")
                 return
             reply = render_reply(collector.messages)
-            await asyncio.to_thread(
-                self._remember_choices, inbound.sender, button_payloads(collector.messages)
-            )
+            await asyncio.to_thread(self._remember_choices, inbound.sender, button_payloads(collector.messages))
             if reply and turn.notice:
                 reply = f"{turn.notice}\n{reply}"
         if reply:
@@ -209,9 +207,7 @@ class PlatformInput(InputChannel):
         try:
             self.push.enqueue_reply(recipient, text, dedup_key)
         except PushFailed as exc:
-            logger.error(
-                "ALERT %s reply %s could not be handed to the push pipeline: %s", self.name(), dedup_key, exc
-            )
+            logger.error("ALERT %s reply %s could not be handed to the push pipeline: %s", self.name(), dedup_key, exc)
 
     # --- numbered options: "1" answers the first button of the previous reply -------------------
 
@@ -325,13 +321,9 @@ class WeChatInput(PlatformInput):
                 return
             except (OutsideWindow, QuotaExceeded) as exc:
                 self.window.close(recipient)
-                logger.info(
-                    "custom send to %s refused (%s): using the push pipeline", mask_id(recipient), exc.errcode
-                )
+                logger.info("custom send to %s refused (%s): using the push pipeline", mask_id(recipient), exc.errcode)
             except PlatformError as exc:
-                logger.warning(
-                    "custom send to %s failed (%s): using the push pipeline", mask_id(recipient), exc
-                )
+                logger.warning("custom send to %s failed (%s): using the push pipeline", mask_id(recipient), exc)
         self.hand_to_push({"wechat_openid": recipient}, text, dedup_key)
 
 

@@ -72,14 +72,10 @@ class WeChatClient:
 
     def send_text(self, openid: str, text: str) -> None:
         """Send a customer-service text message (needs the 48 h window, see window.py)."""
-        self._post(
-            "/cgi-bin/message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}}
-        )
+        self._post("/cgi-bin/message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}})
         logger.info("custom text sent to %s (%s chars)", mask_id(openid), len(text))
 
-    def send_template(
-        self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
-    ) -> int:
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None) -> int:
         """Send a template message; `data` maps keyword names to values. Returns WeChat's msgid."""
         body: dict[str, Any] = {
             "touser": openid,

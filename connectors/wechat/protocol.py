@@ -129,9 +129,7 @@ class CallbackGate:
             raise Quarantined(str(exc)) from exc
         return Inbound(fields, key, fields["FromUserName"], key_index, f"{timestamp}:{nonce}")
 
-    def _decrypt(
-        self, query: Mapping[str, str], body: bytes, timestamp: str, nonce: str
-    ) -> tuple[bytes, int]:
+    def _decrypt(self, query: Mapping[str, str], body: bytes, timestamp: str, nonce: str) -> tuple[bytes, int]:
         assert self.crypto is not None
         if not self._enterprise and query.get("encrypt_type") != "aes":
             raise Rejected(403, "plaintext callbacks are refused when an AES key is configured")

@@ -73,9 +73,7 @@ class TokenCache:
         try:
             return self._obtain_shared(rejected)
         except RedisError as exc:
-            logger.warning(
-                "token cache %s: Redis unavailable (%s), using a per-process token", self._key, exc
-            )
+            logger.warning("token cache %s: Redis unavailable (%s), using a per-process token", self._key, exc)
             return self._obtain_local(rejected)
 
     def _obtain_shared(self, rejected: str | None) -> str:
@@ -118,9 +116,7 @@ class TokenCache:
         try:
             token, expires_in = self._fetch(force)
         except TokenQuotaExhausted:
-            logger.error(
-                "ALERT token endpoint for %s answered 45009: quota exhausted, breaker open", self._key
-            )
+            logger.error("ALERT token endpoint for %s answered 45009: quota exhausted, breaker open", self._key)
             if shared:
                 self._redis.set(self._breaker_key, "1", ex=self._breaker_seconds)
             else:

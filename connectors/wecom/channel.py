@@ -50,9 +50,7 @@ class WeComInput(PlatformInput):
             key_prefix=f"wecom:{settings.corp_id}:{settings.agent_id}",
             enterprise=True,
         )
-        client = WeComClient(
-            settings.corp_id, settings.agent_id, settings.secret, settings.api_base_url, redis
-        )
+        client = WeComClient(settings.corp_id, settings.agent_id, settings.secret, settings.api_base_url, redis)
         return cls(gate, Journal(), redis, PushPipeline(settings.backend_url, settings.actions_token), client)
 
     def __init__(

@@ -71,9 +71,7 @@ class WeComClient:
     def send_markdown(self, user_id: str, content: str) -> str:
         return self._send(user_id, "markdown", {"content": cut_bytes(content, TEXT_MAX_BYTES)})
 
-    def send_text_card(
-        self, user_id: str, title: str, description: str, url: str, button: str = "详情"
-    ) -> str:
+    def send_text_card(self, user_id: str, title: str, description: str, url: str, button: str = "详情") -> str:
         """A text card (title ≤ 128 bytes, description ≤ 512 bytes, cut if longer)."""
         card = {
             "title": cut_bytes(title, CARD_TITLE_MAX_BYTES),

@@ -22,9 +22,7 @@ def test_official_plaintext_signature_vector() -> None:
     # RELIABILITY A.1: Token AAAAA, timestamp 1714037059, nonce 486452656
     assert sha1_signature("AAAAA", "1714037059", "486452656") == "899cf89e464efb63f54ddac96b0a0a235f53aa78"
     assert signature_matches("899CF89E464EFB63F54DDAC96B0A0A235F53AA78", "AAAAA", "1714037059", "486452656")
-    assert not signature_matches(
-        "899cf89e464efb63f54ddac96b0a0a235f53aa79", "AAAAA", "1714037059", "486452656"
-    )
+    assert not signature_matches("899cf89e464efb63f54ddac96b0a0a235f53aa79", "AAAAA", "1714037059", "486452656")
 
 
 def test_wecom_sample_signature_and_echostr() -> None:
@@ -39,9 +37,7 @@ def test_wecom_sample_signature_and_echostr() -> None:
 def test_known_ciphertext_with_fixed_random() -> None:
     # the "test"/"rust" vector used by the wechat SDK ports of the same scheme
     crypto = MessageCrypto(TOKEN, [KEY], "rust")
-    assert (
-        crypto.encrypt("test", random16=b"1234567890123456") == "9s4gMv99m88kKTh/H8IdkNiFGeG9pd7vNWl50fGRWXY="
-    )
+    assert crypto.encrypt("test", random16=b"1234567890123456") == "9s4gMv99m88kKTh/H8IdkNiFGeG9pd7vNWl50fGRWXY="
     assert crypto.decrypt("9s4gMv99m88kKTh/H8IdkNiFGeG9pd7vNWl50fGRWXY=") == ("test", 0)
 
 

@@ -39,9 +39,7 @@ def test_voice_uses_recognition_or_asks_to_type() -> None:
 
 
 def test_location_and_image_pass_metadata() -> None:
-    location = wechat_turn(
-        inbound(MsgType="location", Location_X="30.27", Location_Y="120.15", Label="幸福路12号")
-    )
+    location = wechat_turn(inbound(MsgType="location", Location_X="30.27", Location_Y="120.15", Label="幸福路12号"))
     assert location.metadata | {} == {
         "message_key": "wx:app:1", "msg_type": "location", "latitude": 30.27, "longitude": 120.15,
         "address": "幸福路12号",
@@ -76,8 +74,7 @@ def test_wecom_task_card_buttons_become_worker_intents_with_the_ticket() -> None
     intent, entities = turn.text.split("{", 1)
     assert intent == "/accept_task" and json.loads("{" + entities) == {"ticket_no": "QX202611220001"}
     assert (
-        wecom_turn(inbound(MsgType="event", Event="taskcard_click", EventKey='accept_task:x"}')).text
-        == "/accept_task"
+        wecom_turn(inbound(MsgType="event", Event="taskcard_click", EventKey='accept_task:x"}')).text == "/accept_task"
     )
     assert wecom_turn(inbound(MsgType="event", Event="taskcard_click", EventKey="restart:1")).direct_reply
     assert wecom_turn(inbound(MsgType="text", Content="到达现场")).text == "到达现场"

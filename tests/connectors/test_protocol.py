@@ -20,9 +20,7 @@ def split(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query))
 
 
-def wechat_pair(
-    aes: str = "", previous: str = "", peer_key: str | None = None
-) -> tuple[CallbackGate, CallbackPeer]:
+def wechat_pair(aes: str = "", previous: str = "", peer_key: str | None = None) -> tuple[CallbackGate, CallbackPeer]:
     gate = CallbackGate(token=TOKEN, aes_keys=[aes, previous], receive_id=APP, key_prefix=f"wx:{APP}")
     peer = CallbackPeer("http://channel/webhook", TOKEN, aes if peer_key is None else peer_key, APP,
                         envelope_to="gh_account")  # fmt: skip

@@ -30,9 +30,7 @@ def page(live: ChannelStack) -> Iterator[object]:
         browser.close()
 
 
-def test_customer_and_worker_chat_side_by_side_and_see_pushes(
-    page, live: ChannelStack, redis_url: str
-) -> None:
+def test_customer_and_worker_chat_side_by_side_and_see_pushes(page, live: ChannelStack, redis_url: str) -> None:
     from playwright.sync_api import expect
 
     page.fill("#customer-id", "o_page_customer_01")

@@ -110,9 +110,7 @@ def test_row24_many_workers_with_an_empty_cache_fetch_one_token(simulator: Simul
     assert len(custom_sends(simulator, "o_customer_007")) == 12
 
 
-def test_row23_token_expiring_mid_burst_is_refreshed_once_and_retried_once(
-    simulator: Simulator, redis
-) -> None:
+def test_row23_token_expiring_mid_burst_is_refreshed_once_and_retried_once(simulator: Simulator, redis) -> None:
     simulator.state.user_acted("o_customer_008", by_message=True)
     simulator.state.windows["o_customer_008"].quota = 100
     clients = [make_client(simulator, redis) for _ in range(3)]

@@ -45,9 +45,7 @@ def test_row22_repeated_task_card_click_is_one_turn_with_the_ticket(live: Channe
     events = live.user_events("wg_li_02")
     assert len(events) == 1 and len(live.records("message_send", "wg_li_02")) == 1
     assert events[0]["parse_data"]["intent"]["name"] == "accept_task"
-    assert [(e["entity"], e["value"]) for e in events[0]["parse_data"]["entities"]] == [
-        ("ticket_no", "QX202611220001")
-    ]
+    assert [(e["entity"], e["value"]) for e in events[0]["parse_data"]["entities"]] == [("ticket_no", "QX202611220001")]
 
 
 def test_row22_forged_or_other_corp_callbacks_are_refused(live: ChannelStack) -> None:
@@ -58,17 +56,11 @@ def test_row22_forged_or_other_corp_callbacks_are_refused(live: ChannelStack) ->
     assert live.user_events("wg_forger") == []
 
 
-def test_row31_a_rate_limited_worker_reply_goes_to_the_push_pipeline(
-    live: ChannelStack, redis_url: str
-) -> None:
-    limiter = MemberRateLimiter(
-        Redis.from_url(redis_url), live.settings.wecom_corp_id, live.settings.wecom_agent_id
-    )
+def test_row31_a_rate_limited_worker_reply_goes_to_the_push_pipeline(live: ChannelStack, redis_url: str) -> None:
+    limiter = MemberRateLimiter(Redis.from_url(redis_url), live.settings.wecom_corp_id, live.settings.wecom_agent_id)
     while limiter.reserve("wg_busy_03") == 0:  # 30 messages this minute already
         pass
-    url, body = live.wecom_peer.signed_request(
-        worker_xml(live, "wg_busy_03", UserAction(type="text", content="接单"))
-    )
+    url, body = live.wecom_peer.signed_request(worker_xml(live, "wg_busy_03", UserAction(type="text", content="接单")))
     assert post(url, body).text == "success"
     deadline = time.monotonic() + 15
     while not live.pushes_for({"wecom_user_id": "wg_busy_03"}) and time.monotonic() < deadline:

@@ -76,9 +76,7 @@ class Notifiers:
 def notifiers(
     db: tuple[str, sessionmaker[Session]], sim: Simulator, redis_url: str, tmp_path: Path
 ) -> Iterator[Notifiers]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SMS_", "WECHAT_", "WECOM_", "NOTIFIER_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMS_", "WECHAT_", "WECOM_", "NOTIFIER_"))}
     env |= {
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": db[0],

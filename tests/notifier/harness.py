@@ -33,11 +33,7 @@ class Simulator:
         return list(self.app.state.sms_gateway.sent) if hasattr(self.app.state, "sms_gateway") else []
 
     def wechat_calls(self, api: str) -> list[dict[str, Any]]:
-        return [
-            r
-            for r in self.app.state.platform.records
-            if r.get("platform") == "wechat" and r.get("api") == api
-        ]
+        return [r for r in self.app.state.platform.records if r.get("platform") == "wechat" and r.get("api") == api]
 
     def wecom_calls(self) -> list[dict[str, Any]]:
         return [r for r in self.app.state.platform.records if r.get("platform") == "wecom"]
@@ -90,16 +86,12 @@ def make_notifier(factory: sessionmaker[Session], settings: NotifierSettings) ->
     return Notifier(factory, build_senders(settings, redis), settings)
 
 
-def drain(
-    notifier: Notifier, factory: sessionmaker[Session], *, rounds: int = 50, pause: float = 0.06
-) -> None:
+def drain(notifier: Notifier, factory: sessionmaker[Session], *, rounds: int = 50, pause: float = 0.06) -> None:
     """Run rounds until no row is pending and due (waiting out short backoffs)."""
     for _ in range(rounds):
         if notifier.run_once() == 0:
             with factory() as session:
-                if not session.scalars(
-                    select(OutboxMessage.id).where(OutboxMessage.status == "pending")
-                ).first():
+                if not session.scalars(select(OutboxMessage.id).where(OutboxMessage.status == "pending")).first():
                     return
             time.sleep(pause)
 

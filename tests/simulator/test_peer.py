@@ -38,9 +38,7 @@ async def test_no_answer_within_the_timeout_is_retried_up_to_three_deliveries(de
     with serve(slow_channel(list(delays), seen)) as url:
         peer = CallbackPeer(f"{url}/webhook", "tok", new_aes_key(), "wxapp", envelope_to="gh", timeout=0.5)
         async with httpx.AsyncClient() as client:
-            delivery = await peer.deliver(
-                client, wechat_xml(UserAction(type="text", content="停电"), "o_u", "gh")
-            )
+            delivery = await peer.deliver(client, wechat_xml(UserAction(type="text", content="停电"), "o_u", "gh"))
     assert delivery.attempts == attempts == len(seen)
     assert delivery.answered == (attempts < 3 or delays[-1] < 0.5)
     assert len({(u, b) for _, u, b in seen}) == 1  # the identical request each time

@@ -100,9 +100,7 @@ def test_fault_switch(sim: TestClient) -> None:
     assert custom(sim, token, "o_f_user") == 45009
     assert custom(sim, token, "o_f_user") == 45015  # the fault was used up
     sim.put("/sim/faults", json={"mode": "fail"})
-    assert (
-        sim.post("/cgi-bin/message/custom/send", params={"access_token": token}, json={}).status_code == 503
-    )
+    assert sim.post("/cgi-bin/message/custom/send", params={"access_token": token}, json={}).status_code == 503
     assert sim.get("/health").status_code == 200  # only /cgi-bin is affected
     sim.delete("/sim/faults")
     assert sim.get("/sim/faults").json()["mode"] == "none"
@@ -147,6 +145,4 @@ def test_records_can_be_filtered_and_paged(sim: TestClient) -> None:
     custom(sim, token, f"o_{secrets.token_hex(4)}")
     everything = sim.get("/sim/records").json()
     assert sim.get("/sim/records", params={"since": len(everything)}).json() == []
-    assert all(
-        r["api"] == "custom_send" for r in sim.get("/sim/records", params={"api": "custom_send"}).json()
-    )
+    assert all(r["api"] == "custom_send" for r in sim.get("/sim/records", params={"api": "custom_send"}).json())

@@ -47,14 +47,10 @@ def test_bad_requests_are_refused(client, actions_headers, worker_headers):
 
 def test_opt_out_blocks_sms_at_once(client, actions_headers, worker_headers, session_factory):
     assert (
-        client.post(
-            "/api/v1/notifications/opt-outs", json={"phone": "13800000002"}, headers=worker_headers
-        ).status_code
+        client.post("/api/v1/notifications/opt-outs", json={"phone": "13800000002"}, headers=worker_headers).status_code
         == 403
     )
-    answer = client.post(
-        "/api/v1/notifications/opt-outs", json={"phone": "13800000002"}, headers=actions_headers
-    )
+    answer = client.post("/api/v1/notifications/opt-outs", json={"phone": "13800000002"}, headers=actions_headers)
     assert answer.status_code == 204
     assert (
         client.post(

@@ -17,9 +17,7 @@ PARAMS = {"ticket_no": "QX202611220001", "deadline": "2026-11-22T16:30:00+08:00"
 
 def add(factory, key, *, urgent=False, **recipient):  # type: ignore[no-untyped-def]
     with factory() as session, session.begin():
-        row = enqueue(
-            session, dedup_key=key, template="ticket_dispatched", params=PARAMS, urgent=urgent, **recipient
-        )
+        row = enqueue(session, dedup_key=key, template="ticket_dispatched", params=PARAMS, urgent=urgent, **recipient)
         session.flush()
         return row.id
 
@@ -100,3 +98,19 @@ def test_concurrent_claimers_never_share_a_row(session_factory):
     for thread in threads:
         thread.join()
     assert len(taken) == 300 and len(set(taken)) == 300
+
+
+def test_a_row_scheduled_for_later_does_not_hold_up_the_recipient(session_factory):
+    reminder = add(session_factory, "outage:1:reminder:1", phone="13800000001")
+    update = add(session_factory, "ticket:QX1:accepted", phone="13800000001")
+    with session_factory() as session, session.begin():
+        session.get(OutboxMessage, reminder).next_attempt_at = clock.now() + timedelta(days=6)  # type: ignore[union-attr]
+    with session_factory() as session:
+        assert claims.claim_due(session, limit=10, lease_seconds=60)[1] == [update]
+    with session_factory() as session, session.begin():  # a failed row, though, keeps its place
+        row = session.get(OutboxMessage, reminder)
+        row.attempts, row.next_attempt_at = 1, clock.now() + timedelta(minutes=1)  # type: ignore[union-attr]
+        session.get(OutboxMessage, update).claimed_until = None  # type: ignore[union-attr]
+        session.get(OutboxMessage, update).claim_token = None  # type: ignore[union-attr]
+    with session_factory() as session:
+        assert claims.claim_due(session, limit=10, lease_seconds=60)[1] == []

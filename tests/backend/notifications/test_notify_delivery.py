@@ -49,9 +49,7 @@ def push(factory, key, template="ticket_dispatched", params=None, **recipient): 
 
 
 def test_customer_without_wechat_gets_sms_once(session_factory, county, settings, sim):
-    notifier = make_notifier(
-        session_factory, notifier_settings(settings.database_url, settings.redis_url, sim)
-    )
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     push(
         session_factory,
         "ticket:QX202611220001:dispatched",
@@ -88,9 +86,7 @@ def test_tencent_provider_gets_positional_variables(session_factory, county, set
 
 
 def test_outside_window_goes_by_template_then_sms_when_refused(session_factory, county, settings, sim):
-    notifier = make_notifier(
-        session_factory, notifier_settings(settings.database_url, settings.redis_url, sim)
-    )
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     a1 = bind_wechat(session_factory, county)
     # The customer wrote 50 h ago: WeChat answers 45015 to a customer-service message.
     notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
@@ -114,9 +110,7 @@ def test_outside_window_goes_by_template_then_sms_when_refused(session_factory, 
 
 
 def test_inside_window_uses_customer_service_message(session_factory, county, settings, sim):
-    notifier = make_notifier(
-        session_factory, notifier_settings(settings.database_url, settings.redis_url, sim)
-    )
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     a2 = bind_wechat(session_factory, county)
     httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": 1})
     notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
@@ -127,9 +121,7 @@ def test_inside_window_uses_customer_service_message(session_factory, county, se
 
 
 def test_provider_failing_for_a_while_is_retried_then_delivered(session_factory, county, settings, sim):
-    notifier = make_notifier(
-        session_factory, notifier_settings(settings.database_url, settings.redis_url, sim)
-    )
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     httpx.put(f"{sim.url}/sim/sms/faults", json={"mode": "fail", "count": 3})
     push(
         session_factory,
@@ -159,9 +151,7 @@ def test_dead_after_max_attempts_and_listed(session_factory, county, settings, s
 
 
 def test_opted_out_number_gets_no_sms(session_factory, county, settings, sim):
-    notifier = make_notifier(
-        session_factory, notifier_settings(settings.database_url, settings.redis_url, sim)
-    )
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     with session_factory() as session, session.begin():
         service.block_sms(session, "13800000002", "opt_out")
     push(
@@ -176,9 +166,7 @@ def test_opted_out_number_gets_no_sms(session_factory, county, settings, sim):
 
 def test_provider_blacklist_blocks_the_number_for_good(session_factory, county, settings, sim):
     config = notifier_settings(settings.database_url, settings.redis_url, sim, sms_provider="tencent")
-    httpx.put(
-        f"{sim.url}/sim/sms/faults", json={"mode": "code", "code": "FailedOperation.PhoneNumberInBlacklist"}
-    )
+    httpx.put(f"{sim.url}/sim/sms/faults", json={"mode": "code", "code": "FailedOperation.PhoneNumberInBlacklist"})
     push(
         session_factory,
         "ticket:QX202611220001:dispatched",
@@ -215,9 +203,7 @@ def test_updates_over_the_phone_limit_are_coalesced(session_factory, county, set
 
 
 def test_worker_tasks_go_by_wecom_as_one_digest(session_factory, county, settings, sim):
-    notifier = make_notifier(
-        session_factory, notifier_settings(settings.database_url, settings.redis_url, sim)
-    )
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     with session_factory() as session:
         worker_id = topology.get_worker(session, "W1").id
     for n in range(3):
@@ -262,9 +248,7 @@ def test_quiet_hours_hold_non_urgent_pushes_only(session_factory, county, settin
 
 
 @pytest.mark.parametrize("provider", ["aliyun", "tencent"])
-def test_a_send_cut_short_by_a_crash_is_reconciled_not_repeated(
-    session_factory, county, settings, sim, provider
-):
+def test_a_send_cut_short_by_a_crash_is_reconciled_not_repeated(session_factory, county, settings, sim, provider):
     config = notifier_settings(settings.database_url, settings.redis_url, sim, sms_provider=provider)
     notifier = make_notifier(session_factory, config)
     row_id = push(

@@ -1,4 +1,6 @@
-"""The SMS input channel (bot env: `.venv-bot/bin/python -m pytest --noconftest tests/connectors/sms/test_sms_channel.py`).
+"""The SMS input channel. It runs in the bot env (skipped in the app env):
+
+    .venv-bot/bin/python -m pytest --noconftest -p no:cacheprovider tests/connectors/sms/test_sms_channel.py
 
 A real HTTP stand-in for the backend records what the channel hands to the push pipeline and the
 opt-out endpoint; the Rasa turn is a small coroutine that answers like an assistant would.
@@ -165,7 +167,4 @@ async def test_a_failed_turn_stays_journalled_and_is_replayed(channel, backend):
     assert backend.calls[0][1]["dedup_key"] == "chat:sms:aliyun:9001:busy"
     channel.replay_pending(flaky)
     await channel.drain()
-    assert (
-        channel.journal.state("sms:aliyun:9001") == "done"
-        and backend.calls[-1][1]["params"]["text"] == "您好"
-    )
+    assert channel.journal.state("sms:aliyun:9001") == "done" and backend.calls[-1][1]["params"]["text"] == "您好"

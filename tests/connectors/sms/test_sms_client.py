@@ -36,12 +36,7 @@ def test_send_reaches_the_gateway_with_the_rendered_template(provider, simulator
         "+8613800000002", "ticket_dispatched", PARAMS, TEXT, out_id="pd1"
     )
     (sent,) = simulator.app.state.sms_gateway.sent
-    assert (
-        msg_id == sent.msg_id
-        and sent.phone == "13800000002"
-        and sent.text == TEXT
-        and sent.provider == provider
-    )
+    assert msg_id == sent.msg_id and sent.phone == "13800000002" and sent.text == TEXT and sent.provider == provider
 
 
 @pytest.mark.parametrize("provider", ["aliyun", "tencent"])
@@ -59,9 +54,7 @@ def test_errors_are_mapped(provider, simulator, redis):
 
 def test_tencent_opt_out_and_frequency_codes(simulator, redis):
     sms = client("tencent", simulator.url, redis)
-    httpx.post(
-        f"{simulator.url}/sim/sms/reply", json={"phone": "13800000005", "text": "TD", "provider": "tencent"}
-    )
+    httpx.post(f"{simulator.url}/sim/sms/reply", json={"phone": "13800000005", "text": "TD", "provider": "tencent"})
     with pytest.raises(SmsOptedOut):
         sms.send("13800000005", "ticket_dispatched", PARAMS, TEXT, out_id="x")
     sms.send("13800000006", "ticket_dispatched", PARAMS, TEXT, out_id="a")

@@ -38,9 +38,7 @@ def test_tencent_allows_10_per_natural_day_and_same_content_once_per_30_s(redis)
 
 
 def test_without_redis_the_limits_hold_in_the_process():
-    dead = Redis(
-        host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
-    )
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0))
     limiter, number = PhoneLimiter(dead, "tencent", per_day=2), phone()
     assert limiter.reserve(number, "tpl", "a", 1_800_000_000.0) == 0
     assert limiter.reserve(number, "tpl", "a", 1_800_000_001.0) > 0

@@ -46,9 +46,7 @@ def test_aliyun_item_without_sequence_id_falls_back_to_phone_time_and_text():
     _, (first,) = protocol.parse(json.dumps([item]).encode())
     _, (again,) = protocol.parse(json.dumps([item]).encode())
     _, (other,) = protocol.parse(json.dumps([dict(item, content="还是没电")]).encode())
-    assert first.key == again.key != other.key and first.key.startswith(
-        "sms:aliyun:13800000002:2026-11-22 15:30:00:"
-    )
+    assert first.key == again.key != other.key and first.key.startswith("sms:aliyun:13800000002:2026-11-22 15:30:00:")
 
 
 def test_tencent_reply_has_no_id_and_is_keyed_by_mobile_time_and_text():
