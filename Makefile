@@ -43,6 +43,7 @@ run: envs model
 	@$(APP_PY) -m scripts.run
 
 test: envs model
+	@scripts/install-system-deps.sh
 	@scripts/test.sh
 
 test-app: .venv/.installed

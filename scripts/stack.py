@@ -169,7 +169,7 @@ class Stack:
                "--model", str(model), "--endpoints", "bot/endpoints.yml",
                "--credentials", credentials]  # fmt: skip
         if self.env.get("RASA_API_TOKEN"):
-            cmd += ["--auth-token", self.env["RASA_API_TOKEN"]]
+            cmd.append(f"--auth-token={self.env['RASA_API_TOKEN']}")  # a token may start with "-"
         return self.start("rasa", cmd, f"http://127.0.0.1:{port}/", timeout=300)
 
     def start_simulator(self, port: int) -> Process:

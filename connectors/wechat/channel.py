@@ -9,6 +9,7 @@ touches Redis or the network. Then the Rasa turn runs in a task this object hold
 (a client disconnect cannot cancel it), serialised per sender; its replies are merged into one
 message and sent with the customer-service API inside the 48 h / 5-message window, else handed
 to the push pipeline (template message, then SMS). Entries still pending at startup are replayed.
+The turn itself runs on the turn thread (connectors/_turns.py), so that acks never wait for it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors._journal import Journal
+from connectors._turns import run_turn
 from connectors._xml import MAX_BODY_BYTES
 from connectors.wechat import texts
 from connectors.wechat.client import WeChatClient, mask_id
@@ -186,7 +188,7 @@ class PlatformInput(InputChannel):
                 metadata=turn.metadata,
             )
             try:
-                await on_new_message(message)
+                await run_turn(on_new_message(message))
             except Exception:
                 logger.exception("%s Rasa turn for %s failed; the message stays journalled", self.name(), key)
                 self.journal.failed(key)
