@@ -63,9 +63,7 @@ TOWNS = [
     ("白沙乡", "rural", ["白沙村", "柳塘村", "沙坪村"]),
     ("云岭乡", "remote", ["云岭村", "高山村", "雾溪村"]),
 ]
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = [
     "伟",
     "芳",
@@ -115,9 +113,7 @@ class Plan:
 
     @classmethod
     def for_customers(cls, n: int) -> Plan:
-        return cls(
-            customers=n, cells=max(4, n // 2500), feeders=max(3, n // 3000), transformers=max(8, n // 120)
-        )
+        return cls(customers=n, cells=max(4, n // 2500), feeders=max(3, n // 3000), transformers=max(8, n // 120))
 
 
 def person(rng: random.Random) -> str:
@@ -140,9 +136,7 @@ def bulk(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) ->
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    [json.dumps(row[c], ensure_ascii=False) if c in as_json else row[c] for c in columns]
-                )
+                copy.write_row([json.dumps(row[c], ensure_ascii=False) if c in as_json else row[c] for c in columns])
         return
     for part in chunks(rows):
         session.execute(insert(table), list(part))
@@ -154,10 +148,7 @@ def fix_sequences(session: Session, tables: Sequence[str]) -> None:
         return
     for name in tables:
         session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                f"(SELECT COALESCE(MAX(id), 1) FROM {name}))"
-            )
+            text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {name}))")
         )
 
 
@@ -176,9 +167,7 @@ def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[li
         )
     bulk(session, GridCell, cells)
     for i in range(plan.cells):  # each cell backed by the next, in a ring
-        session.execute(
-            update(GridCell).where(GridCell.id == i + 1).values(neighbour_id=(i + 1) % plan.cells + 1)
-        )
+        session.execute(update(GridCell).where(GridCell.id == i + 1).values(neighbour_id=(i + 1) % plan.cells + 1))
     feeders = [
         {"id": i + 1, "code": f"F{i + 1:03d}", "name": f"10kV{TOWNS[i % len(TOWNS)][0][:2]}{i + 1}号线"}
         for i in range(plan.feeders)
@@ -306,15 +295,7 @@ def build_customers(
         town, _, streets = TOWNS[(transformer_id * plan.cells // plan.transformers - 1) % len(TOWNS)]
         street = streets[n % len(streets)]
         roll = rng.random()
-        kind = (
-            "resident"
-            if roll < 0.9
-            else "business"
-            if roll < 0.97
-            else "industrial"
-            if roll < 0.99
-            else "key"
-        )
+        kind = "resident" if roll < 0.9 else "business" if roll < 0.97 else "industrial" if roll < 0.99 else "key"
         if kind == "resident":
             name = person(rng)
             address = (
@@ -395,9 +376,7 @@ def build_bills(session: Session, customers: list[dict[str, Any]], rng: random.R
                 tariff, kwh=kwh, customer_type=customer["customer_type"], peak_kwh=peak, valley_kwh=valley
             )
             due = due_date_of(period)
-            paid = (due < today and not (arrears and period >= periods[-3])) or (
-                due >= today and rng.random() < 0.4
-            )
+            paid = (due < today and not (arrears and period >= periods[-3])) or (due >= today and rng.random() < 0.4)
             rows.append(
                 {
                     "customer_id": customer["id"],
@@ -429,9 +408,7 @@ APPLICATION_TYPES = [
 ]
 
 
-def build_applications(
-    session: Session, customers: list[dict[str, Any]], rng: random.Random, per_stage: int
-) -> int:
+def build_applications(session: Session, customers: list[dict[str, Any]], rng: random.Random, per_stage: int) -> int:
     """Applications in every stage, numbered by their (past) submission day; some at risk or late."""
     now = clock.now()
     business = [c for c in customers if c["customer_type"] != "resident"] or customers
@@ -498,9 +475,7 @@ def build_outages(session: Session, plan: Plan) -> None:
     """A planned outage next week (transformers 3 and 5) and a fault in progress on transformer 2."""
     now = clock.now()
     local_next_week = (
-        (now + timedelta(days=7))
-        .astimezone(clock.LOCAL_ZONE)
-        .replace(hour=8, minute=30, second=0, microsecond=0)
+        (now + timedelta(days=7)).astimezone(clock.LOCAL_ZONE).replace(hour=8, minute=30, second=0, microsecond=0)
     )
     codes = [f"T{n:05d}" for n in (3, 5) if n <= plan.transformers]
     outages.create_outage(
@@ -549,9 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Seed the PowerDesk database with a demo county.")
     parser.add_argument("--customers", type=int, default=2000, help="number of customers (default 2000)")
     parser.add_argument("--if-empty", action="store_true", help="do nothing when customers already exist")
-    parser.add_argument(
-        "--seed", type=int, default=20261122, help="random seed (default fixed, reproducible)"
-    )
+    parser.add_argument("--seed", type=int, default=20261122, help="random seed (default fixed, reproducible)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.customers < 1:

@@ -116,7 +116,7 @@ class Bench:
             "RASA_URL": f"http://127.0.0.1:{self.ports['rasa']}",
             "WECHAT_API_BASE_URL": sim_url,
             "WECOM_API_BASE_URL": sim_url,
-            "SMS_API_BASE_URL": f"{sim_url}/sms",
+            "SMS_API_BASE_URL": sim_url,
             "POWERDESK_VAR_DIR": str(work),
         }
         self.stack = Stack(base_env(self.settings), work / "log")

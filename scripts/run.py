@@ -45,7 +45,7 @@ def main() -> int:
     settings.setdefault("WECHAT_API_BASE_URL", simulator_url)
     settings.setdefault("WECOM_API_BASE_URL", simulator_url)
     settings.setdefault("SMS_PROVIDER", "aliyun")
-    settings.setdefault("SMS_API_BASE_URL", f"{simulator_url}/sms")
+    settings.setdefault("SMS_API_BASE_URL", simulator_url)
 
     var = Path(settings["POWERDESK_VAR_DIR"])
     stack = Stack(base_env(settings), var / "log")

@@ -63,7 +63,7 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "WECHAT_API_BASE_URL": simulator_url,
         "WECOM_API_BASE_URL": simulator_url,
         "SMS_PROVIDER": "aliyun",
-        "SMS_API_BASE_URL": f"{simulator_url}/sms",
+        "SMS_API_BASE_URL": simulator_url,
         "POWERDESK_VAR_DIR": str(work),
     }
     stack = Stack(base_env(settings), work / "log")

@@ -119,9 +119,7 @@ def advance(session: Session, application_no: str) -> Application:
         raise Conflict("该申请已装表接电，流程已结束", code="illegal_transition")
     moment = clock.now()
     current = session.scalar(
-        select(ApplicationStage).where(
-            ApplicationStage.application_id == app.id, ApplicationStage.left_at.is_(None)
-        )
+        select(ApplicationStage).where(ApplicationStage.application_id == app.id, ApplicationStage.left_at.is_(None))
     )
     if current is not None:
         current.left_at = moment
@@ -162,9 +160,7 @@ def _push_stage(session: Session, app: Application, customer: Customer | None) -
 
 def read(session: Session, app: Application) -> ApplicationRead:
     stages = session.scalars(
-        select(ApplicationStage)
-        .where(ApplicationStage.application_id == app.id)
-        .order_by(ApplicationStage.id)
+        select(ApplicationStage).where(ApplicationStage.application_id == app.id).order_by(ApplicationStage.id)
     )
     customer = customers.customer_by_id(session, app.customer_id) if app.customer_id else None
     deadline, used, state = verdict(app, clock.now())

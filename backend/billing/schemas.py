@@ -40,11 +40,7 @@ class BillCreate(RequestModel):
     def _split(self) -> BillCreate:
         if (self.peak_kwh is None) != (self.valley_kwh is None):
             raise ValueError("give both peak_kwh and valley_kwh or neither")
-        if (
-            self.peak_kwh is not None
-            and self.valley_kwh is not None
-            and self.peak_kwh + self.valley_kwh > self.kwh
-        ):
+        if self.peak_kwh is not None and self.valley_kwh is not None and self.peak_kwh + self.valley_kwh > self.kwh:
             raise ValueError("peak_kwh + valley_kwh exceeds kwh")
         return self
 

@@ -69,9 +69,7 @@ def run_once(
                 raise
             return answer
     with factory() as session:
-        stored = session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        )
+        stored = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key))
     if stored is None or stored.response is None:
         raise Conflict("该请求正在处理中，请稍后重试", code="idempotency_in_progress")
     if stored.request_hash != digest:

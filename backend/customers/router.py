@@ -27,9 +27,7 @@ def list_customers(
     phone: Annotated[str | None, Query(pattern=r"^1\d{10}$")] = None,
     customer_type: CustomerType | None = None,
 ) -> list[CustomerRead]:
-    rows = service.list_customers(
-        session, limit=limit, offset=offset, phone=phone, customer_type=customer_type
-    )
+    rows = service.list_customers(session, limit=limit, offset=offset, phone=phone, customer_type=customer_type)
     return [service.read(session, c, full=True) for c in rows]
 
 

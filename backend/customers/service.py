@@ -170,7 +170,6 @@ def similar_customer_ids(session: Session, customer: Customer) -> Select[Any]:
     cell_id = grid_cell_id_of(session, customer)
     in_cell = or_(
         Customer.grid_cell_id == cell_id,
-        Customer.grid_cell_id.is_(None)
-        & Customer.transformer_id.in_(topology.transformer_ids_in_cell(cell_id)),
+        Customer.grid_cell_id.is_(None) & Customer.transformer_id.in_(topology.transformer_ids_in_cell(cell_id)),
     )
     return select(Customer.id).where(Customer.customer_type == customer.customer_type, in_cell)

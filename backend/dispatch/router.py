@@ -15,9 +15,7 @@ router = APIRouter(tags=["dispatch"])
 
 
 @router.get("/grid-workers", dependencies=[require(Role.actions, Role.worker)])
-def grid_workers(
-    session: SessionDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]
-) -> GridWorkersRead:
+def grid_workers(session: SessionDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]) -> GridWorkersRead:
     customer = customers.get_customer(session, account_no)
     found = service.responsible(session, customers.grid_cell_id_of(session, customer))
     return GridWorkersRead(

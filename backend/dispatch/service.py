@@ -66,9 +66,7 @@ def responsible(session: Session, grid_cell_id: int) -> Responsible:
     cell = topology.grid_cell_by_id(session, grid_cell_id)
 
     def first(cell_id: int) -> Worker | None:
-        everyone = [
-            w for w in topology.workers_of_cell(session, cell_id, on_duty_only=False) if not w.is_supervisor
-        ]
+        everyone = [w for w in topology.workers_of_cell(session, cell_id, on_duty_only=False) if not w.is_supervisor]
         everyone.sort(key=lambda w: (not w.on_duty, w.code))
         return everyone[0] if everyone else None
 

@@ -15,9 +15,7 @@ MINUTES_PER_CUSTOMER = 3  # average time an agent spends before taking the next 
 
 def request(session: Session, data: HandoffCreate) -> Handoff:
     """Queue the sender for a human agent; a sender already waiting keeps their place."""
-    waiting = session.scalar(
-        select(Handoff).where(Handoff.sender_id == data.sender_id, Handoff.status == "waiting")
-    )
+    waiting = session.scalar(select(Handoff).where(Handoff.sender_id == data.sender_id, Handoff.status == "waiting"))
     if waiting is not None:
         return waiting
     handoff = Handoff(

@@ -34,9 +34,5 @@ def resolve(
     elif phone:
         found = customers.find_by_phone(session, phone)
         worker = topology.find_worker_by_phone(session, phone)
-    kind: Literal["customer", "worker", "unknown"] = (
-        "worker" if worker else "customer" if found else "unknown"
-    )
-    return IdentityRead(
-        kind=kind, customers=[customers.brief(c) for c in found], worker=_worker_brief(worker)
-    )
+    kind: Literal["customer", "worker", "unknown"] = "worker" if worker else "customer" if found else "unknown"
+    return IdentityRead(kind=kind, customers=[customers.brief(c) for c in found], worker=_worker_brief(worker))

@@ -22,14 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import DomainError
+from backend.core.redis import connect
 from backend.dispatch import escalate
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
@@ -268,17 +267,6 @@ class Notifier:
         logger.info("push %s retry %s in %.0f s: %s", row.dedup_key, attempts, delay, outcome.error)
 
 
-def connect_redis(url: str, *, timeout: float) -> Redis:
-    """A client that fails fast when Redis is down (redis-py's default retries cost ~4 s a call)."""
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=0.5,
-        retry=Retry(NoBackoff(), 1),
-        decode_responses=True,
-    )
-
-
 def build_senders(settings: NotifierSettings, redis: Redis) -> Senders:
     """The clients for the configured platforms (a platform without credentials is skipped)."""
     senders = Senders(wechat_template_id=settings.wechat_notice_template_id)
@@ -325,10 +313,8 @@ def _escalate() -> object:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_notifier_settings()
-    redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5, decode_responses=True)
-    wakeups = Redis.from_url(
-        settings.redis_url, socket_timeout=settings.notifier_poll_seconds + 2, socket_connect_timeout=0.5
-    )
+    redis = connect(settings.redis_url, timeout=1.0)
+    wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)
     notifier = Notifier(
         session_factory(get_engine(settings.database_url)), build_senders(settings, redis), settings,
         wakeups=wakeups, periodic=_escalate,

@@ -118,9 +118,7 @@ def _scope_customer_ids(outage_id: int) -> Any:
     """A SELECT of the ids of every customer the outage covers, each once."""
     mine = OutageScope.outage_id == outage_id
     by_customer = select(OutageScope.customer_id).where(mine, OutageScope.customer_id.is_not(None))
-    scoped_transformers = select(OutageScope.transformer_id).where(
-        mine, OutageScope.transformer_id.is_not(None)
-    )
+    scoped_transformers = select(OutageScope.transformer_id).where(mine, OutageScope.transformer_id.is_not(None))
     scoped_feeders = select(OutageScope.feeder_id).where(mine, OutageScope.feeder_id.is_not(None))
     by_transformer = select(Customer.id).where(Customer.transformer_id.in_(scoped_transformers))
     by_feeder = select(Customer.id).where(

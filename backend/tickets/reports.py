@@ -21,9 +21,7 @@ from backend.tickets.schemas import ComplaintCreate, RepairReportCreate, RepairR
 from backend.topology.models import Worker
 
 
-def handle_report(
-    session: Session, settings: Settings, data: RepairReportCreate, *, actor: str
-) -> dict[str, Any]:
+def handle_report(session: Session, settings: Settings, data: RepairReportCreate, *, actor: str) -> dict[str, Any]:
     customer = customers.resolve(
         session,
         account_no=data.account_no,
@@ -58,16 +56,12 @@ def handle_report(
         outage=outages.brief(outage) if outage else None,
         deadline=clock.to_local(ticket.arrival_deadline),
         priority=ticket.priority,  # type: ignore[arg-type]
-        worker=WorkerContact(name=worker.name, phone_masked=mask_phone(worker.phone) or "")
-        if worker
-        else None,
+        worker=WorkerContact(name=worker.name, phone_masked=mask_phone(worker.phone) or "") if worker else None,
     )
     return answer.model_dump(mode="json")
 
 
-def handle_complaint(
-    session: Session, settings: Settings, data: ComplaintCreate, *, actor: str
-) -> dict[str, Any]:
+def handle_complaint(session: Session, settings: Settings, data: ComplaintCreate, *, actor: str) -> dict[str, Any]:
     customer = None
     if data.account_no:
         customer = customers.get_customer(session, data.account_no)

@@ -110,9 +110,7 @@ def rate(ticket_no: TicketNo, data: RatingCreate, session: TxSessionDep, role: C
     return service.read(session, ticket)
 
 
-@router.post(
-    "/tickets/{ticket_no}/photos", status_code=201, dependencies=[require(Role.actions, Role.worker)]
-)
+@router.post("/tickets/{ticket_no}/photos", status_code=201, dependencies=[require(Role.actions, Role.worker)])
 def add_photo(ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
     ticket = service.add_photo(session, ticket_no, media_id=data.media_id, url=data.url, actor=actor_of(role))
     return service.read(session, ticket)

@@ -55,11 +55,7 @@ def restore_hours(settings: Settings, area_type: str) -> int:
 def priority_for(kind: str, customer: Customer | None) -> str:
     if kind == "hazard":
         return "urgent"
-    if (
-        kind == "repair"
-        and customer is not None
-        and (customer.medical_equipment or customer.customer_type == "key")
-    ):
+    if kind == "repair" and customer is not None and (customer.medical_equipment or customer.customer_type == "key"):
         return "high"
     return "normal"
 
@@ -120,9 +116,7 @@ def open_ticket(
     elif customer is not None:
         minutes = arrival_minutes(settings, customer.area_type)
         ticket.arrival_deadline = moment + timedelta(minutes=minutes)
-        ticket.restore_deadline = ticket.arrival_deadline + timedelta(
-            hours=restore_hours(settings, customer.area_type)
-        )
+        ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, customer.area_type))
     session.add(ticket)  # inserted at the next flush, already dispatched: one INSERT, no UPDATE
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None:
@@ -178,9 +172,7 @@ def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) 
     return True
 
 
-def _params(
-    session: Session, ticket: Ticket, customer: Customer | None, worker: Worker | None
-) -> dict[str, Any]:
+def _params(session: Session, ticket: Ticket, customer: Customer | None, worker: Worker | None) -> dict[str, Any]:
     deadline = ticket.arrival_deadline or ticket.contact_deadline
     return {
         "ticket_no": ticket.ticket_no,
@@ -297,13 +289,9 @@ def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, a
     return ticket
 
 
-def add_photo(
-    session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str
-) -> Ticket:
+def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str) -> Ticket:
     ticket = get_ticket(session, ticket_no)
-    session.add(
-        TicketPhoto(ticket_id=ticket.id, media_id=media_id, url=url, added_at=clock.now(), actor=actor)
-    )
+    session.add(TicketPhoto(ticket_id=ticket.id, media_id=media_id, url=url, added_at=clock.now(), actor=actor))
     _event(session, ticket, "photo_added", actor, media_id or url)
     session.flush()
     return ticket
@@ -345,9 +333,7 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
                 )
         escalated.append(ticket.ticket_no)
     waiting = session.scalars(
-        select(Ticket).where(
-            Ticket.status == "received", Ticket.customer_id.is_not(None), Ticket.created_at <= cutoff
-        )
+        select(Ticket).where(Ticket.status == "received", Ticket.customer_id.is_not(None), Ticket.created_at <= cutoff)
     ).all()
     for ticket in waiting:
         customer = customers.customer_by_id(session, ticket.customer_id)  # type: ignore[arg-type]
@@ -368,9 +354,7 @@ def read(session: Session, ticket: Ticket) -> TicketRead:
     events = session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
     ).all()
-    photos = session.scalars(
-        select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id).order_by(TicketPhoto.id)
-    )
+    photos = session.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id).order_by(TicketPhoto.id))
     worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
     backup = session.get(Worker, ticket.backup_worker_id) if ticket.backup_worker_id else None
     local = clock.to_local

@@ -58,10 +58,7 @@ def find_worker_by_phone(session: Session, phone: str) -> Worker | None:
 def cell_and_neighbour(session: Session, grid_cell_id: int) -> tuple[GridCell, GridCell | None]:
     """The cell and the cell that backs it up, in one query."""
     neighbour_id = select(GridCell.neighbour_id).where(GridCell.id == grid_cell_id).scalar_subquery()
-    cells = {
-        c.id: c
-        for c in session.scalars(select(GridCell).where(GridCell.id.in_([grid_cell_id, neighbour_id])))
-    }
+    cells = {c.id: c for c in session.scalars(select(GridCell).where(GridCell.id.in_([grid_cell_id, neighbour_id])))}
     if grid_cell_id not in cells:
         raise NotFound(f"网格 {grid_cell_id} 不存在", code="grid_cell_not_found")
     cell = cells[grid_cell_id]
@@ -104,9 +101,7 @@ def create_transformer(session: Session, data: TransformerCreate) -> Transformer
 def create_worker(session: Session, data: WorkerCreate) -> WorkerRead:
     cell = get_grid_cell(session, data.grid_cell_code)
     fields = data.model_dump(exclude={"grid_cell_code"})
-    add_unique(
-        session, Worker(grid_cell_id=cell.id, **fields), f"网格员编号或企业微信账号 {data.code} 已存在"
-    )
+    add_unique(session, Worker(grid_cell_id=cell.id, **fields), f"网格员编号或企业微信账号 {data.code} 已存在")
     return WorkerRead.model_validate(data.model_dump())
 
 
@@ -129,9 +124,7 @@ def list_transformers(session: Session, *, limit: int, offset: int) -> list[Tran
 
 
 def transformer_read(row: Transformer) -> TransformerRead:
-    return TransformerRead(
-        code=row.code, name=row.name, feeder_code=row.feeder.code, grid_cell_code=row.grid_cell.code
-    )
+    return TransformerRead(code=row.code, name=row.name, feeder_code=row.feeder.code, grid_cell_code=row.grid_cell.code)
 
 
 def worker_read(row: Worker) -> WorkerRead:

@@ -5,7 +5,8 @@ at most 64 KB, strictly validated (protocol.py) → each item journalled under i
 retried or repeated push is acked and not processed again) → the provider's acknowledgement, well
 inside Aliyun's 700 ms. Nothing on this path touches the network. Then each new item runs in a
 task this object keeps, one sender at a time: "TD"/"退订" blocks the number at once (backend
-`POST /notifications/opt-outs`); anything else is a Rasa turn whose replies are merged and sent
+`POST /notifications/opt-outs`); anything else is a Rasa turn (on the turn thread,
+connectors/_turns.py, so acks never wait for it) whose replies are merged and sent
 back by SMS through the push pipeline (`POST /notifications`, template `chat_reply`).
 """
 
@@ -24,6 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors._journal import Journal
+from connectors._turns import run_turn
 from connectors.sms import protocol
 from connectors.wechat.messages import render_reply
 from connectors.wechat.push import PushFailed, PushPipeline
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_ATTEMPTS = 3
+SHUTDOWN_GRACE_SECONDS = 10.0
 BUSY_TEXT = "抱歉，系统正忙，请稍后再发短信，或拨打95598供电服务热线。"
 
 
@@ -126,6 +129,12 @@ class SmsInput(InputChannel):
         async def replay(*_: Any) -> None:
             self.replay_pending(on_new_message)
 
+        @hook.listener("before_server_stop")
+        async def finish_running_turns(*_: Any) -> None:
+            # turns cut short here stay pending in the journal and are replayed at the next start
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+
         return hook
 
     def accept(self, ip: str, token: str | None, body: bytes, on_new_message: OnNewMessage) -> HTTPResponse:
@@ -200,7 +209,7 @@ class SmsInput(InputChannel):
             metadata={"message_key": key, "msg_type": "text"},
         )  # fmt: skip
         try:
-            await on_new_message(message)
+            await run_turn(on_new_message(message))
         except Exception:
             logger.exception("Rasa turn for SMS %s failed; it stays journalled", key)
             self.journal.failed(key)

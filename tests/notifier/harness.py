@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.core.redis import connect
 from backend.notifications.models import OutboxMessage
 from backend.notifications.settings import NotifierSettings
-from backend.notifications.worker import Notifier, build_senders, connect_redis
+from backend.notifications.worker import Notifier, build_senders
 from simulator.app import create_app
 from simulator.settings import SimulatorSettings
 from tests.support.servers import serve
@@ -82,7 +83,7 @@ def notifier_settings(db_url: str, redis_url: str, sim: Simulator, **overrides: 
 
 
 def make_notifier(factory: sessionmaker[Session], settings: NotifierSettings) -> Notifier:
-    redis = connect_redis(settings.redis_url, timeout=1.0)
+    redis = connect(settings.redis_url, timeout=1.0)
     return Notifier(factory, build_senders(settings, redis), settings)
 
 

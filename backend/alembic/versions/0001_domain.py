@@ -39,9 +39,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("neighbour_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["neighbour_id"], ["grid_cell.id"], name=op.f("fk_grid_cell_neighbour_id_grid_cell")
-        ),
+        sa.ForeignKeyConstraint(["neighbour_id"], ["grid_cell.id"], name=op.f("fk_grid_cell_neighbour_id_grid_cell")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_grid_cell")),
         sa.UniqueConstraint("code", name=op.f("uq_grid_cell_code")),
     )
@@ -95,9 +93,7 @@ def upgrade() -> None:
         sa.Column("feeder_id", sa.Integer(), nullable=False),
         sa.Column("grid_cell_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["feeder_id"], ["feeder.id"], name=op.f("fk_transformer_feeder_id_feeder")),
-        sa.ForeignKeyConstraint(
-            ["grid_cell_id"], ["grid_cell.id"], name=op.f("fk_transformer_grid_cell_id_grid_cell")
-        ),
+        sa.ForeignKeyConstraint(["grid_cell_id"], ["grid_cell.id"], name=op.f("fk_transformer_grid_cell_id_grid_cell")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transformer")),
         sa.UniqueConstraint("code", name=op.f("uq_transformer_code")),
     )
@@ -115,9 +111,7 @@ def upgrade() -> None:
         sa.Column("on_duty", sa.Boolean(), nullable=False),
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("is_supervisor", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["grid_cell_id"], ["grid_cell.id"], name=op.f("fk_worker_grid_cell_id_grid_cell")
-        ),
+        sa.ForeignKeyConstraint(["grid_cell_id"], ["grid_cell.id"], name=op.f("fk_worker_grid_cell_id_grid_cell")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_worker")),
         sa.UniqueConstraint("code", name=op.f("uq_worker_code")),
         sa.UniqueConstraint("wecom_user_id", name=op.f("uq_worker_wecom_user_id")),
@@ -142,9 +136,7 @@ def upgrade() -> None:
         sa.Column("manager_name", sa.String(length=32), nullable=True),
         sa.Column("manager_phone", sa.String(length=20), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["grid_cell_id"], ["grid_cell.id"], name=op.f("fk_customer_grid_cell_id_grid_cell")
-        ),
+        sa.ForeignKeyConstraint(["grid_cell_id"], ["grid_cell.id"], name=op.f("fk_customer_grid_cell_id_grid_cell")),
         sa.ForeignKeyConstraint(
             ["transformer_id"], ["transformer.id"], name=op.f("fk_customer_transformer_id_transformer")
         ),
@@ -169,9 +161,7 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("manager_name", sa.String(length=32), nullable=False),
         sa.Column("manager_phone", sa.String(length=20), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customer.id"], name=op.f("fk_application_customer_id_customer")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"], name=op.f("fk_application_customer_id_customer")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application")),
         sa.UniqueConstraint("application_no", name=op.f("uq_application_application_no")),
     )
@@ -204,9 +194,7 @@ def upgrade() -> None:
         sa.Column("feeder_id", sa.Integer(), nullable=True),
         sa.Column("transformer_id", sa.Integer(), nullable=True),
         sa.Column("customer_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customer.id"], name=op.f("fk_outage_scope_customer_id_customer")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"], name=op.f("fk_outage_scope_customer_id_customer")),
         sa.ForeignKeyConstraint(["feeder_id"], ["feeder.id"], name=op.f("fk_outage_scope_feeder_id_feeder")),
         sa.ForeignKeyConstraint(
             ["outage_id"], ["outage.id"], name=op.f("fk_outage_scope_outage_id_outage"), ondelete="CASCADE"
@@ -239,12 +227,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outage_subscription")),
         sa.UniqueConstraint("outage_id", "customer_id", name=op.f("uq_outage_subscription_outage_id")),
     )
-    op.create_index(
-        op.f("ix_outage_subscription_customer_id"), "outage_subscription", ["customer_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_outage_subscription_outage_id"), "outage_subscription", ["outage_id"], unique=False
-    )
+    op.create_index(op.f("ix_outage_subscription_customer_id"), "outage_subscription", ["customer_id"], unique=False)
+    op.create_index(op.f("ix_outage_subscription_outage_id"), "outage_subscription", ["outage_id"], unique=False)
 
     op.create_table(
         "outbox_message",
@@ -274,12 +258,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customer.id"], name=op.f("fk_outbox_message_customer_id_customer")
-        ),
-        sa.ForeignKeyConstraint(
-            ["worker_id"], ["worker.id"], name=op.f("fk_outbox_message_worker_id_worker")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"], name=op.f("fk_outbox_message_customer_id_customer")),
+        sa.ForeignKeyConstraint(["worker_id"], ["worker.id"], name=op.f("fk_outbox_message_worker_id_worker")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
         sa.UniqueConstraint("dedup_key", name=op.f("uq_outbox_message_dedup_key")),
     )
@@ -315,12 +295,8 @@ def upgrade() -> None:
         sa.Column("rating", sa.Integer(), nullable=True),
         sa.Column("rating_comment", sa.Text(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["backup_worker_id"], ["worker.id"], name=op.f("fk_ticket_backup_worker_id_worker")
-        ),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customer.id"], name=op.f("fk_ticket_customer_id_customer")
-        ),
+        sa.ForeignKeyConstraint(["backup_worker_id"], ["worker.id"], name=op.f("fk_ticket_backup_worker_id_worker")),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"], name=op.f("fk_ticket_customer_id_customer")),
         sa.ForeignKeyConstraint(["outage_id"], ["outage.id"], name=op.f("fk_ticket_outage_id_outage")),
         sa.ForeignKeyConstraint(["worker_id"], ["worker.id"], name=op.f("fk_ticket_worker_id_worker")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket")),
@@ -336,9 +312,7 @@ def upgrade() -> None:
         sa.Column("openid", sa.String(length=64), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customer.id"], name=op.f("fk_wechat_binding_customer_id_customer")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"], name=op.f("fk_wechat_binding_customer_id_customer")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_wechat_binding")),
         sa.UniqueConstraint("openid", "customer_id", name=op.f("uq_wechat_binding_openid")),
     )
@@ -360,9 +334,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application_stage")),
     )
-    op.create_index(
-        op.f("ix_application_stage_application_id"), "application_stage", ["application_id"], unique=False
-    )
+    op.create_index(op.f("ix_application_stage_application_id"), "application_stage", ["application_id"], unique=False)
 
     op.create_table(
         "ticket_event",

@@ -280,3 +280,17 @@ def test_a_send_cut_short_by_a_crash_is_reconciled_not_repeated(session_factory,
     drain(notifier, session_factory)
     assert sorted(m.out_id for m in sim.sms) == [f"pd{row_id}", f"pd{other}"]
     assert {r.status for r in rows(session_factory)} == {"sent"}
+
+
+def test_worker_task_goes_by_sms_when_wecom_refuses_the_member(session_factory, county, settings, sim):
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
+    with session_factory() as session:
+        worker = topology.get_worker(session, "W2")
+    fault = {"mode": "errcode", "errcode": 60111, "path_prefix": "/cgi-bin/message/send"}
+    assert httpx.put(f"{sim.url}/sim/faults", json=fault).status_code == 200
+    push(session_factory, "ticket:QX202611220009:assigned:W2", "worker_task_assigned", TICKET, worker_id=worker.id)
+    drain(notifier, session_factory)
+    assert [(m.phone, m.template) for m in sim.sms] == [(worker.phone, "worker_task_assigned")]
+    with session_factory() as session:
+        contact = session.scalar(select(PushContact).where(PushContact.recipient_key == f"w:{worker.id}"))
+        assert contact is not None and "wecom" in contact.unreachable
