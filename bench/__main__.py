@@ -34,9 +34,7 @@ def main() -> int:
     for name in selected:
         print(f"== bench.{name}", flush=True)
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", f"bench.{name}"], cwd=ROOT, capture_output=True, text=True
-        )
+        result = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=ROOT, capture_output=True, text=True)
         output = result.stdout.strip()
         print(output)
         if result.returncode != 0:

@@ -63,7 +63,7 @@ def test_run_starts_every_tier_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
 
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         assert proc.wait(timeout=60) == 0
-        gone, alive = psutil.wait_procs(descendants, timeout=30)
+        _gone, alive = psutil.wait_procs(descendants, timeout=30)
         assert not alive, f"left behind: {[p.pid for p in alive]}"
     finally:
         if proc.poll() is None:
