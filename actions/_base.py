@@ -32,9 +32,7 @@ def backend() -> BackendClient:
 
 
 def mask_account(account_no: str) -> str:
-    return (
-        account_no[:2] + "*" * (len(account_no) - 4) + account_no[-2:] if len(account_no) > 4 else account_no
-    )
+    return account_no[:2] + "*" * (len(account_no) - 4) + account_no[-2:] if len(account_no) > 4 else account_no
 
 
 def mask_phone(phone: str) -> str:
@@ -126,13 +124,9 @@ class BackendAction(Action, ABC):
     """
 
     @abstractmethod
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList: ...
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList: ...
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         try:
             return await self.answer(dispatcher, tracker, domain)
         except BackendUnavailable as exc:
@@ -148,13 +142,9 @@ class AccountAction(BackendAction, ABC):
     """A customer question about one of the sender's bound accounts; unbound senders are asked to bind."""
 
     @abstractmethod
-    async def answer_for(
-        self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> EventList: ...
+    async def answer_for(self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> EventList: ...
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         account_no = chosen_account(tracker)
         if account_no is None:
             dispatcher.utter_message(response="utter_need_binding")

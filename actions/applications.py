@@ -43,9 +43,7 @@ class ActionQueryApplication(BackendAction):
     def name(self) -> str:
         return "action_query_application"
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         client = backend()
         number = entity(tracker, "application_no")
         if number:
@@ -65,9 +63,7 @@ class ActionQueryApplication(BackendAction):
             tell_application(dispatcher, applications[0])
             return []
         numbers = "、".join(str(a.get("application_no")) for a in applications)
-        dispatcher.utter_message(
-            response="utter_application_several", count=len(applications), numbers=numbers
-        )
+        dispatcher.utter_message(response="utter_application_several", count=len(applications), numbers=numbers)
         return []
 
 
@@ -85,9 +81,7 @@ class ActionApplyConnection(Action):
     def name(self) -> str:
         return "action_apply_connection"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         text = str(tracker.latest_message.get("text") or "")
         digits = text.strip()
         for response, words in APPLY_KINDS:

@@ -69,9 +69,7 @@ class BackendClient:
         try:
             async with (
                 aiohttp.ClientSession(timeout=self._timeout) as session,
-                session.request(
-                    method, self._base + path, params=query, json=body, headers=headers
-                ) as response,
+                session.request(method, self._base + path, params=query, json=body, headers=headers) as response,
             ):
                 if response.status >= 500:
                     raise BackendUnavailable(f"{method} {path}: HTTP {response.status}")
@@ -103,9 +101,7 @@ class BackendClient:
         return result
 
     async def create_repair_report(self, report: JSON, idempotency_key: str) -> JSON:
-        result: JSON = await self._request(
-            "POST", "/repair-reports", body=report, idempotency_key=idempotency_key
-        )
+        result: JSON = await self._request("POST", "/repair-reports", body=report, idempotency_key=idempotency_key)
         return result
 
     # tickets

@@ -26,9 +26,7 @@ class ActionQueryBill(AccountAction):
     def name(self) -> str:
         return "action_query_bill"
 
-    async def answer_for(
-        self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> EventList:
+    async def answer_for(self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> EventList:
         bills = await backend().bills(account_no, months=1)
         if not bills:
             dispatcher.utter_message(response="utter_bill_none", account_masked=mask_account(account_no))
@@ -78,9 +76,7 @@ class ActionExplainBill(AccountAction):
     def name(self) -> str:
         return "action_explain_bill"
 
-    async def answer_for(
-        self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> EventList:
+    async def answer_for(self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> EventList:
         client = backend()
         bills = await client.bills(account_no, months=1)
         comparison = await client.comparison(account_no) if bills else {}

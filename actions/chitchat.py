@@ -34,9 +34,7 @@ class ActionClarify(Action):
     def name(self) -> str:
         return "action_clarify"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         metadata = tracker.latest_message.get("metadata") or {}
         text = str(tracker.latest_message.get("text") or "")
         if metadata.get("emoji_only") or is_emoji_only(text):
@@ -50,9 +48,7 @@ class ActionOutOfScope(Action):
     def name(self) -> str:
         return "action_out_of_scope"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         text = str(tracker.latest_message.get("text") or "")
         other_utility = any(word in text for word in OTHER_UTILITY_WORDS)
         dispatcher.utter_message(response="utter_other_utility" if other_utility else "utter_out_of_scope")
@@ -65,9 +61,5 @@ class ActionResetForms(Action):
     def name(self) -> str:
         return "action_reset_forms"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
-        return [
-            SlotSet(slot, None) for slot in dict.fromkeys(FORM_SLOTS) if tracker.get_slot(slot) is not None
-        ]
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
+        return [SlotSet(slot, None) for slot in dict.fromkeys(FORM_SLOTS) if tracker.get_slot(slot) is not None]

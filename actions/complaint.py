@@ -43,22 +43,16 @@ class ActionSubmitComplaint(Action):
     def name(self) -> str:
         return "action_submit_complaint"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         reset = [SlotSet(s, None) for s in ("complaint_text", "form_failures", "form_paused", "form_stopped")]
         if tracker.get_slot("form_stopped"):
             dispatcher.utter_message(response="utter_complaint_stopped")
             return reset
-        await open_complaint(
-            dispatcher, tracker, str(tracker.get_slot("complaint_text")), "utter_complaint_taken"
-        )
+        await open_complaint(dispatcher, tracker, str(tracker.get_slot("complaint_text")), "utter_complaint_taken")
         return reset
 
 
-async def open_complaint(
-    dispatcher: CollectingDispatcher, tracker: Tracker, description: str, response: str
-) -> None:
+async def open_complaint(dispatcher: CollectingDispatcher, tracker: Tracker, description: str, response: str) -> None:
     complaint: dict[str, Any] = {
         "channel": channel_of(tracker),
         "sender_id": tracker.sender_id,

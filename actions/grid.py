@@ -12,9 +12,7 @@ class ActionContactGridWorker(AccountAction):
     def name(self) -> str:
         return "action_contact_grid_worker"
 
-    async def answer_for(
-        self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> EventList:
+    async def answer_for(self, account_no: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> EventList:
         info = await backend().grid_worker(account_no)
         worker = info.get("worker") or {}
         dispatcher.utter_message(

@@ -28,9 +28,7 @@ def transcript(tracker: Tracker) -> list[dict[str, Any]]:
         stamp = event.get("timestamp")
         moment = datetime.fromtimestamp(float(stamp), timezone.utc) if stamp else datetime.now(timezone.utc)
         at = moment.isoformat()
-        lines.append(
-            {"from": "customer" if event["event"] == "user" else "bot", "text": event["text"], "at": at}
-        )
+        lines.append({"from": "customer" if event["event"] == "user" else "bot", "text": event["text"], "at": at})
     return lines[-TRANSCRIPT_TURNS:]
 
 
@@ -38,9 +36,7 @@ class ActionRequestHuman(Action):
     def name(self) -> str:
         return "action_request_human"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         handoff: dict[str, Any] = {
             "channel": channel_of(tracker),
             "sender_id": tracker.sender_id,
@@ -86,9 +82,7 @@ class ActionAskHandoffReleased(Action):
     def name(self) -> str:
         return "action_ask_handoff_released"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         return []
 
 
@@ -96,8 +90,6 @@ class ActionHandoffEnded(Action):
     def name(self) -> str:
         return "action_handoff_ended"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         dispatcher.utter_message(response="utter_handoff_ended")
         return [SlotSet("handoff_active", False), SlotSet("handoff_released", None)]

@@ -65,9 +65,7 @@ class ActionSubmitHazard(Action):
     def name(self) -> str:
         return "action_submit_hazard"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         reset = [SlotSet(slot, None) for slot in HAZARD_SLOTS]
         if tracker.get_slot("form_stopped"):
             dispatcher.utter_message(response="utter_hazard_stopped")

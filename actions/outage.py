@@ -29,9 +29,7 @@ class ActionQueryOutage(BackendAction):
     def name(self) -> str:
         return "action_query_outage"
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         account_no = entity(tracker, "account_no") or chosen_account(tracker)
         if account_no is None:
             dispatcher.utter_message(response="utter_ask_outage_account")

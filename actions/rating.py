@@ -53,9 +53,7 @@ class ActionRateService(BackendAction):
     def name(self) -> str:
         return "action_rate_service"
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         score = parse_score(str(tracker.latest_message.get("text") or ""))
         if score is None:
             dispatcher.utter_message(response="utter_ask_rating")
@@ -84,9 +82,7 @@ class ActionSubmitRatingFeedback(Action):
     def name(self) -> str:
         return "action_submit_rating_feedback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         ticket_no = tracker.get_slot("rating_ticket_no")
         text = str(tracker.latest_message.get("text") or "")
         description = f"{ticket_no} 不满意回访：{text}"

@@ -151,14 +151,10 @@ class ActionAskReportAccount(Action):
     def name(self) -> str:
         return "action_ask_report_account"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         accounts = bound_accounts(tracker)
         if offers_bound_account(tracker) and len(accounts) == 1:
-            dispatcher.utter_message(
-                response="utter_ask_use_bound_account", account_masked=mask_account(accounts[0])
-            )
+            dispatcher.utter_message(response="utter_ask_use_bound_account", account_masked=mask_account(accounts[0]))
         elif offers_bound_account(tracker):
             listing = "\n".join(f"{i}. {mask_account(a)}" for i, a in enumerate(accounts, start=1))
             dispatcher.utter_message(
@@ -180,9 +176,7 @@ class ActionAskCallbackPhone(Action):
     def name(self) -> str:
         return "action_ask_callback_phone"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         registered = tracker.get_slot("customer_phone_masked")
         if registered:
             dispatcher.utter_message(response="utter_ask_callback_phone_registered", phone_masked=registered)
@@ -195,9 +189,7 @@ class ActionAskReportConfirmed(Action):
     def name(self) -> str:
         return "action_ask_report_confirmed"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         dispatcher.utter_message(
             response="utter_ask_report_confirmed",
             report_target=tracker.get_slot("report_account"),
@@ -282,9 +274,7 @@ class ActionSubmitRepairReport(Action):
     def name(self) -> str:
         return "action_submit_repair_report"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         reset = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         if tracker.get_slot("form_stopped") or tracker.get_slot("report_confirmed") is False:
             dispatcher.utter_message(response="utter_report_cancelled")

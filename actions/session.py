@@ -57,9 +57,7 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         retrier.resume_after_restart(backend())
         try:
@@ -119,9 +117,7 @@ class ActionBindAccount(Action):
     def name(self) -> str:
         return "action_bind_account"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         account_no = tracker.get_slot("bind_account_no")
         last4 = tracker.get_slot("bind_phone_last4")
         reset = [

@@ -38,9 +38,7 @@ class ActionQueryRepairProgress(BackendAction):
     def name(self) -> str:
         return "action_query_repair_progress"
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         client = backend()
         accounts = bound_accounts(tracker)
         number = entity(tracker, "ticket_no")

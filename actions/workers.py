@@ -42,9 +42,7 @@ class ActionWorkerTaskStep(BackendAction):
     def name(self) -> str:
         return "action_worker_task_step"
 
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> EventList:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> EventList:
         worker_code = tracker.get_slot("worker_code")
         if tracker.get_slot("identity_kind") != "worker" or not worker_code:
             dispatcher.utter_message(response="utter_worker_only")
@@ -70,9 +68,7 @@ class ActionWorkerTaskStep(BackendAction):
             if len(tasks) > 1:
                 numbers = [str(t["ticket_no"]) for t in tasks[:MAX_CHOICES]]
                 listing = "\n".join(f"{i}. {n}" for i, n in enumerate(numbers, start=1))
-                dispatcher.utter_message(
-                    response="utter_worker_which_task", count=len(tasks), listing=listing
-                )
+                dispatcher.utter_message(response="utter_worker_which_task", count=len(tasks), listing=listing)
                 return [
                     SlotSet("worker_pending_step", step),
                     SlotSet("worker_choices", numbers),

@@ -52,9 +52,7 @@ class Backend:
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     work = tmp_path_factory.mktemp("backend")
     port = free_port()
-    env = base_env(
-        dev_secrets() | {"DATABASE_URL": f"sqlite:///{work / 'test.db'}", "POWERDESK_VAR_DIR": str(work)}
-    )
+    env = base_env(dev_secrets() | {"DATABASE_URL": f"sqlite:///{work / 'test.db'}", "POWERDESK_VAR_DIR": str(work)})
     env.pop("REDIS_URL", None)
     stack = Stack(env, work / "log")
     try:

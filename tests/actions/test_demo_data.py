@@ -16,9 +16,7 @@ BUSINESS = {"identity_kind": "customer", "accounts": ["3100000004"]}
 
 async def test_bill_summary(actions_env: Backend, domain: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionQueryBill().run(
-        dispatcher, make_tracker("o_demo_resident_01", "查电费", slots=RESIDENT), domain
-    )
+    await ActionQueryBill().run(dispatcher, make_tracker("o_demo_resident_01", "查电费", slots=RESIDENT), domain)
     summary = dispatcher.messages[0]
     assert summary["response"] == "utter_bill_summary"
     assert summary["account_masked"] == "31******01"
@@ -34,9 +32,7 @@ async def test_bill_explanation_is_short(actions_env: Backend, domain: dict[str,
     assert all(name.startswith("utter_bill_explain_") for name in responses(dispatcher))
 
 
-async def test_application_progress_for_the_business_customer(
-    actions_env: Backend, domain: dict[str, Any]
-) -> None:
+async def test_application_progress_for_the_business_customer(actions_env: Backend, domain: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("o_demo_business_01", "报装进度", "query_application", slots=BUSINESS)
     await ActionQueryApplication().run(dispatcher, tracker, domain)

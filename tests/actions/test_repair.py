@@ -45,9 +45,7 @@ async def test_bound_account_is_offered_first(world: World, domain: dict[str, An
 
 
 @pytest.mark.parametrize(("text", "intent"), [("1", "inform"), ("是的", "affirm")])
-async def test_yes_takes_the_bound_account(
-    world: World, domain: dict[str, Any], text: str, intent: str
-) -> None:
+async def test_yes_takes_the_bound_account(world: World, domain: dict[str, Any], text: str, intent: str) -> None:
     slots, said = await validate(bound_slots(world, requested_slot="report_account"), text, intent, domain)
     assert slots["report_account_no"] == world.account_no
     assert slots["report_account"] == world.account_no[:2] + "******" + world.account_no[-2:]
@@ -64,9 +62,7 @@ async def test_address_and_phone_answers(domain: dict[str, Any]) -> None:
     unbound = {"identity_kind": "unknown", "requested_slot": "report_account"}
     slots, _ = await validate(unbound, "幸福里小区3栋2单元", "inform", domain)
     assert slots["report_address"] == "幸福里小区3栋2单元"
-    slots, _ = await validate(
-        unbound, "13812345678", "inform", domain, entities=[ent("phone", "13812345678")]
-    )
+    slots, _ = await validate(unbound, "13812345678", "inform", domain, entities=[ent("phone", "13812345678")])
     assert slots["report_phone"] == "13812345678"
     assert slots["report_account"] == "138****5678"
     assert slots["callback_phone"] == "13812345678"
@@ -114,9 +110,7 @@ async def submit(world: World, domain: dict[str, Any], **metadata: Any) -> list[
     return dispatcher.messages
 
 
-async def test_report_opens_a_ticket_that_exists(
-    world: World, actions_env: Backend, domain: dict[str, Any]
-) -> None:
+async def test_report_opens_a_ticket_that_exists(world: World, actions_env: Backend, domain: dict[str, Any]) -> None:
     messages = await submit(world, domain)
     assert messages[0]["response"] == "utter_report_ticket_created"
     assert messages[-1]["response"] == "utter_report_next_steps"
@@ -173,9 +167,7 @@ async def test_backend_down_keeps_the_report_and_submits_it_later(
     tickets = actions_env.admin("GET", f"/tickets?account_no={world.account_no}&open=true")
     assert len(tickets) == 1
     pending = actions_env.admin("GET", "/notifications?status=pending&limit=1000")
-    pushes = [
-        n for n in pending if n["dedup_key"].startswith("report_queued:wx:test:down-" + world.account_no)
-    ]
+    pushes = [n for n in pending if n["dedup_key"].startswith("report_queued:wx:test:down-" + world.account_no)]
     assert [n["template"] for n in pushes] == ["report_queued_ticket"]
     assert pushes[0]["dedup_key"].endswith(tickets[0]["ticket_no"])
     retrier.stop()

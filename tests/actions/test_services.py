@@ -48,9 +48,7 @@ async def test_unbound_customer_is_asked_to_bind(domain: dict[str, Any]) -> None
     assert responses(dispatcher) == ["utter_need_binding"]
 
 
-async def test_someone_elses_account_number_does_not_open_their_bill(
-    world: World, domain: dict[str, Any]
-) -> None:
+async def test_someone_elses_account_number_does_not_open_their_bill(world: World, domain: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         "o-stranger", "查3200000001电费", "query_bill", entities=[ent("account_no", world.account_no)]
@@ -89,29 +87,21 @@ async def test_backend_down_gets_an_honest_answer(
     assert responses(dispatcher) == ["utter_backend_down"]
 
 
-async def test_worker_steps_and_customer_progress(
-    world: World, actions_env: Backend, domain: dict[str, Any]
-) -> None:
+async def test_worker_steps_and_customer_progress(world: World, actions_env: Backend, domain: dict[str, Any]) -> None:
     ticket_no = await open_ticket(world, domain)
     step = ActionWorkerTaskStep()
 
     dispatcher = CollectingDispatcher()
-    await step.run(
-        dispatcher, make_tracker(world.worker_wecom_id, "接单", "accept_task", slots=worker(world)), domain
-    )
+    await step.run(dispatcher, make_tracker(world.worker_wecom_id, "接单", "accept_task", slots=worker(world)), domain)
     assert dispatcher.messages[0]["response"] == "utter_worker_accepted"
     assert dispatcher.messages[0]["ticket_no"] == ticket_no
 
     dispatcher = CollectingDispatcher()
-    await ActionQueryRepairProgress().run(
-        dispatcher, make_tracker(world.openid, slots=customer(world)), domain
-    )
+    await ActionQueryRepairProgress().run(dispatcher, make_tracker(world.openid, slots=customer(world)), domain)
     assert responses(dispatcher) == ["utter_ticket_accepted"]
 
     dispatcher = CollectingDispatcher()
-    await step.run(
-        dispatcher, make_tracker(world.worker_wecom_id, "到了", "arrive_site", slots=worker(world)), domain
-    )
+    await step.run(dispatcher, make_tracker(world.worker_wecom_id, "到了", "arrive_site", slots=worker(world)), domain)
     assert responses(dispatcher) == ["utter_worker_arrived"]
 
     dispatcher = CollectingDispatcher()
@@ -121,9 +111,7 @@ async def test_worker_steps_and_customer_progress(
     pending = worker(world) | slots_of(events)
 
     dispatcher = CollectingDispatcher()
-    await step.run(
-        dispatcher, make_tracker(world.worker_wecom_id, "表箱保险烧了，已更换", slots=pending), domain
-    )
+    await step.run(dispatcher, make_tracker(world.worker_wecom_id, "表箱保险烧了，已更换", slots=pending), domain)
     assert responses(dispatcher) == ["utter_worker_resolved"]
     ticket = actions_env.admin("GET", f"/tickets/{ticket_no}")
     assert ticket["status"] == "resolved"
@@ -152,9 +140,7 @@ async def test_several_tasks_make_the_worker_choose(world: World, domain: dict[s
     assert set(pending["worker_choices"]) == {first, second}
 
     dispatcher = CollectingDispatcher()
-    await ActionWorkerTaskStep().run(
-        dispatcher, make_tracker(world.worker_wecom_id, "2", slots=pending), domain
-    )
+    await ActionWorkerTaskStep().run(dispatcher, make_tracker(world.worker_wecom_id, "2", slots=pending), domain)
     assert dispatcher.messages[0]["response"] == "utter_worker_accepted"
     assert dispatcher.messages[0]["ticket_no"] == pending["worker_choices"][1]
 

@@ -54,9 +54,7 @@ async def test_backend_down_at_session_start_still_starts_the_session(
     assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
 
 
-async def test_binding_checks_the_phone_digits(
-    world: World, actions_env: Backend, domain: dict[str, Any]
-) -> None:
+async def test_binding_checks_the_phone_digits(world: World, actions_env: Backend, domain: dict[str, Any]) -> None:
     newcomer = "o-newcomer-" + world.account_no
     wrong = make_tracker(newcomer, slots={"bind_account_no": world.account_no, "bind_phone_last4": "0000"})
     dispatcher = CollectingDispatcher()
@@ -64,9 +62,7 @@ async def test_binding_checks_the_phone_digits(
     assert responses(dispatcher) == ["utter_bind_failed"]
     assert "identity_kind" not in slot_values(events)
 
-    right = make_tracker(
-        newcomer, slots={"bind_account_no": world.account_no, "bind_phone_last4": world.phone[-4:]}
-    )
+    right = make_tracker(newcomer, slots={"bind_account_no": world.account_no, "bind_phone_last4": world.phone[-4:]})
     dispatcher = CollectingDispatcher()
     slots = slot_values(await ActionBindAccount().run(dispatcher, right, domain))
     assert responses(dispatcher) == ["utter_bind_success"]
@@ -80,10 +76,7 @@ async def test_bind_form_reads_the_numbers_and_a_no_stops_it(domain: dict[str, A
     form = ValidateBindForm()
     asked = {"identity_kind": "unknown", "requested_slot": "bind_account_no"}
     tracker = make_tracker("o-b", "我的户号是 3100000005", slots=asked, active_loop="bind_form")
-    assert (
-        slot_values(await form.run(CollectingDispatcher(), tracker, domain))["bind_account_no"]
-        == "3100000005"
-    )
+    assert slot_values(await form.run(CollectingDispatcher(), tracker, domain))["bind_account_no"] == "3100000005"
 
     asked = {"identity_kind": "unknown", "requested_slot": "bind_phone_last4"}
     tracker = make_tracker("o-b", "后四位8005", slots=asked, active_loop="bind_form")

@@ -48,9 +48,7 @@ def migrate(url: str) -> None:
     """`alembic upgrade head` on `url`, as `make run` does."""
     config = Config(str(ROOT / "backend" / "alembic.ini"))
     config.attributes["configure_logger"] = False
-    config.set_main_option(
-        "script_location", os.environ.get("PD_TMP_SCRIPTS", str(ROOT / "backend" / "alembic"))
-    )
+    config.set_main_option("script_location", os.environ.get("PD_TMP_SCRIPTS", str(ROOT / "backend" / "alembic")))
     config.cmd_opts = type("Opts", (), {"x": [f"url={url}"]})()  # type: ignore[assignment]
     command.upgrade(config, "head")
 

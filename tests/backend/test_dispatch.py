@@ -17,9 +17,7 @@ from backend.topology import service as topology
 from tests.backend.conftest import County
 
 
-def open_ticket(
-    factory: sessionmaker[Session], settings: Settings, account_no: str
-) -> tuple[str, str, list[str]]:
+def open_ticket(factory: sessionmaker[Session], settings: Settings, account_no: str) -> tuple[str, str, list[str]]:
     """Open a repair ticket; (ticket_no, assigned worker code, timeline types)."""
     with factory() as session, session.begin():
         ticket = service.open_ticket(
@@ -48,9 +46,7 @@ def test_load_balancing_then_overload_to_the_neighbour_cell(
     assert timeline == ["created", "overload_warning", "dispatched"]
     # Finishing a task frees capacity in the cell again.
     with session_factory() as session, session.begin():
-        first = session.scalars(
-            select(Ticket).where(Ticket.worker_id == topology.get_worker(session, "W2").id)
-        ).one()
+        first = session.scalars(select(Ticket).where(Ticket.worker_id == topology.get_worker(session, "W2").id)).one()
         service.apply_event(session, settings, first.ticket_no, event="cancel", actor="test")
     assert open_ticket(session_factory, settings, county.a1)[1] == "W2"
 

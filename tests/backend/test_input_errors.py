@@ -70,9 +70,7 @@ def test_unstorable_input_is_422(
     assert r.json()["code"] == "validation_error" and r.json()["errors"]
 
 
-def test_ticket_events_with_nul_are_refused(
-    client: TestClient, county: County, actions_headers: dict
-) -> None:
+def test_ticket_events_with_nul_are_refused(client: TestClient, county: County, actions_headers: dict) -> None:
     r = client.post(
         "/api/v1/repair-reports",
         json={"account_no": county.a1, "channel": "wechat", "sender_id": NUL, "description": "停电"},

@@ -32,9 +32,7 @@ def covering(client: TestClient, headers: dict[str, str], account_no: str) -> li
 
 def outbox(factory: sessionmaker[Session], prefix: str) -> list[OutboxMessage]:
     with factory() as session:
-        query = (
-            select(OutboxMessage).where(OutboxMessage.dedup_key.like(f"{prefix}%")).order_by(OutboxMessage.id)
-        )
+        query = select(OutboxMessage).where(OutboxMessage.dedup_key.like(f"{prefix}%")).order_by(OutboxMessage.id)
         return list(session.scalars(query))
 
 
@@ -81,9 +79,7 @@ def test_pushes_go_once_to_each_affected_customer_even_when_republished(
     client: TestClient, county: County, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
 ) -> None:
     # The feeder and one of its transformers and one of its customers: still one push each.
-    outage = publish(
-        client, admin_headers, feeder_codes=["F1"], transformer_codes=["T1"], account_nos=[county.a1]
-    )
+    outage = publish(client, admin_headers, feeder_codes=["F1"], transformer_codes=["T1"], account_nos=[county.a1])
     started = outbox(session_factory, f"outage:{outage['id']}:started:")
     assert len(started) == 3 and all(m.template == "outage_started" and m.urgent for m in started)
     assert started[0].params["cause"] == "10kV线路故障"
@@ -99,17 +95,13 @@ def test_pushes_go_once_to_each_affected_customer_even_when_republished(
         assert r.status_code == 200
     changed = outbox(session_factory, f"outage:{outage['id']}:estimate")
     assert len(changed) == 3
-    assert datetime.fromisoformat(changed[0].params["estimated_restore_at"]) == datetime.fromisoformat(
-        new_estimate
-    )
+    assert datetime.fromisoformat(changed[0].params["estimated_restore_at"]) == datetime.fromisoformat(new_estimate)
 
     client.patch(f"/api/v1/outages/{outage['id']}", json={"status": "restored"}, headers=admin_headers)
     assert len(outbox(session_factory, f"outage:{outage['id']}:restored:")) == 3
     # A refused change writes nothing.
     before = len(outbox(session_factory, "outage:"))
-    r = client.patch(
-        f"/api/v1/outages/{outage['id']}", json={"estimated_restore_at": when(9)}, headers=admin_headers
-    )
+    r = client.patch(f"/api/v1/outages/{outage['id']}", json={"estimated_restore_at": when(9)}, headers=admin_headers)
     assert r.status_code == 409 and r.json()["code"] == "outage_closed"
     assert len(outbox(session_factory, "outage:")) == before
 
@@ -135,10 +127,7 @@ def test_planned_outage_notices_are_scheduled_ahead(
 def test_outage_input_errors(client: TestClient, county: County, admin_headers: dict[str, str]) -> None:
     body = {"kind": "fault", "cause": "x", "starts_at": when(1), "estimated_restore_at": when(0)}
     assert (
-        client.post(
-            "/api/v1/outages", json=body | {"feeder_codes": ["F1"]}, headers=admin_headers
-        ).status_code
-        == 422
+        client.post("/api/v1/outages", json=body | {"feeder_codes": ["F1"]}, headers=admin_headers).status_code == 422
     )
     body = {"kind": "fault", "cause": "x", "starts_at": when(0), "estimated_restore_at": when(1)}
     assert client.post("/api/v1/outages", json=body, headers=admin_headers).status_code == 422
@@ -146,8 +135,5 @@ def test_outage_input_errors(client: TestClient, county: County, admin_headers: 
     assert client.post("/api/v1/outages", json=naive, headers=admin_headers).status_code == 422
     r = client.post("/api/v1/outages", json=body | {"feeder_codes": ["NOPE"]}, headers=admin_headers)
     assert r.status_code == 404
-    assert (
-        client.patch("/api/v1/outages/999", json={"status": "restored"}, headers=admin_headers).status_code
-        == 404
-    )
+    assert client.patch("/api/v1/outages/999", json={"status": "restored"}, headers=admin_headers).status_code == 404
     assert client.get("/api/v1/outages/99999999999", headers=admin_headers).status_code == 422

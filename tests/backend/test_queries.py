@@ -55,9 +55,7 @@ def test_application_stages_time_limit_and_pushes(
     assert client.post(f"/api/v1/applications/{number}/advance", headers=admin_headers).status_code == 409
     read = client.get(f"/api/v1/applications/{number}", headers=actions_headers).json()
     assert read["manager"] == {"name": "周敏", "phone": "13700001111"}
-    listed = client.get(
-        "/api/v1/applications", params={"account_no": county.a4}, headers=actions_headers
-    ).json()
+    listed = client.get("/api/v1/applications", params={"account_no": county.a4}, headers=actions_headers).json()
     assert [a["application_no"] for a in listed] == [number]
     with session_factory() as session:
         keys = set(
@@ -120,9 +118,7 @@ def test_bills_and_comparison(
     assert [b["period"] for b in bills] == ["2026-10", "2026-09", "2025-10"]
     assert [t["kwh"] for t in bills[0]["tiers"]] == [230, 70, 0]
     assert bills[2]["arrears"] == bills[2]["amount"]  # unpaid and long past due
-    comparison = client.get(
-        "/api/v1/bills/comparison", params={"account_no": county.a1}, headers=actions_headers
-    )
+    comparison = client.get("/api/v1/bills/comparison", params={"account_no": county.a1}, headers=actions_headers)
     assert comparison.json() == {
         "period": "2026-10",
         "kwh": 300,
@@ -133,9 +129,7 @@ def test_bills_and_comparison(
         "similar_households": 2,
     }
     assert (
-        client.get(
-            "/api/v1/bills/comparison", params={"account_no": county.a3}, headers=actions_headers
-        ).status_code
+        client.get("/api/v1/bills/comparison", params={"account_no": county.a3}, headers=actions_headers).status_code
         == 404
     )
     with session_factory() as session:
@@ -145,18 +139,13 @@ def test_bills_and_comparison(
 
 
 def test_grid_workers(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:
-    body = client.get(
-        "/api/v1/grid-workers", params={"account_no": county.a2}, headers=actions_headers
-    ).json()
+    body = client.get("/api/v1/grid-workers", params={"account_no": county.a2}, headers=actions_headers).json()
     assert body == {
         "grid_cell": {"code": "C1", "name": "城关一网格"},
         "worker": {"name": "网格员W1", "phone": "13900000000"},
         "backup": {"name": "网格员W3", "phone": "13900000002"},
     }
-    assert (
-        client.get("/api/v1/grid-workers", params={"account_no": "123"}, headers=actions_headers).status_code
-        == 422
-    )
+    assert client.get("/api/v1/grid-workers", params={"account_no": "123"}, headers=actions_headers).status_code == 422
 
 
 def test_handoffs_queue(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:
@@ -171,14 +160,10 @@ def test_handoffs_queue(client: TestClient, county: County, actions_headers: dic
     ).json()
     assert (first["queue_position"], second["queue_position"]) == (1, 2)
     assert second["estimated_wait_minutes"] == 6
-    again = client.post(
-        "/api/v1/handoffs", json={"channel": "wechat", "sender_id": "o_1"}, headers=actions_headers
-    )
+    again = client.post("/api/v1/handoffs", json={"channel": "wechat", "sender_id": "o_1"}, headers=actions_headers)
     assert again.json()["id"] == first["id"]
     released = client.post(f"/api/v1/handoffs/{first['id']}/release", headers=actions_headers).json()
     assert released["status"] == "released" and released["queue_position"] is None
     assert client.post(f"/api/v1/handoffs/{first['id']}/release", headers=actions_headers).status_code == 409
-    waiting = client.get(
-        "/api/v1/handoffs", params={"sender_id": "13800000009"}, headers=actions_headers
-    ).json()
+    waiting = client.get("/api/v1/handoffs", params={"sender_id": "13800000009"}, headers=actions_headers).json()
     assert waiting[0]["queue_position"] == 1

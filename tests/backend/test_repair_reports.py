@@ -157,9 +157,7 @@ def test_parallel_retries_with_one_key_open_one_ticket(
     body = {"account_no": county.a3, "channel": "wechat", "sender_id": "o_a3", "description": "停电了"}
 
     def send(_: int) -> tuple[int, dict]:
-        r = client.post(
-            "/api/v1/repair-reports", json=body, headers=actions_headers | {"Idempotency-Key": "burst"}
-        )
+        r = client.post("/api/v1/repair-reports", json=body, headers=actions_headers | {"Idempotency-Key": "burst"})
         return r.status_code, r.json()
 
     with ThreadPoolExecutor(max_workers=12) as pool:

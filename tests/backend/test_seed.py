@@ -31,27 +31,16 @@ def test_seed_builds_the_demo_county(
         assert session.scalar(select(func.count(Customer.id))) == 400
         assert session.scalar(select(func.count(Bill.id))) == 400 * 12
         assert set(session.scalars(select(Application.stage))) == set(STAGES)
-        assert (
-            session.scalar(select(func.count(Application.id)).where(Application.completed_at.is_not(None)))
-            > 0
-        )
+        assert session.scalar(select(func.count(Application.id)).where(Application.completed_at.is_not(None))) > 0
 
-    who = client.get(
-        "/api/v1/identity", params={"wechat_openid": "o_demo_resident_01"}, headers=actions_headers
-    )
+    who = client.get("/api/v1/identity", params={"wechat_openid": "o_demo_resident_01"}, headers=actions_headers)
     assert who.json()["customers"][0]["account_no"] == "3100000001"
-    worker = client.get(
-        "/api/v1/identity", params={"wecom_user_id": "wg_demo_worker_01"}, headers=actions_headers
-    )
+    worker = client.get("/api/v1/identity", params={"wecom_user_id": "wg_demo_worker_01"}, headers=actions_headers)
     assert worker.json()["worker"]["name"] == "赵磊"
 
-    in_fault = client.get(
-        "/api/v1/outages", params={"account_no": "3100000002"}, headers=actions_headers
-    ).json()
+    in_fault = client.get("/api/v1/outages", params={"account_no": "3100000002"}, headers=actions_headers).json()
     assert [o["kind"] for o in in_fault] == ["fault"]
-    planned = client.get(
-        "/api/v1/outages", params={"account_no": "3100000003"}, headers=actions_headers
-    ).json()
+    planned = client.get("/api/v1/outages", params={"account_no": "3100000003"}, headers=actions_headers).json()
     assert [(o["kind"], o["status"]) for o in planned] == [("planned", "announced")]
     report = client.post(
         "/api/v1/repair-reports",
@@ -62,13 +51,9 @@ def test_seed_builds_the_demo_county(
 
     bills = client.get("/api/v1/bills", params={"account_no": "3100000001"}, headers=actions_headers).json()
     assert len(bills) == 12 and bills[0]["peak_kwh"] is not None
-    comparison = client.get(
-        "/api/v1/bills/comparison", params={"account_no": "3100000001"}, headers=actions_headers
-    )
+    comparison = client.get("/api/v1/bills/comparison", params={"account_no": "3100000001"}, headers=actions_headers)
     assert comparison.json()["similar_households"] > 10
-    apps = client.get(
-        "/api/v1/applications", params={"account_no": "3100000004"}, headers=actions_headers
-    ).json()
+    apps = client.get("/api/v1/applications", params={"account_no": "3100000004"}, headers=actions_headers).json()
     assert apps and apps[0]["manager"]["name"]
     # Ids continue after the explicit ones the seed inserted.
     new = {"code": "F999", "name": "新线"}

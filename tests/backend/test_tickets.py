@@ -43,17 +43,13 @@ def snapshot(factory: sessionmaker[Session], ticket_no: str) -> tuple[str, list[
     with factory() as session:
         ticket = service.get_ticket(session, ticket_no)
         events = list(
-            session.scalars(
-                select(TicketEvent.type).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
-            )
+            session.scalars(select(TicketEvent.type).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
         )
         pushes = session.scalar(select(func.count(OutboxMessage.id))) or 0
         return ticket.status, events, pushes
 
 
-@hypothesis_settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(st.sampled_from(EVENTS), max_size=8))
 def test_no_sequence_of_events_reaches_an_illegal_state(
     session_factory: sessionmaker[Session], settings: Settings, county: County, sequence: list[str]
@@ -96,16 +92,14 @@ def test_worker_progress_through_the_api(
     assert r.status_code == 200, r.text  # W3 is the backup from the neighbour cell
     assert r.json()["worker"]["code"] == "W3" and r.json()["backup"]["code"] == "W1"
     assert (
-        client.post(
-            f"{url}/events", json={"type": "arrive", "worker_code": "W1"}, headers=worker_headers
-        ).json()["code"]
+        client.post(f"{url}/events", json={"type": "arrive", "worker_code": "W1"}, headers=worker_headers).json()[
+            "code"
+        ]
         == "not_assigned"
     )
     arrived = client.post(f"{url}/events", json={"type": "arrive"}, headers=actions_headers).json()
     restore = datetime.fromisoformat(arrived["restore_deadline"])
-    assert (
-        timedelta(hours=3, minutes=59) < restore - clock.now() < timedelta(hours=4, minutes=1)
-    )  # rural: 4 h
+    assert timedelta(hours=3, minutes=59) < restore - clock.now() < timedelta(hours=4, minutes=1)  # rural: 4 h
     resolved = client.post(
         f"{url}/events", json={"type": "resolve", "note": "更换熔断器"}, headers=worker_headers
     ).json()
@@ -143,25 +137,21 @@ def test_worker_progress_through_the_api(
     listed = client.get("/api/v1/tickets", params={"account_no": county.a2}, headers=actions_headers).json()
     assert [t["ticket_no"] for t in listed] == [ticket_no]
     assert (
-        client.get(
-            "/api/v1/tickets", params={"account_no": county.a2, "open": True}, headers=actions_headers
-        ).json()
+        client.get("/api/v1/tickets", params={"account_no": county.a2, "open": True}, headers=actions_headers).json()
         == []
     )
 
 
-def test_photos_and_unknown_tickets(
-    client: TestClient, county: County, actions_headers: dict[str, str]
-) -> None:
+def test_photos_and_unknown_tickets(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:
     r = client.post(
         "/api/v1/repair-reports",
         json={"account_no": county.a1, "channel": "wechat", "sender_id": "o", "description": "停电"},
         headers=actions_headers | {"Idempotency-Key": "photo"},
     )
     url = f"/api/v1/tickets/{r.json()['ticket_no']}"
-    assert client.post(f"{url}/photos", json={"media_id": "MEDIA1"}, headers=actions_headers).json()[
-        "photos"
-    ] == ["MEDIA1"]
+    assert client.post(f"{url}/photos", json={"media_id": "MEDIA1"}, headers=actions_headers).json()["photos"] == [
+        "MEDIA1"
+    ]
     assert client.post(f"{url}/photos", json={}, headers=actions_headers).status_code == 422
     assert client.get("/api/v1/tickets/QX202001010001", headers=actions_headers).status_code == 404
     assert client.get("/api/v1/tickets/not-a-ticket", headers=actions_headers).status_code == 422
@@ -181,9 +171,7 @@ def test_complaints_get_contact_and_answer_deadlines(
     assert r.status_code == 201, r.text
     ticket = r.json()
     assert ticket["kind"] == "complaint" and ticket["arrival_deadline"] is None
-    contact = datetime.fromisoformat(ticket["contact_deadline"]) - datetime.fromisoformat(
-        ticket["created_at"]
-    )
+    contact = datetime.fromisoformat(ticket["contact_deadline"]) - datetime.fromisoformat(ticket["created_at"])
     assert contact == timedelta(hours=24)
     answer = datetime.fromisoformat(ticket["answer_deadline"])
     assert answer.weekday() < 5 and answer - datetime.fromisoformat(ticket["created_at"]) >= timedelta(days=4)

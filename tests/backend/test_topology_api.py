@@ -10,15 +10,11 @@ from tests.backend.conftest import County
 def test_register_a_county_and_read_it_back(client: TestClient, admin_headers: dict[str, str]) -> None:
     api = "/api/v1"
     assert (
-        client.post(
-            f"{api}/feeders", json={"code": "F9", "name": "青山9号线"}, headers=admin_headers
-        ).status_code
+        client.post(f"{api}/feeders", json={"code": "F9", "name": "青山9号线"}, headers=admin_headers).status_code
         == 201
     )
     assert (
-        client.post(
-            f"{api}/grid-cells", json={"code": "G9", "name": "九号网格"}, headers=admin_headers
-        ).status_code
+        client.post(f"{api}/grid-cells", json={"code": "G9", "name": "九号网格"}, headers=admin_headers).status_code
         == 201
     )
     r = client.post(
@@ -71,9 +67,7 @@ def test_the_assistant_sees_customers_with_masked_phones(
     assert body["wechat_openids"] == []
 
 
-def test_tokens_and_roles(
-    client: TestClient, actions_headers: dict[str, str], worker_headers: dict[str, str]
-) -> None:
+def test_tokens_and_roles(client: TestClient, actions_headers: dict[str, str], worker_headers: dict[str, str]) -> None:
     feeder = {"code": "F1", "name": "一号线"}
     r = client.post("/api/v1/feeders", json=feeder)
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
