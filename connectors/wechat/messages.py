@@ -52,7 +52,8 @@ def _text_turn(inbound: Inbound, raw: str, msg_type: str) -> Turn:
         return Turn(direct_reply=texts.EMPTY_MESSAGE)
     meta = _metadata(inbound, msg_type)
     if normalized.emoji_only:
-        meta["emoji_only"] = True
+        # Emoji carry no words for the NLU to read (it may take 👍 for a yes): the bot asks for words.
+        return Turn(text="/nlu_fallback", metadata=meta | {"emoji_only": True})
     notice = texts.TRUNCATED.format(limit=MAX_CHARS) if normalized.truncated else None
     return Turn(text=normalized.text, metadata=meta, notice=notice)
 

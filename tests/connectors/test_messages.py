@@ -26,7 +26,9 @@ def test_row15_leading_slash_cannot_inject_an_intent() -> None:
 
 
 def test_row14_emoji_only_and_overlong_text() -> None:
-    assert wechat_turn(inbound(MsgType="text", Content="😀😀")).metadata["emoji_only"] is True
+    emoji = wechat_turn(inbound(MsgType="text", Content="😀👍"))
+    assert emoji.metadata["emoji_only"] is True
+    assert emoji.text == "/nlu_fallback"  # never read as a yes: the bot asks for words
     long_turn = wechat_turn(inbound(MsgType="text", Content="停电" * 1500))
     assert len(long_turn.text) <= 500 and long_turn.notice and "500" in long_turn.notice
     assert wechat_turn(inbound(MsgType="text", Content="\u200b ")).direct_reply
