@@ -17,7 +17,6 @@ import httpx
 from tests.conftest import LiveStack
 
 CUSTOMER = "o_demo_resident_01"  # 张伟, 3100000001 (backend/seed.py)
-WORKER = "wg_demo_worker_01"  # 赵磊, the grid worker of that cell
 TICKET = re.compile(r"QX\d{12}")
 
 
@@ -26,6 +25,13 @@ def records(live: LiveStack, **query: str) -> list[dict[str, Any]]:
     answer.raise_for_status()
     found: list[dict[str, Any]] = answer.json()
     return found
+
+
+def assigned_wecom_user(live: LiveStack, ticket_no: str) -> str:
+    ticket = httpx.get(f"{live.backend_url}/api/v1/tickets/{ticket_no}", headers=live.admin_headers, timeout=10)
+    code = ticket.json()["worker"]["code"]
+    workers = httpx.get(f"{live.backend_url}/api/v1/workers", headers=live.admin_headers, timeout=10).json()
+    return str(next(w["wecom_user_id"] for w in workers if w["code"] == code))
 
 
 def wait_for_text(live: LiveStack, to: str, pattern: str, since: int, timeout: float = 60) -> dict[str, Any]:
@@ -50,7 +56,7 @@ def say(live: LiveStack, path: str, text: str) -> int:
 def test_outage_report_reaches_the_worker_and_the_acceptance_reaches_the_customer(
     live_stack: LiveStack,
 ) -> None:
-    customer, worker = f"/sim/wechat/users/{CUSTOMER}/send", f"/sim/wecom/users/{WORKER}/send"
+    customer = f"/sim/wechat/users/{CUSTOMER}/send"
     since = say(live_stack, customer, "我家停电了")
     wait_for_text(live_stack, CUSTOMER, "回复1", since)
     for step in ("1", "1"):
@@ -60,10 +66,12 @@ def test_outage_report_reaches_the_worker_and_the_acceptance_reaches_the_custome
     confirmation = wait_for_text(live_stack, CUSTOMER, TICKET.pattern, since)
     ticket_no = TICKET.search(confirmation["content"]).group(0)
 
-    task = wait_for_text(live_stack, WORKER, ticket_no, since)
+    # dispatch is load-aware: whichever on-duty worker of the cell the backend chose gets the task
+    worker_id = assigned_wecom_user(live_stack, ticket_no)
+    task = wait_for_text(live_stack, worker_id, ticket_no, since)
     assert task["platform"] == "wecom" and task["status"] == "delivered"
 
-    since = say(live_stack, worker, "接单")
+    since = say(live_stack, f"/sim/wecom/users/{worker_id}/send", "接单")
     push = wait_for_text(live_stack, CUSTOMER, f"{ticket_no}.*接单", since)
     assert push["platform"] == "wechat" and push["errcode"] == 0
 
