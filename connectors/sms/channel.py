@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors import rasa_tuning
 from connectors._journal import Journal
 from connectors._turns import run_turn
 from connectors.sms import protocol
@@ -31,6 +32,7 @@ from connectors.wechat.messages import render_reply
 from connectors.wechat.push import PushFailed, PushPipeline
 
 logger = logging.getLogger(__name__)
+rasa_tuning.apply()  # the rasa server loads this module with its channels
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_ATTEMPTS = 3

@@ -28,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors import rasa_tuning
 from connectors._journal import Journal
 from connectors._turns import run_turn
 from connectors._xml import MAX_BODY_BYTES
@@ -41,6 +42,7 @@ from connectors.wechat.settings import WeChatSettings
 from connectors.wechat.window import CustomerServiceWindow
 
 logger = logging.getLogger(__name__)
+rasa_tuning.apply()  # the rasa server loads this module with its channels
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_ATTEMPTS = 3
