@@ -77,13 +77,16 @@ class Process:
         except OSError:
             return ""
 
-    def stop(self, timeout: float = 15.0) -> None:
-        if not self.alive():
-            return
-        try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
+    def terminate(self) -> None:
+        """Ask the whole process group to stop (SIGTERM); `wait` then makes sure it did."""
+        if self.alive():
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout: float = 15.0) -> None:
+        """Wait for the process to exit after `terminate`; kill its group if it takes too long."""
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -126,8 +129,11 @@ class Stack:
         return process
 
     def stop(self) -> None:
+        """Stop every process: all are asked at once, then each is waited for (killed if it hangs)."""
         for process in reversed(self.processes):
-            process.stop()
+            process.terminate()
+        for process in reversed(self.processes):
+            process.wait()
         self.processes.clear()
 
     # --- the components -------------------------------------------------------------------
