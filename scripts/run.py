@@ -60,17 +60,8 @@ def main() -> int:
         if "REDIS_URL" not in settings:
             stack.env["REDIS_URL"] = stack.start_redis(int(settings.get("REDIS_PORT", 6390)), var / "redis")
             print(f"redis      {stack.env['REDIS_URL']} (private, memory only)")
-        stack.migrate()
-        stack.seed("--if-empty")
-        stack.start_backend(ports["BACKEND"])
-        stack.start_actions(ports["ACTIONS"])
-        stack.start_rasa(ports["RASA"])
-        has_simulator = (ROOT / "simulator" / "app.py").exists()
-        if has_simulator:
-            stack.start_simulator(ports["SIMULATOR"])
-        if (ROOT / "backend" / "notifications" / "worker.py").exists():
-            stack.start_notifier()
-        print_banner(ports, stack.env, has_simulator, var)
+        stack.start_all({name.lower(): port for name, port in ports.items()})
+        print_banner(ports, stack.env, var)
         while all(p.alive() for p in stack.processes):
             time.sleep(1)
         dead = next(p for p in stack.processes if not p.alive())
@@ -86,7 +77,7 @@ def main() -> int:
         stack.stop()
 
 
-def print_banner(ports: dict[str, int], env: dict[str, str], has_simulator: bool, var: Path) -> None:
+def print_banner(ports: dict[str, int], env: dict[str, str], var: Path) -> None:
     def url(name: str) -> str:
         return f"http://127.0.0.1:{ports[name]}"
 
@@ -98,10 +89,7 @@ def print_banner(ports: dict[str, int], env: dict[str, str], has_simulator: bool
         f"  rasa        {url('RASA')}   status /status (API token: RASA_API_TOKEN in {var}/dev-secrets.env)",
         f"  database    {env['DATABASE_URL'].split('@')[-1]}",
         f"  redis       {env['REDIS_URL'].split('@')[-1]}",
-    ]
-    if has_simulator:
-        lines.append(f"  simulator   {url('SIMULATOR')}   <- open it to chat as a customer or a grid worker")
-    lines += [
+        f"  simulator   {url('SIMULATOR')}   <- open it to chat as a customer or a grid worker",
         "",
         "Or talk to the assistant through Rasa's REST channel:",
         f"  curl -s {url('RASA')}/webhooks/rest/webhook \\",

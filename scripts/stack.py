@@ -136,6 +136,16 @@ class Stack:
             process.wait()
         self.processes.clear()
 
+    def start_all(self, ports: Mapping[str, int]) -> None:
+        """Migrate, seed an empty database, then start every tier (ports by lower-case tier name)."""
+        self.migrate()
+        self.seed("--if-empty")
+        self.start_backend(ports["backend"])
+        self.start_actions(ports["actions"])
+        self.start_rasa(ports["rasa"])
+        self.start_simulator(ports["simulator"])
+        self.start_notifier()
+
     # --- the components -------------------------------------------------------------------
 
     def start_redis(self, port: int, data_dir: Path) -> str:

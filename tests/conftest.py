@@ -3,7 +3,7 @@
 - `redis_url`: a real Redis: REDIS_URL when set (CI points it at db 15 of the machine's Redis),
   else a private memory-only redis-server on a free port for this test session.
 - `live_stack`: the running PowerDesk stack (backend, action server, rasa server with the trained
-  model, simulator and notifier when they exist) on free ports, a fresh SQLite database with the
+  model, simulator and notifier) on free ports, a fresh SQLite database with the
   demo data, and fresh secrets; stopped after the session. Slow to start (~1 min): only the
   end-to-end and channel tests use it.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.stack import MODEL, ROOT, Stack, base_env, dev_secrets, free_port
+from scripts.stack import MODEL, Stack, base_env, dev_secrets, free_port
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,7 @@ class LiveStack:
     backend_url: str
     rasa_url: str
     actions_url: str
-    simulator_url: str | None
+    simulator_url: str
     database_url: str
     log_dir: Path
 
@@ -68,22 +68,13 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     }
     stack = Stack(base_env(settings), work / "log")
     try:
-        stack.migrate()
-        stack.seed("--if-empty")
-        stack.start_backend(ports["backend"])
-        stack.start_actions(ports["actions"])
-        stack.start_rasa(ports["rasa"])
-        has_simulator = (ROOT / "simulator" / "app.py").exists()
-        if has_simulator:
-            stack.start_simulator(ports["simulator"])
-        if (ROOT / "backend" / "notifications" / "worker.py").exists():
-            stack.start_notifier()
+        stack.start_all(ports)
         yield LiveStack(
             env=stack.env,
             backend_url=settings["BACKEND_URL"],
             rasa_url=settings["RASA_URL"],
             actions_url=f"http://127.0.0.1:{ports['actions']}",
-            simulator_url=simulator_url if has_simulator else None,
+            simulator_url=simulator_url,
             database_url=settings["DATABASE_URL"],
             log_dir=work / "log",
         )
