@@ -72,8 +72,8 @@ class ActionSubmitHazard(Action):
             return reset
         description = f"{tracker.get_slot('hazard_description') or ''}\n{tracker.get_slot('hazard_location')}"
         report = build_report(tracker, "hazard", description.strip())
-        report.setdefault("address", tracker.get_slot("hazard_location"))
-        if "account_no" in report or "phone" in report:
-            report.pop("address", None)
+        location = str(tracker.get_slot("hazard_location") or "")[:200]
+        if len(location) >= 2:
+            report.setdefault("address", location)  # where the danger is, kept on the ticket
         await submit_report(dispatcher, tracker, report)
         return reset

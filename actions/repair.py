@@ -255,19 +255,29 @@ def tell_outcome(dispatcher: CollectingDispatcher, result: dict[str, Any]) -> No
         dispatcher.utter_message(response=response, cause=outage.get("cause"), restore_time=restore)
         return
     worker = result.get("worker") or {}
-    urgent = result.get("priority") in ("urgent", "high")
-    dispatcher.utter_message(
-        response="utter_hazard_ticket_created" if urgent else "utter_report_ticket_created",
-        ticket_no=result.get("ticket_no"),
-        deadline=time_phrase(result.get("deadline")),
-    )
+    deadline = time_phrase(result.get("deadline"))
+    if result.get("outcome") == "attached_to_ticket":
+        on_site = result.get("status") == "arrived"
+        response = "utter_report_existing_ticket_on_site" if on_site else "utter_report_existing_ticket"
+        if not on_site and not deadline:
+            response = "utter_report_existing_ticket_manual"
+        dispatcher.utter_message(response=response, ticket_no=result.get("ticket_no"), deadline=deadline)
+    elif not deadline:
+        urgent = result.get("priority") == "urgent"
+        response = "utter_hazard_ticket_manual" if urgent else "utter_report_ticket_manual"
+        dispatcher.utter_message(response=response, ticket_no=result.get("ticket_no"))
+    else:
+        urgent = result.get("priority") in ("urgent", "high")
+        response = "utter_hazard_ticket_created" if urgent else "utter_report_ticket_created"
+        dispatcher.utter_message(response=response, ticket_no=result.get("ticket_no"), deadline=deadline)
     if worker.get("name"):
         dispatcher.utter_message(
             response="utter_report_worker",
             worker_name=worker["name"],
             worker_phone=worker.get("phone_masked"),
         )
-    dispatcher.utter_message(response="utter_report_next_steps")
+    if result.get("outcome") == "ticket_created":
+        dispatcher.utter_message(response="utter_report_next_steps")
 
 
 class ActionSubmitRepairReport(Action):

@@ -30,7 +30,13 @@ _LONG_PARAMS = {"text": 300, "latest": 60, "items": 300}
 _EMOJI = re.compile("[\U00010000-\U0010ffff\u2600-\u27bf\ufe0f\u200d\u20e3]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: optional variables and what is said when they are missing
-DEFAULTS = {"resolution": "故障已排除", "worker_phone": "95598", "description": "用户报修"}
+DEFAULTS = {
+    "resolution": "故障已排除",
+    "worker_phone": "95598",
+    "description": "用户报修",
+    "address": "地点待调度中心核实",
+    "customer_phone": "未留",
+}
 _TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at"}
 
 
@@ -120,6 +126,13 @@ TEMPLATES: dict[str, PushTemplate] = {
             "任务超时未接单",
             "任务{ticket_no}超过{minutes}分钟未接单（原派{worker_name}），地址{address}，请协助安排抢修。",
             "任务{ticket_no}超{minutes}分钟未接单，请协助安排，地址{address}。",
+            number="ticket_no",
+        ),
+        _t(
+            "worker_task_reminded",
+            "客户催办",
+            "客户再次报修催办任务{ticket_no}：{address}，{description}。请尽快处理，联系电话{customer_phone}。",
+            "客户催办任务{ticket_no}，地址{address}，请尽快处理。",
             number="ticket_no",
         ),
         _t(

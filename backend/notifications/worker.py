@@ -48,7 +48,7 @@ from connectors.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 
-WORKER_TASKS = ("worker_task_assigned", "worker_task_escalated")
+WORKER_TASKS = ("worker_task_assigned", "worker_task_escalated", "worker_task_reminded")
 
 
 def in_quiet_hours(moment: datetime, start: Any, end: Any) -> bool:

@@ -25,6 +25,7 @@ class Ticket(Base):
     sender_id: Mapped[str] = mapped_column(String(64))
     callback_phone: Mapped[str | None] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(200))  # as the reporter said it
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     outage_id: Mapped[int | None] = mapped_column(ForeignKey("outage.id"))

@@ -18,6 +18,7 @@ from backend.tickets.schemas import (
     RatingCreate,
     RepairReportCreate,
     RepairReportRead,
+    TicketAssign,
     TicketEventCreate,
     TicketRead,
 )
@@ -77,6 +78,20 @@ def list_tickets(
 ) -> list[TicketRead]:
     customer = customers.get_customer(session, account_no)
     return [service.read(session, t) for t in service.list_for_customer(session, customer, open_only=open)]
+
+
+@router.get("/dispatch-queue", dependencies=[require(Role.admin)])
+def dispatch_queue(session: SessionDep) -> list[TicketRead]:
+    """Tickets nobody is assigned to (no matching customer, nobody on duty), oldest first."""
+    return [service.read(session, t) for t in service.dispatch_queue(session)]
+
+
+@router.post("/tickets/{ticket_no}/assign", dependencies=[require(Role.admin)])
+def assign(
+    ticket_no: TicketNo, data: TicketAssign, session: TxSessionDep, settings: SettingsDep, role: CallerRole
+) -> TicketRead:
+    ticket = service.assign_manually(session, settings, ticket_no, worker_code=data.worker_code, actor=actor_of(role))
+    return service.read(session, ticket)
 
 
 @router.get("/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)])

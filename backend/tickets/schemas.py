@@ -34,8 +34,9 @@ class WorkerContact(BaseModel):
 
 
 class RepairReportRead(BaseModel):
-    outcome: Literal["attached_to_outage", "ticket_created"]
+    outcome: Literal["attached_to_outage", "attached_to_ticket", "ticket_created"]
     ticket_no: str | None = None
+    status: str | None = None
     outage: OutageBrief | None = None
     deadline: datetime | None = None
     priority: Priority | None = None
@@ -55,6 +56,10 @@ class TicketEventCreate(RequestModel):
     type: Literal["accept", "arrive", "resolve", "close", "cancel"]
     worker_code: str | None = Field(default=None, min_length=1, max_length=32)
     note: str | None = Field(default=None, max_length=1000)
+
+
+class TicketAssign(RequestModel):
+    worker_code: str = Field(min_length=1, max_length=32)
 
 
 class RatingCreate(RequestModel):

@@ -40,6 +40,8 @@ CHANNEL_LABELS = {
 }
 # The customer is told of these steps; the key is the API event.
 CUSTOMER_TEMPLATES = {"accept": "ticket_accepted", "arrive": "ticket_arrived", "resolve": "ticket_resolved"}
+# A customer who reports again nudges the ticket's worker at most once in this window.
+REMIND_WINDOW_SECONDS = 30 * 60
 
 
 def arrival_minutes(settings: Settings, area_type: str) -> int:
@@ -89,10 +91,12 @@ def open_ticket(
     description: str,
     actor: str,
     callback_phone: str | None = None,
+    address: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
     outage_id: int | None = None,
 ) -> Ticket:
+    """Open a ticket and dispatch it; without a customer it waits in the dispatch centre's queue."""
     moment = clock.now()
     ticket = Ticket(
         ticket_no=next_number(session, "QX"),
@@ -104,6 +108,7 @@ def open_ticket(
         sender_id=sender_id,
         callback_phone=callback_phone,
         description=description,
+        address=address,
         latitude=latitude,
         longitude=longitude,
         outage_id=outage_id,
@@ -121,6 +126,9 @@ def open_ticket(
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None:
         _dispatch(session, ticket, customer, actor)
+    elif kind != "complaint":
+        _event(session, ticket, "manual_dispatch", "system", "未匹配到用电户，转调度中心核实地址后人工派单")
+        logger.warning("ticket %s (%s) matches no customer: waiting for the dispatch centre", ticket.ticket_no, kind)
     logger.info(
         "ticket %s opened (%s, %s) for account %s",
         ticket.ticket_no,
@@ -146,30 +154,64 @@ def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) 
         else:
             note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
         _event(session, ticket, "overload_warning", "system", note)
-    ticket.worker_id = choice.worker.id
-    ticket.backup_worker_id = choice.backup.id if choice.backup else None
+    _assign(session, ticket, customer, choice.worker, choice.backup, actor)
+    return True
+
+
+def _assign(
+    session: Session, ticket: Ticket, customer: Customer | None, worker: Worker, backup: Worker | None, actor: str
+) -> None:
+    ticket.worker_id = worker.id
+    ticket.backup_worker_id = backup.id if backup else None
     ticket.status = "dispatched"
     ticket.dispatched_at = clock.now()
     ticket.updated_at = ticket.dispatched_at
-    _event(session, ticket, "dispatched", actor, f"派发给{choice.worker.name}")
-    params = _params(session, ticket, customer, choice.worker)
+    _event(session, ticket, "dispatched", actor, f"派发给{worker.name}")
+    params = _params(session, ticket, customer, worker)
+    reporter = _reporter(ticket, customer)
+    if reporter:
+        enqueue(
+            session,
+            dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
+            template="ticket_dispatched",
+            params=params,
+            urgent=ticket.kind == "hazard",
+            **reporter,
+        )
     enqueue(
         session,
-        dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
-        template="ticket_dispatched",
-        params=params,
-        customer_id=customer.id,
-        urgent=ticket.kind == "hazard",
-    )
-    enqueue(
-        session,
-        dedup_key=f"ticket:{ticket.ticket_no}:assigned:{choice.worker.code}",
+        dedup_key=f"ticket:{ticket.ticket_no}:assigned:{worker.code}",
         template="worker_task_assigned",
-        params=params | {"customer_phone": customer.phone},
-        worker_id=choice.worker.id,
+        params=params | {"customer_phone": customer.phone if customer else ticket.callback_phone},
+        worker_id=worker.id,
         urgent=True,
     )
-    return True
+
+
+def _reporter(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
+    """Who hears of the ticket's dispatch: the customer, else whoever reported it on WeChat or SMS."""
+    if customer is not None:
+        return {"customer_id": customer.id}
+    if ticket.channel == "wechat":
+        return {"wechat_openid": ticket.sender_id}
+    phone = ticket.callback_phone or (ticket.sender_id if ticket.channel == "sms" else None)
+    return {"phone": phone} if phone else {}
+
+
+def assign_manually(session: Session, settings: Settings, ticket_no: str, *, worker_code: str, actor: str) -> Ticket:
+    """The dispatch centre places a ticket that nobody could be chosen for (409 unless `received`)."""
+    ticket = get_ticket(session, ticket_no)
+    if ticket.status != "received":
+        raise Conflict(f"工单当前状态为 {ticket.status}，不能再派发", code="illegal_transition")
+    worker = topology.get_worker(session, worker_code)
+    customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
+    if ticket.kind != "complaint":
+        area = customer.area_type if customer else "rural"
+        ticket.arrival_deadline = clock.now() + timedelta(minutes=arrival_minutes(settings, area))
+        ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, area))
+    _assign(session, ticket, customer, worker, None, actor)
+    session.flush()
+    return ticket
 
 
 def _params(session: Session, ticket: Ticket, customer: Customer | None, worker: Worker | None) -> dict[str, Any]:
@@ -181,7 +223,7 @@ def _params(session: Session, ticket: Ticket, customer: Customer | None, worker:
         "description": ticket.description,
         "account_no": customer.account_no if customer else None,
         "customer_name": customer.name if customer else None,
-        "address": customer.address if customer else None,
+        "address": customer.address if customer else ticket.address,
         "worker_name": worker.name if worker else None,
         "worker_phone": worker.phone if worker else None,
         "deadline": iso(deadline),
@@ -208,6 +250,48 @@ def list_for_customer(session: Session, customer: Customer, *, open_only: bool) 
     if open_only:
         query = query.where(Ticket.status.in_(state.OPEN_STATUSES))
     return list(session.scalars(query.limit(50)))
+
+
+def open_repair_of(session: Session, customer: Customer) -> Ticket | None:
+    """The customer's newest repair ticket still being worked on, if any."""
+    query = (
+        select(Ticket)
+        .where(Ticket.customer_id == customer.id, Ticket.kind == "repair", Ticket.status.in_(state.OPEN_STATUSES))
+        .order_by(Ticket.created_at.desc())
+    )
+    return session.scalars(query.limit(1)).first()
+
+
+def remind(session: Session, ticket: Ticket, customer: Customer, *, description: str, actor: str) -> None:
+    """A repeated report on an open ticket: a 催办 line in the timeline and a nudge to its worker.
+
+    The worker hears of it at most once per `REMIND_WINDOW`, however often the customer writes.
+    """
+    moment = clock.now()
+    ticket.updated_at = moment
+    _event(session, ticket, "reminded", actor, f"客户再次报修催办：{description}")
+    if ticket.worker_id is None or ticket.status not in ("dispatched", "accepted"):
+        return
+    window = int(moment.timestamp()) // REMIND_WINDOW_SECONDS
+    worker = session.get(Worker, ticket.worker_id)
+    enqueue(
+        session,
+        dedup_key=f"ticket:{ticket.ticket_no}:reminded:{window}",
+        template="worker_task_reminded",
+        params=_params(session, ticket, customer, worker) | {"customer_phone": customer.phone},
+        worker_id=ticket.worker_id,
+        urgent=True,
+    )
+
+
+def dispatch_queue(session: Session) -> list[Ticket]:
+    """Tickets that nobody is assigned to, oldest first: the dispatch centre's work list."""
+    query = (
+        select(Ticket)
+        .where(Ticket.status == "received", Ticket.worker_id.is_(None), Ticket.kind != "complaint")
+        .order_by(Ticket.created_at)
+    )
+    return list(session.scalars(query.limit(200)))
 
 
 def list_for_worker(session: Session, worker: Worker, *, open_only: bool) -> list[Ticket]:
@@ -364,7 +448,7 @@ def read(session: Session, ticket: Ticket) -> TicketRead:
         status=ticket.status,
         priority=ticket.priority,  # type: ignore[arg-type]
         account_no=customer.account_no if customer else None,
-        address=customer.address if customer else None,
+        address=ticket.address or (customer.address if customer else None),
         description=ticket.description,
         channel=ticket.channel,
         created_at=local(ticket.created_at),  # type: ignore[arg-type]

@@ -128,6 +128,26 @@ async def test_same_message_key_makes_one_ticket(world: World, domain: dict[str,
     assert first[0]["ticket_no"] == second[0]["ticket_no"]
 
 
+async def test_a_second_report_is_told_of_the_open_ticket(world: World, domain: dict[str, Any]) -> None:
+    first = await submit(world, domain)
+    again = await submit(world, domain)
+    assert again[0]["response"] == "utter_report_existing_ticket"
+    assert again[0]["ticket_no"] == first[0]["ticket_no"] and again[0]["deadline"] == first[0]["deadline"]
+    assert again[-1]["response"] == "utter_report_worker"  # no "we will notify you" twice
+
+
+async def test_an_address_nobody_lives_at_goes_to_the_dispatch_centre(
+    actions_env: Backend, domain: dict[str, Any]
+) -> None:
+    dispatcher = CollectingDispatcher()
+    slots = {"report_address": "青山县不存在路404号", "description": "整栋楼没电", "callback_phone": "13912345678"}
+    tracker = make_tracker("o-newcomer", "1", "affirm", slots=slots | {"report_confirmed": True})
+    await ActionSubmitRepairReport().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_report_ticket_manual", "utter_report_next_steps"]
+    queue = actions_env.admin("GET", "/dispatch-queue")
+    assert dispatcher.messages[0]["ticket_no"] in {t["ticket_no"] for t in queue}
+
+
 async def test_report_inside_a_known_outage_is_attached(
     world: World, actions_env: Backend, domain: dict[str, Any]
 ) -> None:

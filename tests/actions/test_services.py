@@ -31,10 +31,10 @@ def worker(world: World) -> dict[str, Any]:
     return {"identity_kind": "worker", "worker_code": world.worker_code}
 
 
-async def open_ticket(world: World, domain: dict[str, Any]) -> str:
+async def open_ticket(world: World, domain: dict[str, Any], account_no: str | None = None) -> str:
     dispatcher = CollectingDispatcher()
     slots = customer(world) | {
-        "report_account_no": world.account_no,
+        "report_account_no": account_no or world.account_no,
         "description": "没电了",
         "report_confirmed": True,
     }
@@ -128,9 +128,23 @@ async def test_worker_steps_and_customer_progress(world: World, actions_env: Bac
     assert actions_env.admin("GET", f"/tickets/{ticket_no}")["rating"] == 2
 
 
-async def test_several_tasks_make_the_worker_choose(world: World, domain: dict[str, Any]) -> None:
+async def test_several_tasks_make_the_worker_choose(world: World, actions_env: Backend, domain: dict[str, Any]) -> None:
+    neighbour = world.account_no[:-2] + "02"
+    actions_env.admin(
+        "POST",
+        "/customers",
+        {
+            "account_no": neighbour,
+            "name": "李四",
+            "phone": world.phone[:-2] + "90",
+            "address": "阳光小区3栋1单元201",
+            "customer_type": "resident",
+            "area_type": "urban",
+            "transformer_code": world.transformer_code,
+        },
+    )
     first = await open_ticket(world, domain)
-    second = await open_ticket(world, domain)
+    second = await open_ticket(world, domain, account_no=neighbour)
     assert first != second
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(world.worker_wecom_id, "接单", "accept_task", slots=worker(world))

@@ -167,7 +167,7 @@ def test_parallel_retries_with_one_key_open_one_ticket(
     assert tickets_count(session_factory) == 1
 
 
-def test_parallel_reports_with_different_keys_get_distinct_numbers(
+def test_parallel_hazard_reports_with_different_keys_get_distinct_numbers(
     client: TestClient,
     county: County,
     actions_headers: dict[str, str],
@@ -176,7 +176,13 @@ def test_parallel_reports_with_different_keys_get_distinct_numbers(
     def send(n: int) -> str:
         r = client.post(
             "/api/v1/repair-reports",
-            json={"account_no": county.a2, "channel": "wechat", "sender_id": f"o_{n}", "description": "停电"},
+            json={
+                "account_no": county.a2,
+                "channel": "wechat",
+                "sender_id": f"o_{n}",
+                "description": "电线冒火花",
+                "kind": "hazard",  # a hazard always opens its own ticket
+            },
             headers=actions_headers | {"Idempotency-Key": f"key-{n}"},
         )
         assert r.status_code == 200, r.text
@@ -186,3 +192,95 @@ def test_parallel_reports_with_different_keys_get_distinct_numbers(
         numbers = list(pool.map(send, range(16)))
     assert len(set(numbers)) == 16
     assert tickets_count(session_factory) == 16
+
+
+def test_a_second_report_while_a_ticket_is_open_is_a_reminder_on_that_ticket(
+    client: TestClient,
+    county: County,
+    actions_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    first = report(client, actions_headers, "r1", account_no=county.a1)
+    again = [report(client, actions_headers, f"r{n}", account_no=county.a1, description="还是没电") for n in (2, 3)]
+    assert {a["outcome"] for a in again} == {"attached_to_ticket"}
+    assert {a["ticket_no"] for a in again} == {first["ticket_no"]}
+    assert again[0]["deadline"] == first["deadline"] and again[0]["worker"] == first["worker"]
+    assert again[0]["status"] == "dispatched"
+    assert tickets_count(session_factory) == 1
+    ticket = client.get(f"/api/v1/tickets/{first['ticket_no']}", headers=actions_headers).json()
+    reminders = [e for e in ticket["timeline"] if e["type"] == "reminded"]
+    assert len(reminders) == 2 and "还是没电" in reminders[0]["note"]
+    assert ticket["status"] == "dispatched"  # a reminder moves nothing
+    with session_factory() as session:
+        nudges = session.scalars(select(OutboxMessage).where(OutboxMessage.template == "worker_task_reminded")).all()
+    assert len(nudges) == 1  # the worker is nudged once per window, not once per message
+    assert nudges[0].params["customer_phone"] == county.a1_phone
+
+
+def test_a_report_after_the_ticket_is_resolved_opens_a_new_one(
+    client: TestClient, county: County, actions_headers: dict[str, str], worker_headers: dict[str, str]
+) -> None:
+    first = report(client, actions_headers, "n1", account_no=county.a1)
+    for event in ("accept", "arrive", "resolve"):
+        r = client.post(f"/api/v1/tickets/{first['ticket_no']}/events", json={"type": event}, headers=worker_headers)
+        assert r.status_code == 200, r.text
+    second = report(client, actions_headers, "n2", account_no=county.a1, description="又停电了")
+    assert second["outcome"] == "ticket_created" and second["ticket_no"] != first["ticket_no"]
+
+
+def test_an_address_that_matches_no_customer_goes_to_the_dispatch_centre(
+    client: TestClient,
+    county: County,
+    actions_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    answer = report(
+        client, actions_headers, "lost", address="城关镇新村路18号", sender_id="o_new", callback_phone="13912345678"
+    )
+    assert answer["outcome"] == "ticket_created" and answer["status"] == "received"
+    assert answer["deadline"] is None and answer["worker"] is None
+    queue = client.get("/api/v1/dispatch-queue", headers=admin_headers).json()
+    assert [t["ticket_no"] for t in queue] == [answer["ticket_no"]]
+    assert queue[0]["address"] == "城关镇新村路18号" and queue[0]["account_no"] is None
+    assert queue[0]["timeline"][-1]["type"] == "manual_dispatch"
+    assert client.get("/api/v1/dispatch-queue", headers=actions_headers).status_code == 403
+
+    before = clock.now()
+    r = client.post(f"/api/v1/tickets/{answer['ticket_no']}/assign", json={"worker_code": "W2"}, headers=admin_headers)
+    assert r.status_code == 200, r.text
+    placed = r.json()
+    assert placed["status"] == "dispatched" and placed["worker"]["code"] == "W2"
+    deadline = datetime.fromisoformat(placed["arrival_deadline"])
+    assert timedelta(minutes=89) < deadline - before < timedelta(minutes=91)  # unknown area: the rural limit
+    assert client.get("/api/v1/dispatch-queue", headers=admin_headers).json() == []
+    with session_factory() as session:
+        pushes = {m.template: m for m in session.scalars(select(OutboxMessage))}
+    assert pushes["ticket_dispatched"].wechat_openid == "o_new"  # the reporter hears of it on WeChat
+    assert pushes["worker_task_assigned"].params["address"] == "城关镇新村路18号"
+    assert pushes["worker_task_assigned"].params["customer_phone"] == "13912345678"
+    again = client.post(
+        f"/api/v1/tickets/{answer['ticket_no']}/assign", json={"worker_code": "W1"}, headers=admin_headers
+    )
+    assert again.status_code == 409 and again.json()["code"] == "illegal_transition"
+
+
+def test_a_hazard_from_a_passer_by_is_never_turned_away(
+    client: TestClient, county: County, actions_headers: dict[str, str]
+) -> None:
+    answer = report(
+        client,
+        actions_headers,
+        "street",
+        kind="hazard",
+        sender_id="o_passer_by",
+        description="路口电线断了",
+        address="某某路口",
+    )
+    assert answer["outcome"] == "ticket_created" and answer["priority"] == "urgent"
+    unknown_account = client.post(
+        "/api/v1/repair-reports",
+        json={"account_no": "9999999999", "channel": "wechat", "sender_id": "o_x", "description": "停电"},
+        headers=actions_headers | {"Idempotency-Key": "typo"},
+    )
+    assert unknown_account.status_code == 404  # a mistyped 户号 is asked again, not guessed
