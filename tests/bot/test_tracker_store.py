@@ -1,0 +1,75 @@
+"""The compacting tracker store keeps what the dialogue policies see and drops the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from connectors.tracker_store import CompactingTrackerStore, compacted
+
+ROOT = Path(__file__).resolve().parents[2]
+KEEP = 4
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "bot" / "domain"))
+
+
+def turn(intent: str, *bot: str) -> list:
+    return [UserUttered(intent, {"name": intent}), *(ActionExecuted(a) for a in bot), ActionExecuted("action_listen")]
+
+
+def long_conversation(domain: Domain) -> DialogueStateTracker:
+    """A bound customer chats, and in the last turns starts a repair report (an active form)."""
+    events = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        SlotSet("identity_kind", "customer"),
+        SlotSet("accounts", ["3100000001"]),
+        ActionExecuted("action_listen"),
+    ]
+    for _ in range(8):
+        events += turn("query_bill", "action_query_bill") + turn("thank", "utter_thank")
+    events += turn("report_outage", "repair_form")[:-1] + [ActiveLoop("repair_form"), ActionExecuted("action_listen")]
+    events += turn("affirm", "repair_form")
+    tracker = DialogueStateTracker.from_events("o_test", events, slots=domain.slots)
+    return tracker
+
+
+def test_nothing_changes_until_the_conversation_is_long(domain: Domain) -> None:
+    tracker = DialogueStateTracker.from_events("o_test", turn("greet", "utter_greet") * 3, slots=domain.slots)
+    assert compacted(tracker, KEEP) is None
+
+
+def test_the_kept_turns_look_the_same_to_the_policies(domain: Domain) -> None:
+    full = long_conversation(domain)
+    short = compacted(full, KEEP)
+    assert short is not None
+    assert sum(isinstance(e, UserUttered) for e in short.events) == KEEP
+    assert len(short.events) < len(full.events) / 2
+    assert short.current_slot_values() == full.current_slot_values()
+    assert short.active_loop_name == full.active_loop_name == "repair_form"
+    kept = short.past_states(domain)
+    # every state after the folded session start is identical, slots and active form included
+    assert len(kept) > KEEP
+    assert kept[1:] == full.past_states(domain)[-(len(kept) - 1) :]
+
+
+async def test_the_store_keeps_a_long_conversation_bounded(domain: Domain) -> None:
+    store = CompactingTrackerStore(domain, keep_turns=KEEP)
+    await store.get_or_create_tracker("o_test")
+    kept = []
+    for _ in range(25):
+        tracker = await store.retrieve("o_test")
+        for event in turn("query_bill", "action_query_bill"):
+            tracker.update(event)
+        await store.save(tracker)
+        stored = await store.retrieve("o_test")
+        kept.append(sum(isinstance(e, UserUttered) for e in stored.events))
+    assert kept[: 2 * KEEP] == list(range(1, 2 * KEEP + 1))  # short conversations are left alone
+    assert kept[2 * KEEP] == KEEP and max(kept) == 2 * KEEP  # then folded back to the last KEEP turns

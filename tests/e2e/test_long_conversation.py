@@ -1,0 +1,29 @@
+"""A long conversation stays short in the tracker store and still works: after 30 questions the
+customer reports an outage through the repair form and gets a ticket (the compacting tracker store
+of connectors/tracker_store.py, running in the real rasa server)."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.conftest import LiveStack
+from tests.e2e.test_walking_skeleton import CONVERSATION, TICKET_NO, say
+
+SENDER = "o_demo_resident_03"  # seeded: 3100000003, bound, no outage now
+QUESTIONS = ["这个月电费多少", "怎么交电费", "你好", "我的网格员是谁", "谢谢"]
+KEEP_TURNS = 10  # bot/endpoints.yml
+
+
+def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_stack: LiveStack) -> None:
+    for n in range(30):
+        assert say(live_stack, SENDER, QUESTIONS[n % len(QUESTIONS)]), f"no reply to turn {n + 1}"
+    transcript: list[str] = []
+    for text in CONVERSATION:
+        transcript += say(live_stack, SENDER, text)
+    assert TICKET_NO.search("\n".join(transcript)), "no ticket number in the replies:\n" + "\n".join(transcript)
+
+    params = {"token": live_stack.env["RASA_API_TOKEN"]} if live_stack.env.get("RASA_API_TOKEN") else {}
+    tracker = httpx.get(f"{live_stack.rasa_url}/conversations/{SENDER}/tracker", params=params, timeout=10).json()
+    user_turns = [e for e in tracker["events"] if e["event"] == "user"]
+    assert KEEP_TURNS <= len(user_turns) <= 2 * KEEP_TURNS  # 34 turns said, at most 20 kept
+    assert tracker["slots"]["identity_kind"] == "customer"  # who is talking survives the compaction
