@@ -61,7 +61,7 @@ class CompactingTrackerStore(InMemoryTrackerStore):
     """Rasa's in-memory store, compacting each conversation as it is saved (`keep_turns` in endpoints.yml)."""
 
     def __init__(
-        self, domain: Domain, event_broker: EventBroker | None = None, keep_turns: int = 10, **kwargs: Any
+        self, domain: Domain, event_broker: EventBroker | None = None, keep_turns: int = 6, **kwargs: Any
     ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.keep_turns = int(keep_turns)

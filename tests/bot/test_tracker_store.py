@@ -35,7 +35,7 @@ def long_conversation(domain: Domain) -> DialogueStateTracker:
     ]
     for _ in range(8):
         events += turn("query_bill", "action_query_bill") + turn("thank", "utter_thank")
-    events += turn("report_outage", "repair_form")[:-1] + [ActiveLoop("repair_form"), ActionExecuted("action_listen")]
+    events += [*turn("report_outage", "repair_form")[:-1], ActiveLoop("repair_form"), ActionExecuted("action_listen")]
     events += turn("affirm", "repair_form")
     tracker = DialogueStateTracker.from_events("o_test", events, slots=domain.slots)
     return tracker
