@@ -119,9 +119,7 @@ def open_ticket(
         ticket.contact_deadline = moment + timedelta(hours=settings.complaint_contact_hours)
         ticket.answer_deadline = clock.add_working_days(moment, settings.complaint_answer_working_days)
     elif customer is not None:
-        minutes = arrival_minutes(settings, customer.area_type)
-        ticket.arrival_deadline = moment + timedelta(minutes=minutes)
-        ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, customer.area_type))
+        _set_repair_deadlines(ticket, settings, customer.area_type, moment)
     session.add(ticket)  # inserted at the next flush, already dispatched: one INSERT, no UPDATE
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None:
@@ -138,6 +136,11 @@ def open_ticket(
     )
     session.flush()
     return ticket
+
+
+def _set_repair_deadlines(ticket: Ticket, settings: Settings, area_type: str, moment: Any) -> None:
+    ticket.arrival_deadline = moment + timedelta(minutes=arrival_minutes(settings, area_type))
+    ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, area_type))
 
 
 def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
@@ -206,9 +209,7 @@ def assign_manually(session: Session, settings: Settings, ticket_no: str, *, wor
     worker = topology.get_worker(session, worker_code)
     customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
     if ticket.kind != "complaint":
-        area = customer.area_type if customer else "rural"
-        ticket.arrival_deadline = clock.now() + timedelta(minutes=arrival_minutes(settings, area))
-        ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, area))
+        _set_repair_deadlines(ticket, settings, customer.area_type if customer else "rural", clock.now())
     _assign(session, ticket, customer, worker, None, actor)
     session.flush()
     return ticket
