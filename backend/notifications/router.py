@@ -1,11 +1,12 @@
 """`/notifications`: the channels enqueue pushes (replies that cannot go out as customer-service
-messages), report SMS opt-outs; the admin lists dead pushes."""
+messages), report SMS opt-outs and WeChat unfollows; the admin lists dead pushes and sets a
+customer's preferred channel."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from backend.core.clock import to_local
 from backend.core.deps import Role, SessionDep, require
@@ -16,6 +17,8 @@ from backend.notifications.schemas import (
     NotificationDetail,
     NotificationRead,
     OptOutCreate,
+    PreferredChannel,
+    WechatFollow,
 )
 
 router = APIRouter(tags=["notifications"])
@@ -60,3 +63,21 @@ def list_notifications(
 def opt_out(data: OptOutCreate, session: TxSessionDep) -> None:
     """An SMS reply TD/退订: the number gets no more SMS, from now on."""
     service.block_sms(session, data.phone, "opt_out")
+
+
+@router.put("/notifications/wechat-followers/{openid}", status_code=204, dependencies=[require(Role.actions)])
+def wechat_follow(
+    openid: Annotated[str, Path(min_length=1, max_length=64)], data: WechatFollow, session: TxSessionDep
+) -> None:
+    """The WeChat channel reports a subscribe / unsubscribe event: no WeChat push reaches an
+    unfollowed user, so the notifier goes straight to SMS until they follow again."""
+    service.set_wechat_following(session, openid, data.following)
+
+
+@router.put("/customers/{account_no}/preferred-channel", dependencies=[require()])
+def preferred_channel(
+    account_no: Annotated[str, Path(pattern=r"^\d{10}$")], data: PreferredChannel, session: TxSessionDep
+) -> PreferredChannel:
+    """Admin: the customer asked to be told by SMS first (or WeChat first again)."""
+    row = service.set_preferred_channel(session, account_no, data.channel)
+    return PreferredChannel(channel=row.preferred_channel)  # type: ignore[arg-type]

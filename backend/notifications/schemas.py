@@ -48,3 +48,12 @@ class NotificationDetail(NotificationRead):
 
 class OptOutCreate(BaseModel):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")
+
+
+class WechatFollow(BaseModel):
+    following: bool
+
+
+class PreferredChannel(BaseModel):
+    #: "sms": SMS first; "wechat" or null: the usual order (WeChat, then SMS)
+    channel: Literal["sms", "wechat"] | None = None

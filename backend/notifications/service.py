@@ -1,5 +1,6 @@
 """The notifications service: pushes asked for through the API, opt-outs, and what the notifier
-remembers about recipients (preferred channel, channels found unreachable, numbers not to SMS)."""
+remembers about recipients (preferred channel, channels found unreachable, numbers not to SMS,
+WeChat users who unfollowed)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from backend.core.errors import Conflict, Invalid
 from backend.core.masking import mask_phone
 from backend.customers import service as customers
 from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
-from backend.notifications.outbox import enqueue
+from backend.notifications.outbox import enqueue, recipient_key
 from backend.notifications.templates import TEMPLATES
+from connectors.wechat.client import mask_id
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +94,40 @@ def remember(
     row.updated_at = clock.now()
     session.flush()
     return True
+
+
+WECHAT_CHANNELS = ("wechat_cs", "wechat_template")
+
+
+def set_wechat_following(session: Session, openid: str, following: bool) -> None:
+    """The user unfollowed (or followed again) the official account: WeChat pushes to the openid,
+    and to the customers bound to it, stop (or may be tried again)."""
+    keys = [recipient_key(wechat_openid=openid)]
+    keys += [recipient_key(customer_id=customer.id) for customer in customers.find_by_openid(session, openid)]
+    for key in keys:
+        row = contact(session, key)
+        if following:
+            if row is not None and any(channel in (row.unreachable or {}) for channel in WECHAT_CHANNELS):
+                row.unreachable = {k: v for k, v in row.unreachable.items() if k not in WECHAT_CHANNELS}
+                row.updated_at = clock.now()
+            continue
+        if row is None:
+            row = PushContact(recipient_key=key, unreachable={})
+            session.add(row)
+        row.unreachable = {**(row.unreachable or {}), **dict.fromkeys(WECHAT_CHANNELS, "unsubscribed")}
+        row.updated_at = clock.now()
+    session.flush()
+    logger.info("wechat user %s %s", mask_id(openid), "followed" if following else "unfollowed")
+
+
+def set_preferred_channel(session: Session, account_no: str, channel: str | None) -> PushContact:
+    """The customer asked to be told by SMS (or WeChat first again, with None / "wechat")."""
+    key = recipient_key(customer_id=customers.get_customer(session, account_no).id)
+    row = contact(session, key)
+    if row is None:
+        row = PushContact(recipient_key=key, unreachable={})
+        session.add(row)
+    row.preferred_channel = channel
+    row.updated_at = clock.now()
+    session.flush()
+    return row

@@ -312,11 +312,20 @@ class WeChatInput(PlatformInput):
 
     def interaction_sync(self, inbound: Inbound) -> None:
         event = inbound.fields.get("Event", "").lower()
+        if event in ("subscribe", "unsubscribe"):
+            self._follow_changed(inbound.sender, following=event == "subscribe")
         if event == "unsubscribe":
             self.window.close(inbound.sender)
-            logger.info("wechat user %s unfollowed", mask_id(inbound.sender))
             return
         self.window.opened(inbound.sender, by_message=inbound.msg_type != "event")
+
+    def _follow_changed(self, openid: str, *, following: bool) -> None:
+        change = "followed" if following else "unfollowed"
+        logger.info("wechat user %s %s", mask_id(openid), change)
+        try:
+            self.push.follow_changed(openid, following)
+        except PushFailed as exc:
+            logger.warning("backend not told that %s %s: %s", mask_id(openid), change, exc)
 
     def deliver_sync(self, recipient: str, text: str, dedup_key: str) -> None:
         if self.window.try_consume(recipient):

@@ -1,4 +1,5 @@
-"""Hand a chat reply that cannot go out as a customer-service message to the push pipeline.
+"""Hand a chat reply that cannot go out as a customer-service message to the push pipeline, and
+tell it who unfollowed the official account.
 
 `POST {BACKEND_URL}/api/v1/notifications` with template `chat_reply` (docs/contracts.md): the
 notifier then tries a template message and SMS. Synchronous; call it from a thread.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -21,6 +23,7 @@ class PushFailed(Exception):
 class PushPipeline:
     def __init__(self, backend_url: str, token: str, *, timeout: tuple[float, float] = (2.0, 5.0)) -> None:
         self._url = backend_url.rstrip("/") + "/api/v1/notifications"
+        self._followers_url = self._url + "/wechat-followers/"
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = timeout
         self._session = requests.Session()
@@ -41,3 +44,15 @@ class PushPipeline:
         if response.status_code >= 300:
             raise PushFailed(f"HTTP {response.status_code}")
         logger.info("reply handed to the push pipeline (%s)", dedup_key)
+
+    def follow_changed(self, openid: str, following: bool) -> None:
+        """Tell the backend the user followed or unfollowed, so pushes skip WeChat while they are gone."""
+        url = self._followers_url + quote(openid, safe="")
+        try:
+            response = self._session.put(
+                url, json={"following": following}, headers=self._headers, timeout=self._timeout
+            )
+        except requests.RequestException as exc:
+            raise PushFailed(type(exc).__name__) from exc
+        if response.status_code >= 300:
+            raise PushFailed(f"HTTP {response.status_code}")

@@ -4,7 +4,8 @@ Processes and servers, all on loopback: the rasa server (bot env, a real process
 fixture bot (`fixture_bot/`, trained once per session in seconds, so the tests exercise the
 channel, not the NLU); the simulator (in-process) as the WeChat/WeCom API and platform side;
 a small action server whose one action answers after a configurable delay (a slow turn); and a
-stand-in for the backend's `POST /api/v1/notifications` that records the pushes it is given.
+stand-in for the backend's `POST /api/v1/notifications` and `PUT …/wechat-followers/{openid}` that
+records the pushes and follow changes it is given.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def seed_journal(var_dir: Path, settings: SimulatorSettings) -> None:
 class Recorded:
     pushes: list[dict[str, Any]] = field(default_factory=list)
     push_auth: list[str] = field(default_factory=list)
+    follows: list[tuple[str, bool]] = field(default_factory=list)
     action_delay: float = 0.0
 
 
@@ -64,6 +66,10 @@ def backend_app(recorded: Recorded) -> FastAPI:
         recorded.push_auth.append(request.headers.get("authorization", ""))
         recorded.pushes.append(await request.json())
         return JSONResponse({"id": len(recorded.pushes), "status": "pending"}, status_code=201)
+
+    @app.put("/api/v1/notifications/wechat-followers/{openid}", status_code=204)
+    async def follow(openid: str, request: Request) -> None:
+        recorded.follows.append((openid, (await request.json())["following"]))
 
     return app
 

@@ -276,6 +276,21 @@ def test_row27_the_sixth_reply_in_a_window_goes_to_the_push_pipeline(live: Chann
     assert live.pushes_for({"wechat_openid": "o_chatty_user_01"})
 
 
+def test_unfollow_and_follow_again_are_reported_to_the_backend(live: ChannelStack) -> None:
+    """Unfollowing and following again reach the backend in order, so its pushes skip WeChat while
+    the user is gone (tests/backend/notifications proves what the backend then does)."""
+    openid = "o_leaving_user_01"
+    for event in ("unsubscribe", "subscribe"):
+        xml = wechat_xml(UserAction(type="event", event=event), openid, "gh")
+        url, body = live.wechat_peer.signed_request(xml)
+        assert post(live, url, body).text == "success"
+        deadline = time.monotonic() + 10
+        while len([f for f in live.recorded.follows if f[0] == openid]) < 1 + (event == "subscribe"):
+            assert time.monotonic() < deadline, live.recorded.follows
+            time.sleep(0.1)
+    assert [f for f in live.recorded.follows if f[0] == openid] == [(openid, False), (openid, True)]
+
+
 def test_journalled_message_is_replayed_after_a_restart(live: ChannelStack) -> None:
     pushes = live.pushes_for({"wechat_openid": REPLAY_USER})
     sends = live.records("custom_send", REPLAY_USER)

@@ -60,3 +60,18 @@ def test_opt_out_blocks_sms_at_once(client, actions_headers, worker_headers, ses
     )
     with session_factory() as session:
         assert service.sms_blocked(session, "13800000002") and not service.sms_blocked(session, "13800000003")
+
+
+def test_follow_and_preference_routes_check_roles_and_input(client, actions_headers, worker_headers, admin_headers):
+    follow = "/api/v1/notifications/wechat-followers/o_abcdefg"
+    assert client.put(follow, json={"following": False}, headers=worker_headers).status_code == 403
+    assert client.put(follow, json={"following": "maybe"}, headers=actions_headers).status_code == 422
+
+    def prefer(account_no: str, channel: str, headers: dict[str, str]) -> int:
+        url = f"/api/v1/customers/{account_no}/preferred-channel"
+        return client.put(url, json={"channel": channel}, headers=headers).status_code
+
+    assert prefer("1234567890", "sms", actions_headers) == 403
+    assert prefer("9999999999", "sms", admin_headers) == 404
+    assert prefer("12345", "sms", admin_headers) == 422
+    assert prefer("9999999999", "fax", admin_headers) == 422

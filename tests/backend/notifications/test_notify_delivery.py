@@ -294,3 +294,38 @@ def test_worker_task_goes_by_sms_when_wecom_refuses_the_member(session_factory, 
     with session_factory() as session:
         contact = session.scalar(select(PushContact).where(PushContact.recipient_key == f"w:{worker.id}"))
         assert contact is not None and "wecom" in contact.unreachable
+
+
+def test_unfollowed_user_gets_sms_without_a_wechat_attempt_until_they_follow_again(
+    session_factory, county, settings, sim, client, actions_headers
+):
+    """The unsubscribe event (reported by the WeChat channel) sends pushes straight to SMS; following
+    again makes WeChat the first choice once more."""
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
+    a2 = bind_wechat(session_factory, county)
+    url = f"/api/v1/notifications/wechat-followers/{OPENID}"
+    assert client.put(url, json={"following": False}, headers=actions_headers).status_code == 204
+    push(session_factory, "ticket:QX202611220001:dispatched", customer_id=a2)
+    push(session_factory, "chat:o:1", "chat_reply", {"text": "您好"}, wechat_openid=OPENID)
+    drain(notifier, session_factory)
+    assert not sim.wechat_calls("custom_send") and not sim.wechat_calls("template_send")
+    assert sorted(m.template for m in sim.sms) == ["chat_reply", "ticket_dispatched"]
+    assert client.put(url, json={"following": True}, headers=actions_headers).status_code == 204
+    push(session_factory, "ticket:QX202611220001:accepted", "ticket_accepted", customer_id=a2)
+    drain(notifier, session_factory)
+    assert len(sim.wechat_calls("template_send")) == 1 and len(sim.sms) == 2
+
+
+def test_customer_who_prefers_sms_gets_sms_first(session_factory, county, settings, sim, client, admin_headers):
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
+    a2 = bind_wechat(session_factory, county)
+    url = f"/api/v1/customers/{county.a2}/preferred-channel"
+    answer = client.put(url, json={"channel": "sms"}, headers=admin_headers)
+    assert answer.status_code == 200 and answer.json() == {"channel": "sms"}
+    push(session_factory, "ticket:QX202611220001:dispatched", customer_id=a2)
+    drain(notifier, session_factory)
+    assert [m.template for m in sim.sms] == ["ticket_dispatched"] and not sim.wechat_calls("template_send")
+    assert client.put(url, json={"channel": None}, headers=admin_headers).json() == {"channel": None}
+    push(session_factory, "ticket:QX202611220001:accepted", "ticket_accepted", customer_id=a2)
+    drain(notifier, session_factory)
+    assert len(sim.wechat_calls("template_send")) == 1 and len(sim.sms) == 1
