@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.clock import UTCDateTime
 from backend.core.db import Base
 
+OPEN = text("completed_at IS NULL")
+
 
 class Application(Base):
     __tablename__ = "application"
+    # The open applications, for the periodic time-limit check (0004).
+    __table_args__ = (Index("ix_application_open", "id", postgresql_where=OPEN, sqlite_where=OPEN),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_no: Mapped[str] = mapped_column(String(14), unique=True)

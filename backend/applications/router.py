@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from backend.applications import service
 from backend.applications.schemas import ApplicationCreate, ApplicationRead
-from backend.core.deps import Role, SessionDep, require
+from backend.core.deps import Role, SessionDep, SettingsDep, require
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 
@@ -17,23 +17,23 @@ ApplicationNo = Annotated[str, Path(pattern=r"^YK\d{12}$")]
 
 
 @router.post("/applications", status_code=201, dependencies=[require()])
-def create_application(data: ApplicationCreate, session: TxSessionDep) -> ApplicationRead:
-    return service.read(session, service.create_application(session, data))
+def create_application(data: ApplicationCreate, session: TxSessionDep, settings: SettingsDep) -> ApplicationRead:
+    return service.read(session, settings, service.create_application(session, settings, data))
 
 
 @router.post("/applications/{application_no}/advance", dependencies=[require()])
-def advance(application_no: ApplicationNo, session: TxSessionDep) -> ApplicationRead:
-    return service.read(session, service.advance(session, application_no))
+def advance(application_no: ApplicationNo, session: TxSessionDep, settings: SettingsDep) -> ApplicationRead:
+    return service.read(session, settings, service.advance(session, settings, application_no))
 
 
 @router.get("/applications/{application_no}", dependencies=[require(Role.actions)])
-def get_application(application_no: ApplicationNo, session: SessionDep) -> ApplicationRead:
-    return service.read(session, service.get_application(session, application_no))
+def get_application(application_no: ApplicationNo, session: SessionDep, settings: SettingsDep) -> ApplicationRead:
+    return service.read(session, settings, service.get_application(session, application_no))
 
 
 @router.get("/applications", dependencies=[require(Role.actions)])
 def list_applications(
-    session: SessionDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]
+    session: SessionDep, settings: SettingsDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]
 ) -> list[ApplicationRead]:
     customer = customers.get_customer(session, account_no)
-    return [service.read(session, a) for a in service.list_for_customer(session, customer)]
+    return [service.read(session, settings, a) for a in service.list_for_customer(session, customer)]

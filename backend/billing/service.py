@@ -1,23 +1,27 @@
-"""Billing service: issue a month's bill (with its push), list bills, compare with similar households."""
+"""Billing service: issue a month's bill (with its push), list bills, compare with similar households,
+and remind customers of bills left unpaid past their due date (the notifier's periodic job)."""
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, literal, select
 from sqlalchemy.orm import Session
 
 from backend.billing.models import Bill
 from backend.billing.schemas import BillCreate, BillRead, ComparisonRead, TierRead
 from backend.billing.tariff import Tariff, price
 from backend.core import clock
+from backend.core.config import Settings
+from backend.core.masking import mask_account
 from backend.core.unique import add_unique
 from backend.customers import service as customers
 from backend.customers.models import Customer
-from backend.notifications.outbox import enqueue
+from backend.notifications.outbox import enqueue, enqueued
 
 PAYMENT_DAYS = 25  # days after the end of the period
 
@@ -57,23 +61,75 @@ def issue_bill(session: Session, tariff: Tariff, data: BillCreate) -> Bill:
         issued_at=clock.now(),
     )
     add_unique(session, bill, f"户号 {data.account_no} 的 {data.period} 账单已存在")
-    params = {
-        "account_no": customer.account_no,
-        "customer_name": customer.name,
-        "period": bill.period,
-        "kwh": bill.kwh,
-        "amount": str(bill.amount),
-        "due_date": bill.due_date.isoformat(),
-        "balance": str(bill.balance),
-    }
     enqueue(
         session,
         dedup_key=f"bill:{customer.account_no}:{bill.period}:issued",
         template="bill_issued",
-        params=params,
+        params=_params(bill, customer) | {"kwh": bill.kwh, "balance": str(bill.balance)},
         customer_id=customer.id,
     )
     return bill
+
+
+def _params(bill: Bill, customer: Customer) -> dict[str, Any]:
+    return {
+        "account_no": customer.account_no,
+        "account_masked": mask_account(customer.account_no),
+        "customer_name": customer.name,
+        "period": "{}年{}月".format(*(int(part) for part in bill.period.split("-"))),
+        "amount": str(bill.amount),
+        "due_date": bill.due_date.isoformat(),
+    }
+
+
+def periods_due_between(first: date, today: date) -> list[str]:
+    """The billing periods whose due date falls on or after `first` and before `today`."""
+    periods = []
+    period = f"{today:%Y-%m}"
+    while due_date_of(period) >= first:
+        if due_date_of(period) < today:
+            periods.append(period)
+        period = shift_period(period, -1)
+    return periods
+
+
+def remind_arrears(session: Session, settings: Settings, *, after_id: int, limit: int) -> int | None:
+    """One page of the periodic job: an `arrears_reminder` for each unpaid bill that fell due in the
+    last `arrears_reminder_days` days, once per bill (`bill:<account_no>:<period>:arrears`), telling
+    the customer all they owe; non-urgent, so quiet hours hold it.
+
+    Looks at up to `limit` such bills with ids above `after_id` not reminded of yet; returns the last
+    id looked at, None after the last page.
+    """
+    today = clock.local_today()
+    periods = periods_due_between(today - timedelta(days=settings.arrears_reminder_days), today)
+    reminded = enqueued(literal("bill:") + Customer.account_no + ":" + Bill.period + ":arrears")
+    page = session.execute(
+        select(Bill, Customer)
+        .join(Customer, Customer.id == Bill.customer_id)
+        .where(Bill.period.in_(periods), Bill.paid.is_(False), Bill.id > after_id, ~reminded)
+        .order_by(Bill.id)
+        .limit(limit)
+    ).all()
+    if not page:
+        return None
+    owed = dict(
+        session.execute(
+            select(Bill.customer_id, func.sum(Bill.amount))
+            .where(Bill.customer_id.in_({customer.id for _, customer in page}))
+            .where(Bill.paid.is_(False), Bill.due_date < today)
+            .group_by(Bill.customer_id)
+        ).all()
+    )
+    for bill, customer in page:
+        enqueue(
+            session,
+            dedup_key=f"bill:{customer.account_no}:{bill.period}:arrears",
+            template="arrears_reminder",
+            params=_params(bill, customer) | {"arrears": f"{Decimal(owed[customer.id]):.2f}"},
+            customer_id=customer.id,
+        )
+    return page[-1][0].id if len(page) == limit else None
 
 
 def bills_of(session: Session, customer: Customer, months: int) -> Sequence[Row[Any]]:

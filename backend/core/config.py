@@ -39,6 +39,12 @@ class Settings(DatabaseSettings):
     complaint_contact_hours: int = 24
     complaint_answer_working_days: int = 4
     accept_escalation_minutes: int = 10
+    #: an open application (业扩) is at risk, and its customer manager warned, once this share of its
+    #: time limit's working days is used
+    application_at_risk_share: float = Field(default=0.8, gt=0, le=1)
+    #: bills that fell due within this many days get an arrears reminder; older arrears are not
+    #: reminded of anew (the arrears process takes them)
+    arrears_reminder_days: int = Field(default=30, ge=1)
     quiet_hours_start: time = time(22, 0)
     quiet_hours_end: time = time(7, 0)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+logger = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -62,3 +66,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def run_in_pages(factory: sessionmaker[Session], page: Callable[..., int | None]) -> bool:
+    """Run `page(session, after_id=...)` one transaction a page, from id 0, until it returns None.
+
+    `page` handles a bounded page of rows with ids above `after_id` and returns the last id it
+    looked at (None after the last page). When a page collides with a concurrent transaction that
+    wrote the same unique rows (another notifier running the same job: the outbox's dedup keys),
+    that page is rolled back, the run ends and False is returned; the next run takes up the rest.
+    """
+    after_id = 0
+    while True:
+        try:
+            with transaction(factory) as session:
+                last = page(session, after_id=after_id)
+        except IntegrityError as exc:
+            logger.info("a concurrent run wrote the same rows first, this run ends here: %s", exc.orig)
+            return False
+        if last is None:
+            return True
+        after_id = last

@@ -100,6 +100,15 @@ def resolve(
     return candidates[0]
 
 
+def lock(session: Session, customer: Customer) -> None:
+    """Hold the customer's row until the transaction ends: one check-then-act per customer at a time.
+
+    `FOR NO KEY UPDATE` on PostgreSQL, so rows that reference the customer (tickets, pushes) can
+    still be inserted meanwhile. SQLite has no row locks; it runs one write transaction at a time.
+    """
+    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True))
+
+
 def grid_cell_id_of(session: Session, customer: Customer) -> int:
     if customer.grid_cell_id is not None:
         return customer.grid_cell_id

@@ -25,7 +25,8 @@ class OutboxMessage(Base):
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
     # Urgent pushes (outage, hazard, restoration) ignore quiet hours.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|dead
+    # pending|sent|dead, or cancelled: withdrawn before it was sent (outbox.withdraw).
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

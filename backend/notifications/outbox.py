@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, Exists, event, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -100,6 +100,30 @@ def enqueue(
     pending[dedup_key] = row
     session.info[_WAKE_FLAG] = True
     return row
+
+
+def enqueued(dedup_key: ColumnElement[str]) -> Exists:
+    """EXISTS of a push with this key (an SQL expression), for queries that skip what was enqueued."""
+    return exists().where(OutboxMessage.dedup_key == dedup_key)
+
+
+def withdraw(session: Session, *, dedup_prefix: str, reason: str) -> int:
+    """Cancel the pending pushes whose key starts with `dedup_prefix`, e.g. the notices of an
+    outage that was called off; returns how many. A row a notifier holds right now may already be
+    on its way to the provider: it is left to go out.
+    """
+    moment = clock.now()
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
+            OutboxMessage.status == "pending",
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < moment),
+        )
+        .values(status="cancelled", last_error=reason, claim_token=None, sending_channel=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def wake_notifiers(redis_client: Any) -> None:

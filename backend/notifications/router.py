@@ -40,7 +40,7 @@ def create_notification(data: NotificationCreate, session: TxSessionDep) -> Noti
 @router.get("/notifications", dependencies=[require()])
 def list_notifications(
     session: SessionDep,
-    status: Literal["pending", "sent", "dead"] = "dead",
+    status: Literal["pending", "sent", "dead", "cancelled"] = "dead",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationDetail]:
     return [

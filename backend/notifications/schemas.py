@@ -33,7 +33,7 @@ class NotificationCreate(BaseModel):
 
 class NotificationRead(BaseModel):
     id: int
-    status: Literal["pending", "sent", "dead"]
+    status: Literal["pending", "sent", "dead", "cancelled"]
 
 
 class NotificationDetail(NotificationRead):

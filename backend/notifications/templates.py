@@ -11,14 +11,14 @@ A template key (docs/contracts.md) names one `PushTemplate`:
   (Tencent) receives them.
 
 Times may be passed as ISO 8601 strings or datetimes; they are shown as "今天14:30",
-"明天09:00" or "11月25日09:00" in Asia/Shanghai.
+"明天09:00" or "11月25日09:00" in Asia/Shanghai; dates alone (due dates) as "11月25日".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from backend.core.clock import LOCAL_ZONE, now
@@ -143,6 +143,13 @@ TEMPLATES: dict[str, PushTemplate] = {
             when="starts_at",
         ),
         _t(
+            "outage_cancelled",
+            "停电取消通知",
+            "您好，您所在区域原定于{starts_at}至{estimated_restore_at}的{kind_label}已取消，届时将正常供电，无需再做停电准备。感谢您的理解与支持。",
+            "您所在区域原定{starts_at}至{estimated_restore_at}的{kind_label}已取消，届时正常供电。",
+            when="starts_at",
+        ),
+        _t(
             "outage_started",
             "停电通知",
             "您所在区域已停电，原因：{cause}，预计{estimated_restore_at}恢复供电，我们正在全力处理。",
@@ -234,28 +241,29 @@ def cut(text: str, limit: int) -> str:
 
 
 def when(value: Any, reference: datetime | None = None) -> str:
-    """An ISO time as people say it: 今天14:30, 明天09:00, 11月25日09:00; other values unchanged."""
+    """An ISO time as people say it: 今天14:30, 明天09:00, 11月25日09:00; an ISO date alone (a due
+    date) without the clock: 11月25日; other values unchanged."""
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
+            value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
             return value
-    elif isinstance(value, datetime):
-        moment = value
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_ZONE)
+        local = moment.astimezone(LOCAL_ZONE)
+        day, clock_part = local.date(), local.strftime("%H:%M")
+    elif isinstance(value, date):
+        day, clock_part = value, ""
     else:
         return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LOCAL_ZONE)
-    local = moment.astimezone(LOCAL_ZONE)
     today = (reference or now()).astimezone(LOCAL_ZONE).date()
-    clock_part = local.strftime("%H:%M")
-    if local.date() == today:
+    if day == today:
         return f"今天{clock_part}"
-    if local.date() == today + timedelta(days=1):
+    if day == today + timedelta(days=1):
         return f"明天{clock_part}"
-    if local.date() == today - timedelta(days=1):
+    if day == today - timedelta(days=1):
         return f"昨天{clock_part}"
-    return f"{local.month}月{local.day}日{clock_part}"
+    return f"{day.month}月{day.day}日{clock_part}"
 
 
 def render(key: str, params: dict[str, Any], reference: datetime | None = None) -> Rendered:

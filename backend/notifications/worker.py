@@ -6,27 +6,36 @@ exponential backoff and jitter; dead after `notifier_max_attempts` tries or when
 refused for good. A row taken over from a notifier that died holding it is first reconciled with
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
-the backend's escalation of tickets not accepted in time.
+the backend's periodic jobs, each at its own interval: the escalation of tickets not accepted in
+time, and the reminders (applications at risk of missing their time limit, to their customer
+managers; arrears, to customers). Several notifiers may run them at once: the outbox's dedup keys
+keep each push single.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.applications import service as applications
+from backend.billing import service as billing
 from backend.core import clock
-from backend.core.db import get_engine, session_factory
+from backend.core.config import Settings, get_settings
+from backend.core.db import get_engine, run_in_pages, session_factory
 from backend.core.errors import DomainError
 from backend.core.redis import connect
 from backend.dispatch import escalate
@@ -70,6 +79,15 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     return random.uniform(delay / 2, delay)
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """A job the notifier runs between rounds, at most every `every` seconds (0: never)."""
+
+    name: str
+    every: float
+    job: Callable[[], object]
+
+
 class Notifier:
     def __init__(
         self,
@@ -78,7 +96,7 @@ class Notifier:
         settings: NotifierSettings,
         *,
         wakeups: Redis | None = None,
-        periodic: Callable[[], object] | None = None,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         self.factory = factory
         self.senders = senders
@@ -87,7 +105,7 @@ class Notifier:
         self.periodic = periodic
         self.stop = threading.Event()
         self._pool = ThreadPoolExecutor(settings.notifier_threads, thread_name_prefix="notifier")
-        self._last_periodic = 0.0
+        self._last_periodic = [-math.inf] * len(periodic)  # each job runs first at start
 
     # --- the loop --------------------------------------------------------------------------------
 
@@ -129,14 +147,14 @@ class Notifier:
         self.stop.wait(timeout)
 
     def _run_periodic(self) -> None:
-        every = self.settings.notifier_escalation_seconds
-        if self.periodic is None or every <= 0 or time.monotonic() - self._last_periodic < every:
-            return
-        self._last_periodic = time.monotonic()
-        try:
-            self.periodic()
-        except Exception:
-            logger.exception("periodic job failed")
+        for n, periodic in enumerate(self.periodic):
+            if periodic.every <= 0 or time.monotonic() - self._last_periodic[n] < periodic.every:
+                continue
+            self._last_periodic[n] = time.monotonic()
+            try:
+                periodic.job()
+            except Exception:  # one failing job must not hold up the others
+                logger.exception("periodic job %s failed", periodic.name)
 
     # --- one row ---------------------------------------------------------------------------------
 
@@ -306,8 +324,24 @@ def _sms_provider(settings: NotifierSettings) -> SmsProvider:
     )
 
 
-def _escalate() -> object:
-    return escalate.run_once()
+def remind(settings: Settings, batch: int) -> None:
+    """The backend's reminders: applications at risk, to their customer managers, and arrears, to
+    customers; `batch` rows a transaction."""
+    factory = session_factory(get_engine(settings.database_url))
+    for job in (applications.warn_at_risk, billing.remind_arrears):
+        run_in_pages(factory, partial(job, settings=settings, limit=batch))
+
+
+def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
+    """The backend's jobs a notifier runs; the backend's settings are read when they run."""
+    return [
+        Periodic("escalation", settings.notifier_escalation_seconds, escalate.run_once),
+        Periodic(
+            "reminders",
+            settings.notifier_reminder_seconds,
+            lambda: remind(get_settings(), settings.notifier_batch_size),
+        ),
+    ]
 
 
 def main() -> None:
@@ -317,7 +351,7 @@ def main() -> None:
     wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)
     notifier = Notifier(
         session_factory(get_engine(settings.database_url)), build_senders(settings, redis), settings,
-        wakeups=wakeups, periodic=_escalate,
+        wakeups=wakeups, periodic=periodic_jobs(settings),
     )  # fmt: skip
 
     def _stop(signum: int, _frame: object) -> None:

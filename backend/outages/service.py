@@ -2,6 +2,7 @@
 
 Every affected customer (through the topology: a feeder covers its transformers' customers) gets
 one outbox row per step, keyed `outage:<id>:<step>:<customer id>`, so republishing never repeats.
+Cancelling an announced outage withdraws its notices not yet sent and tells everyone it is off.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from backend.core import clock
 from backend.core.errors import Conflict, NotFound
 from backend.customers import service as customers
 from backend.customers.models import Customer
-from backend.notifications.outbox import enqueue
+from backend.notifications.outbox import enqueue, withdraw
 from backend.outages.models import Outage, OutageScope, OutageSubscription
 from backend.outages.schemas import OutageBrief, OutageCreate, OutageRead, OutageUpdate
 from backend.topology import service as topology
@@ -108,6 +109,8 @@ def update_outage(session: Session, outage_id: int, data: OutageUpdate) -> Outag
         outage.restored_at = moment
         _notify(session, outage, "restored", "outage_restored", urgent=True)
     elif data.status == "cancelled":
+        if outage.status == "announced":
+            _call_off(session, outage)
         outage.status = "cancelled"
     outage.updated_at = moment
     session.flush()
@@ -183,6 +186,14 @@ def _announce(session: Session, outage: Outage) -> None:
     reminder_at = outage.starts_at - REMINDER_AHEAD
     if reminder_at > moment and ahead > REMINDER_AHEAD:
         _notify(session, outage, "reminder", "outage_planned_notice", urgent=False, at=reminder_at)
+
+
+def _call_off(session: Session, outage: Outage) -> None:
+    """An announced outage is cancelled: the notices not sent yet are withdrawn (first, so that the
+    cancellation itself is not), and every affected customer is told that power stays on."""
+    withdrawn = withdraw(session, dedup_prefix=f"outage:{outage.id}:", reason="outage cancelled")
+    logger.info("outage %s cancelled: %s pending notices withdrawn", outage.id, withdrawn)
+    _notify(session, outage, "cancelled", "outage_cancelled", urgent=False)
 
 
 def covering(session: Session, customer: Customer) -> list[Outage]:

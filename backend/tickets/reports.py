@@ -49,6 +49,10 @@ def handle_report(session: Session, settings: Settings, data: RepairReportCreate
     customer = reporter(session, data)
     outage = outages.covering_now(session, customer) if customer else None
     if customer is not None and data.kind == "repair":
+        # Concurrent reports of one customer (different messages, so different idempotency keys)
+        # must not both find no open ticket and open two: the checks below run one at a time.
+        # On SQLite the idempotency key inserted before this already holds the write lock.
+        customers.lock(session, customer)
         if outage is not None:
             outages.subscribe(session, outage, customer)
             return RepairReportRead(outcome="attached_to_outage", outage=outages.brief(outage)).model_dump(mode="json")

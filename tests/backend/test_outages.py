@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
+from backend.notifications import claims
 from backend.notifications.models import OutboxMessage
+from backend.notifications.templates import render
 from tests.backend.conftest import County
 
 
@@ -137,3 +139,66 @@ def test_outage_input_errors(client: TestClient, county: County, admin_headers: 
     assert r.status_code == 404
     assert client.patch("/api/v1/outages/999", json={"status": "restored"}, headers=admin_headers).status_code == 404
     assert client.get("/api/v1/outages/99999999999", headers=admin_headers).status_code == 422
+
+
+def test_cancelling_an_announced_outage_withdraws_its_notices_and_tells_everyone_once(
+    client: TestClient, county: County, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
+) -> None:
+    starts = (clock.now() + timedelta(days=10)).replace(minute=0, second=0, microsecond=0)
+    body = {
+        "kind": "planned",
+        "cause": "配网改造",
+        "starts_at": starts.isoformat(),
+        "estimated_restore_at": (starts + timedelta(hours=8)).isoformat(),
+        # F1 covers A1 and A4 (T1) and A2 (T2); T1 and A1 again must not double anything; A3 alone.
+        "feeder_codes": ["F1"],
+        "transformer_codes": ["T1"],
+        "account_nos": [county.a1, county.a3],
+    }
+    outage = client.post("/api/v1/outages", json=body, headers=admin_headers).json()
+    with session_factory() as session, session.begin():
+        notices = {m.dedup_key: m for m in session.scalars(select(OutboxMessage))}
+        assert len(notices) == 8  # notice and reminder for each of the four customers
+        customer_ids = {m.customer_id for m in notices.values()}
+        first, held = sorted(customer_ids)[:2]
+        notices[f"outage:{outage['id']}:notice:{first}"].status = "sent"  # this one reached the customer
+        in_flight = notices[f"outage:{outage['id']}:notice:{held}"]  # a notifier is sending this one
+        in_flight.claimed_until, in_flight.claim_token = clock.now() + timedelta(minutes=2), "t"
+
+    r = client.patch(f"/api/v1/outages/{outage['id']}", json={"status": "cancelled"}, headers=admin_headers)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    again = client.patch(f"/api/v1/outages/{outage['id']}", json={"status": "cancelled"}, headers=admin_headers)
+    assert again.status_code == 409 and again.json()["code"] == "outage_closed"
+
+    cancelled = outbox(session_factory, f"outage:{outage['id']}:cancelled:")
+    assert {m.customer_id for m in cancelled} == customer_ids and len(cancelled) == 4
+    assert all(m.template == "outage_cancelled" and not m.urgent and m.status == "pending" for m in cancelled)
+    assert {m.params["account_no"] for m in cancelled} == {county.a1, county.a2, county.a3, county.a4}
+    assert all(m.next_attempt_at <= clock.now() for m in cancelled)  # told at once, not on the notice's date
+    text = render("outage_cancelled", cancelled[0].params).text
+    local = starts.astimezone(clock.LOCAL_ZONE)
+    assert f"原定于{local.month}月{local.day}日{local:%H:%M}至" in text and "计划停电已取消" in text
+    statuses = {m.dedup_key: m.status for m in outbox(session_factory, f"outage:{outage['id']}:")}
+    assert statuses.pop(f"outage:{outage['id']}:notice:{first}") == "sent"
+    assert statuses.pop(f"outage:{outage['id']}:notice:{held}") == "pending"  # may be at the provider already
+    notice_rows = {key: status for key, status in statuses.items() if ":cancelled:" not in key}
+    assert set(notice_rows.values()) == {"cancelled"} and len(notice_rows) == 6
+
+    # By the day before the planned start no reminder goes out: only the cancellations, and the held
+    # notice (its holder's lease has lapsed), which its customer's cancellation follows.
+    with session_factory() as session:
+        _, claimed = claims.claim_due(session, limit=100, lease_seconds=60, now=starts - timedelta(hours=23))
+        keys = sorted(session.get_one(OutboxMessage, row_id).dedup_key for row_id in claimed)
+    assert keys == sorted(
+        [f"outage:{outage['id']}:notice:{held}"] + [m.dedup_key for m in cancelled if m.customer_id != held]
+    )
+
+
+def test_cancelling_an_outage_already_under_way_tells_nobody_it_is_off(
+    client: TestClient, county: County, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
+) -> None:
+    outage = publish(client, admin_headers, transformer_codes=["T2"])
+    r = client.patch(f"/api/v1/outages/{outage['id']}", json={"status": "cancelled"}, headers=admin_headers)
+    assert r.status_code == 200
+    assert outbox(session_factory, f"outage:{outage['id']}:cancelled:") == []
+    assert [m.status for m in outbox(session_factory, f"outage:{outage['id']}:")] == ["pending"]

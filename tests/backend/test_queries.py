@@ -71,12 +71,12 @@ def test_application_stages_time_limit_and_pushes(
 def test_application_verdicts() -> None:
     monday = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     app = Application(type="residential", submitted_at=monday, completed_at=None)
-    deadline, _, state = applications.verdict(app, monday + timedelta(days=1))
+    deadline, _, state = applications.verdict(app, monday + timedelta(days=1), 0.8)
     assert state == "on_time" and deadline.date().isoformat() == "2026-11-09"  # 5 working days
-    assert applications.verdict(app, monday + timedelta(days=4))[2] == "at_risk"  # Friday: 4 of 5 days used
-    assert applications.verdict(app, monday + timedelta(days=8))[2] == "late"
+    assert applications.verdict(app, monday + timedelta(days=4), 0.8)[2] == "at_risk"  # Friday: 4 of 5 days used
+    assert applications.verdict(app, monday + timedelta(days=8), 0.8)[2] == "late"
     app.completed_at = monday + timedelta(days=3)
-    assert applications.verdict(app, monday + timedelta(days=30))[2] == "on_time"
+    assert applications.verdict(app, monday + timedelta(days=30), 0.8)[2] == "on_time"
 
 
 def test_tiered_prices() -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
+from backend.customers.models import Customer
 from backend.notifications.models import OutboxMessage
-from backend.outages.models import OutageSubscription
+from backend.outages import service as outages
+from backend.outages.models import Outage, OutageSubscription
+from backend.tickets import service as tickets
 from backend.tickets.models import Ticket
 from tests.backend.conftest import County
 
@@ -284,3 +290,71 @@ def test_a_hazard_from_a_passer_by_is_never_turned_away(
         headers=actions_headers | {"Idempotency-Key": "typo"},
     )
     assert unknown_account.status_code == 404  # a mistyped 户号 is asked again, not guessed
+
+
+def test_concurrent_reports_of_one_customer_with_different_keys_open_one_ticket(
+    client: TestClient,
+    county: County,
+    actions_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Widen the gap between "has the customer an open repair ticket?" and opening one, so that
+    # every report has checked before the first ticket commits unless the check is serialized.
+    check = tickets.open_repair_of
+
+    def slow_check(session: Session, customer: Customer) -> Ticket | None:
+        found = check(session, customer)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(tickets, "open_repair_of", slow_check)
+    start = threading.Barrier(4)
+
+    def send(n: int) -> dict:
+        start.wait()
+        return report(client, actions_headers, f"wechat-msg-{n}", account_no=county.a1, description="家里停电了")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert sorted(a["outcome"] for a in answers) == ["attached_to_ticket"] * 3 + ["ticket_created"]
+    assert len({a["ticket_no"] for a in answers}) == 1
+    assert tickets_count(session_factory) == 1
+
+
+def test_concurrent_reports_inside_an_outage_subscribe_the_customer_once(
+    client: TestClient,
+    county: County,
+    admin_headers: dict[str, str],
+    actions_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = clock.now()
+    body = {
+        "kind": "fault",
+        "cause": "10kV线路故障",
+        "starts_at": (now - timedelta(minutes=5)).isoformat(),
+        "estimated_restore_at": (now + timedelta(hours=2)).isoformat(),
+        "transformer_codes": ["T1"],
+    }
+    assert client.post("/api/v1/outages", json=body, headers=admin_headers).status_code == 201
+    covering_now = outages.covering_now
+
+    def slow_lookup(session: Session, customer: Customer) -> Outage | None:
+        found = covering_now(session, customer)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(outages, "covering_now", slow_lookup)
+    start = threading.Barrier(3)
+
+    def send(n: int) -> dict:
+        start.wait()
+        return report(client, actions_headers, f"outage-msg-{n}", account_no=county.a1)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(send, range(3)))
+    assert {a["outcome"] for a in answers} == {"attached_to_outage"}
+    with session_factory() as session:
+        assert session.scalar(select(func.count(OutageSubscription.id))) == 1

@@ -21,6 +21,7 @@ SAMPLE = {
     "description": "整栋楼停电",
     "minutes": 10,
     "cause": "10kV线路检修",
+    "kind_label": "计划停电",
     "starts_at": "2026-11-29T08:00:00+08:00",
     "estimated_restore_at": "2026-11-29T18:00:00+08:00",
     "application_no": "YK202611220003",
