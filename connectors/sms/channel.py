@@ -129,6 +129,7 @@ class SmsInput(InputChannel):
 
         @hook.listener("after_server_start")
         async def replay(*_: Any) -> None:
+            rasa_tuning.freeze_loaded_heap()
             self.replay_pending(on_new_message)
 
         @hook.listener("before_server_stop")

@@ -105,6 +105,7 @@ class PlatformInput(InputChannel):
 
         @hook.listener("after_server_start")
         async def replay(*_: Any) -> None:
+            rasa_tuning.freeze_loaded_heap()
             self.replay_pending(on_new_message)
 
         @hook.listener("before_server_stop")

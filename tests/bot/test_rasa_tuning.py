@@ -5,6 +5,7 @@ dask's run predicts, and cached parses are the parses, bounded and safe from cha
 from __future__ import annotations
 
 import copy
+import gc
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,14 @@ def test_the_cache_is_bounded(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> 
             processor, UserMessage(f"户号310000000{n}", sender_id="o_b"), DialogueStateTracker("o_b", [])
         )
     assert list(processor.__dict__["_parse_cache"]) == [f"户号310000000{n}" for n in (3, 4, 5)]
+
+
+def test_the_loaded_heap_is_frozen_once(agent: Agent) -> None:
+    """After the model is loaded, the collector no longer walks it, and later calls change nothing."""
+    rasa_tuning.freeze_loaded_heap()
+    frozen = gc.get_freeze_count()
+    assert frozen > 100_000  # the model, TensorFlow and Rasa are out of the collector's walks
+    garbage = [[n] for n in range(1000)]
+    rasa_tuning.freeze_loaded_heap()
+    assert gc.get_freeze_count() == frozen
+    del garbage
