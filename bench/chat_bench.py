@@ -161,7 +161,9 @@ class Bench:
         self.stack.stop()
 
     def pids(self) -> dict[str, int]:
-        return {p.name: p.popen.pid for p in self.stack.processes if p.name != "redis"}
+        """The stack's processes, and this one (the WeChat side: simulator and customers)."""
+        stack = {p.name: p.popen.pid for p in self.stack.processes if p.name != "redis"}
+        return stack | {"wechat side": os.getpid()}
 
     async def turn(self, openid: str, text: str) -> TurnResult:
         expected = len(self.replies.arrived[openid]) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,8 @@ class ProcessSampler:
     def _tree(self, pid: int) -> Iterable[psutil.Process]:
         try:
             root = psutil.Process(pid)
+            if pid == os.getpid():  # the bench itself, without the stack it started
+                return [root]
             return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
@@ -93,5 +96,5 @@ class ProcessSampler:
             cpu = self._cpu_end.get(name, 0.0) - self._cpu_start.get(name, 0.0)
             share = 100 * cpu / self._elapsed if self._elapsed else 0.0
             peak_mib = self.peak_rss.get(name, 0) / 2**20
-            out.append(f"  {name:<10} cpu {cpu:6.1f} s ({share:5.1f}% of a core)  rss {peak_mib:7.0f} MiB")
+            out.append(f"  {name:<11} cpu {cpu:6.1f} s ({share:5.1f}% of a core)  rss {peak_mib:7.0f} MiB")
         return out

@@ -26,7 +26,7 @@ from sanic.response import HTTPResponse
 
 from connectors import rasa_tuning
 from connectors._journal import Journal
-from connectors._turns import run_turn
+from connectors._turns import SenderQueues
 from connectors.sms import protocol
 from connectors.wechat.messages import render_reply
 from connectors.wechat.push import PushFailed, PushPipeline
@@ -104,8 +104,7 @@ class SmsInput(InputChannel):
         self.journal = journal
         self.push = push
         self.opt_outs = opt_outs
-        self._tasks: set[asyncio.Task] = set()
-        self._tails: dict[str, asyncio.Task] = {}
+        self.queues = SenderQueues()
 
     def get_output_channel(self) -> OutputChannel:
         return SmsOutput(self)
@@ -135,8 +134,7 @@ class SmsInput(InputChannel):
         @hook.listener("before_server_stop")
         async def finish_running_turns(*_: Any) -> None:
             # turns cut short here stay pending in the journal and are replayed at the next start
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+            await self.queues.drain(timeout=SHUTDOWN_GRACE_SECONDS)
 
         return hook
 
@@ -168,31 +166,13 @@ class SmsInput(InputChannel):
                 continue
             self._schedule(entry.payload, on_new_message)
 
-    async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
     # --- the turn --------------------------------------------------------------------------------
 
     def _schedule(self, payload: dict[str, Any], on_new_message: OnNewMessage) -> None:
-        sender = payload["phone"]
-        previous = self._tails.get(sender)
-        task = asyncio.create_task(self._run_after(previous, payload, on_new_message))
-        self._tasks.add(task)
-        self._tails[sender] = task
+        """Hand the message to the turn thread, behind its sender's earlier ones."""
+        self.queues.submit(payload["phone"], lambda: self._handle(payload, on_new_message))
 
-        def finished(done: asyncio.Task) -> None:
-            self._tasks.discard(done)
-            if self._tails.get(sender) is done:
-                del self._tails[sender]
-
-        task.add_done_callback(finished)
-
-    async def _run_after(
-        self, previous: asyncio.Task | None, payload: dict[str, Any], on_new_message: OnNewMessage
-    ) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})
+    async def _handle(self, payload: dict[str, Any], on_new_message: OnNewMessage) -> None:
         try:
             await self._process(payload, on_new_message)
         except Exception:
@@ -212,7 +192,7 @@ class SmsInput(InputChannel):
             metadata={"message_key": key, "msg_type": "text"},
         )  # fmt: skip
         try:
-            await run_turn(on_new_message(message))
+            await on_new_message(message)
         except Exception:
             logger.exception("Rasa turn for SMS %s failed; it stays journalled", key)
             self.journal.failed(key)

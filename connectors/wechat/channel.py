@@ -30,7 +30,7 @@ from sanic.response import HTTPResponse
 
 from connectors import rasa_tuning
 from connectors._journal import Journal
-from connectors._turns import run_turn
+from connectors._turns import SenderQueues
 from connectors._xml import MAX_BODY_BYTES
 from connectors.wechat import texts
 from connectors.wechat.client import WeChatClient, mask_id
@@ -63,8 +63,7 @@ class PlatformInput(InputChannel):
         self.journal = journal
         self.redis = redis
         self.push = push
-        self._tasks: set[asyncio.Task] = set()
-        self._tails: dict[str, asyncio.Task] = {}
+        self.queues = SenderQueues()
 
     # --- what subclasses provide ---------------------------------------------------------------
 
@@ -111,8 +110,7 @@ class PlatformInput(InputChannel):
         @hook.listener("before_server_stop")
         async def finish_running_turns(*_: Any) -> None:
             # turns cut short here stay pending in the journal and are replayed at the next start
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+            await self.queues.drain(timeout=SHUTDOWN_GRACE_SECONDS)
 
         return hook
 
@@ -150,24 +148,10 @@ class PlatformInput(InputChannel):
     # --- the turn --------------------------------------------------------------------------------
 
     def _schedule(self, key: str, fields: dict[str, str], on_new_message: OnNewMessage) -> None:
-        sender = fields["FromUserName"]
-        previous = self._tails.get(sender)
-        task = asyncio.create_task(self._run_after(previous, key, fields, on_new_message))
-        self._tasks.add(task)
-        self._tails[sender] = task
+        """Hand the message to the turn thread, behind its sender's earlier ones."""
+        self.queues.submit(fields["FromUserName"], lambda: self._handle(key, fields, on_new_message))
 
-        def finished(done: asyncio.Task) -> None:
-            self._tasks.discard(done)
-            if self._tails.get(sender) is done:
-                del self._tails[sender]
-
-        task.add_done_callback(finished)
-
-    async def _run_after(
-        self, previous: asyncio.Task | None, key: str, fields: dict[str, str], on_new_message: OnNewMessage
-    ) -> None:
-        if previous is not None:  # one sender's messages run in arrival order
-            await asyncio.wait({previous})
+    async def _handle(self, key: str, fields: dict[str, str], on_new_message: OnNewMessage) -> None:
         try:
             await self._process(key, fields, on_new_message)
         except Exception:
@@ -191,7 +175,7 @@ class PlatformInput(InputChannel):
                 metadata=turn.metadata,
             )
             try:
-                await run_turn(on_new_message(message))
+                await on_new_message(message)
             except Exception:
                 logger.exception("%s Rasa turn for %s failed; the message stays journalled", self.name(), key)
                 self.journal.failed(key)

@@ -108,7 +108,7 @@ async def test_aliyun_push_is_acked_processed_once_and_answered_by_sms(channel, 
     assert answer.status == 200 and json.loads(answer.body) == {"code": 0, "msg": "接收成功"}
     again = channel.accept("127.0.0.1", TOKEN, body, assistant)  # Aliyun retries: acked, not processed
     assert json.loads(again.body) == {"code": 0, "msg": "接收成功"}
-    await channel.drain()
+    await channel.queues.drain()
     (message,) = assistant.messages
     assert (message.sender_id, message.input_channel, message.text) == ("13800000002", "sms", "家里停电了")
     assert message.metadata == {"message_key": "sms:aliyun:9001", "msg_type": "text"}
@@ -127,7 +127,7 @@ async def test_tencent_reply_without_id_is_deduplicated(channel, backend):
         "errmsg": "OK",
     }
     channel.accept("10.1.2.3", TOKEN, body, assistant)
-    await channel.drain()
+    await channel.queues.drain()
     assert [m.text for m in assistant.messages] == ["查电费"]
 
 
@@ -135,7 +135,7 @@ async def test_opt_out_is_recorded_at_once_without_a_turn(channel, backend):
     assistant = Assistant()
     body = json.dumps([dict(ALIYUN[0], content="TD", sequence_id=9002)]).encode()
     channel.accept("127.0.0.1", TOKEN, body, assistant)
-    await channel.drain()
+    await channel.queues.drain()
     assert not assistant.messages
     assert backend.calls == [("/api/v1/notifications/opt-outs", {"phone": "13800000002"})]
 
@@ -147,7 +147,7 @@ async def test_forged_or_malformed_pushes_are_refused(channel, backend):
     assert channel.accept("127.0.0.1", "guess", body, assistant).status == 401
     assert channel.accept("127.0.0.1", None, body, assistant).status == 401
     assert channel.accept("127.0.0.1", TOKEN, b'[{"phone_number": "1"}]', assistant).status == 400
-    await channel.drain()
+    await channel.queues.drain()
     assert not assistant.messages and not backend.calls
 
 
@@ -162,9 +162,9 @@ async def test_a_failed_turn_stays_journalled_and_is_replayed(channel, backend):
         await message.output_channel.send_text_message(message.sender_id, "您好")
 
     channel.accept("127.0.0.1", TOKEN, json.dumps(ALIYUN).encode(), flaky)
-    await channel.drain()
+    await channel.queues.drain()
     assert channel.journal.state("sms:aliyun:9001") == "pending"
     assert backend.calls[0][1]["dedup_key"] == "chat:sms:aliyun:9001:busy"
     channel.replay_pending(flaky)
-    await channel.drain()
+    await channel.queues.drain()
     assert channel.journal.state("sms:aliyun:9001") == "done" and backend.calls[-1][1]["params"]["text"] == "您好"
