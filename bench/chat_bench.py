@@ -320,7 +320,7 @@ def workdir() -> Iterator[Path]:
 async def run(selected: list[str]) -> int:
     ours: tuple[float, float] | None = None
     with workdir() as work:
-        async with Bench(work, MODEL, customers=6000) as bench:
+        async with Bench(work, MODEL, customers=7000) as bench:  # a feeder with 2,000+ residents
             if "load" in selected or "stock" in selected:
                 for users in (1, 20, 50):
                     lines, rate, p95 = await load(bench, users, turns_each=10 if users > 1 else 30)
