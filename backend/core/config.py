@@ -39,6 +39,9 @@ class Settings(DatabaseSettings):
     complaint_contact_hours: int = 24
     complaint_answer_working_days: int = 4
     accept_escalation_minutes: int = 10
+    #: a ticket reported in a chat is confirmed by the bot's reply there; its "dispatched" push to
+    #: the customer waits this long, so that it arrives after that reply, not before it
+    chat_confirmation_hold_seconds: int = Field(default=15, ge=0)
     #: an open application (业扩) is at risk, and its customer manager warned, once this share of its
     #: time limit's working days is used
     application_at_risk_share: float = Field(default=0.8, gt=0, le=1)

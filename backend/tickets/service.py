@@ -7,7 +7,7 @@ change raises before anything is written.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,6 +30,8 @@ from backend.topology.models import Worker
 
 logger = logging.getLogger(__name__)
 
+#: channels where the customer is in a conversation with the bot when a ticket is opened
+CHAT_CHANNELS = ("wechat", "sms", "rest")
 CHANNEL_LABELS = {
     "wechat": "微信公众号",
     "wecom": "企业微信",
@@ -123,7 +125,9 @@ def open_ticket(
     session.add(ticket)  # inserted at the next flush, already dispatched: one INSERT, no UPDATE
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None:
-        _dispatch(session, ticket, customer, actor)
+        # Reported in a chat: the bot's reply there confirms the ticket; its push comes after it.
+        hold = timedelta(seconds=settings.chat_confirmation_hold_seconds) if channel in CHAT_CHANNELS else None
+        _dispatch(session, ticket, customer, actor, push_not_before=moment + hold if hold else None)
     elif kind != "complaint":
         _event(session, ticket, "manual_dispatch", "system", "未匹配到用电户，转调度中心核实地址后人工派单")
         logger.warning("ticket %s (%s) matches no customer: waiting for the dispatch centre", ticket.ticket_no, kind)
@@ -143,7 +147,9 @@ def _set_repair_deadlines(ticket: Ticket, settings: Settings, area_type: str, mo
     ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, area_type))
 
 
-def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
+def _dispatch(
+    session: Session, ticket: Ticket, customer: Customer, actor: str, *, push_not_before: datetime | None = None
+) -> bool:
     """Assign the ticket; False when nobody at all can take it (it stays `received`)."""
     with session.no_autoflush:
         cell_id = customers.grid_cell_id_of(session, customer)
@@ -157,12 +163,19 @@ def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) 
         else:
             note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
         _event(session, ticket, "overload_warning", "system", note)
-    _assign(session, ticket, customer, choice.worker, choice.backup, actor)
+    _assign(session, ticket, customer, choice.worker, choice.backup, actor, push_not_before=push_not_before)
     return True
 
 
 def _assign(
-    session: Session, ticket: Ticket, customer: Customer | None, worker: Worker, backup: Worker | None, actor: str
+    session: Session,
+    ticket: Ticket,
+    customer: Customer | None,
+    worker: Worker,
+    backup: Worker | None,
+    actor: str,
+    *,
+    push_not_before: datetime | None = None,
 ) -> None:
     ticket.worker_id = worker.id
     ticket.backup_worker_id = backup.id if backup else None
@@ -173,7 +186,7 @@ def _assign(
     params = _params(session, ticket, customer, worker)
     reporter = _reporter(ticket, customer)
     if reporter:
-        enqueue(
+        row = enqueue(
             session,
             dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
             template="ticket_dispatched",
@@ -181,6 +194,8 @@ def _assign(
             urgent=ticket.kind == "hazard",
             **reporter,
         )
+        if push_not_before is not None:
+            row.next_attempt_at = push_not_before
     enqueue(
         session,
         dedup_key=f"ticket:{ticket.ticket_no}:assigned:{worker.code}",
