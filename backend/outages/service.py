@@ -18,7 +18,7 @@ from backend.core import clock
 from backend.core.errors import Conflict, NotFound
 from backend.customers import service as customers
 from backend.customers.models import Customer
-from backend.notifications.outbox import enqueue, withdraw
+from backend.notifications.outbox import enqueue_to_customers, withdraw
 from backend.outages.models import Outage, OutageScope, OutageSubscription
 from backend.outages.schemas import OutageBrief, OutageCreate, OutageRead, OutageUpdate
 from backend.topology import service as topology
@@ -134,7 +134,8 @@ def affected_customer_ids(session: Session, outage_id: int) -> list[int]:
     return sorted(session.scalars(_scope_customer_ids(outage_id)))
 
 
-def _params(outage: Outage, customer: Customer) -> dict[str, Any]:
+def _params(outage: Outage, customer: Any) -> dict[str, Any]:
+    """The notice's values for `customer` (a Customer, or a row with its id, account, name, address)."""
     return {
         "outage_id": outage.id,
         "kind": outage.kind,
@@ -153,20 +154,19 @@ def _notify(
     session: Session, outage: Outage, step: str, template: str, *, urgent: bool, at: datetime | None = None
 ) -> int:
     ids = _scope_customer_ids(outage.id).subquery()
-    rows = session.scalars(select(Customer).where(Customer.id.in_(select(ids.c[0]))))
-    count = 0
-    for customer in rows:
-        row = enqueue(
-            session,
-            dedup_key=f"outage:{outage.id}:{step}:{customer.id}",
-            template=template,
-            params=_params(outage, customer),
-            customer_id=customer.id,
-            urgent=urgent,
+    customers_in_scope = session.execute(
+        select(Customer.id, Customer.account_no, Customer.name, Customer.address).where(
+            Customer.id.in_(select(ids.c[0]))
         )
-        if at is not None and row.status == "pending" and row.attempts == 0:
-            row.next_attempt_at = at
-        count += 1
+    )
+    count = enqueue_to_customers(
+        session,
+        dedup_prefix=f"outage:{outage.id}:{step}:",
+        template=template,
+        params=((row.id, _params(outage, row)) for row in customers_in_scope),
+        urgent=urgent,
+        not_before=at,
+    )
     logger.info("outage %s: %s pushes for step %s", outage.id, count, step)
     return count
 
