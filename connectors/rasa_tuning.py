@@ -146,20 +146,19 @@ def _nlu_reads_only_text(processor: MessageProcessor) -> bool:
 def _parse_cached(
     self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker, only_output_properties: bool = True
 ) -> dict[str, Any]:
+    text = message.text
     with _parse_lock:
         if "_parse_cache" not in self.__dict__:
             self.__dict__["_parse_cache"] = OrderedDict() if _nlu_reads_only_text(self) else None
         cache: OrderedDict[str, dict[str, Any]] | None = self.__dict__["_parse_cache"]
-        text = message.text
-        if cache is None or not only_output_properties or not text:
-            cache = None
-        elif text in cache:
+        cacheable = cache is not None and only_output_properties and bool(text)
+        if cacheable and text in cache:
             cache.move_to_end(text)
             return copy.deepcopy(cache[text])
     parsed = _parse_graph(self, message, tracker, only_output_properties)
-    if cache is not None:
+    if cacheable:
         with _parse_lock:
-            cache[text] = copy.deepcopy(parsed)  # type: ignore[index]
+            cache[text] = copy.deepcopy(parsed)
             if len(cache) > PARSE_CACHE_SIZE:
                 cache.popitem(last=False)
     return parsed

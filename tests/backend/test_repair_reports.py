@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ from backend.core.config import Settings
 from backend.customers.models import Customer
 from backend.notifications.models import OutboxMessage
 from backend.outages import service as outages
-from backend.outages.models import Outage, OutageSubscription
+from backend.outages.models import OutageSubscription
 from backend.tickets import service as tickets
 from backend.tickets.models import Ticket
 from tests.backend.conftest import County
@@ -28,6 +29,29 @@ def report(client: TestClient, headers: dict[str, str], key: str, **body: object
     r = client.post("/api/v1/repair-reports", json=payload, headers=headers | {"Idempotency-Key": key})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def reports_at_once(
+    monkeypatch: pytest.MonkeyPatch, module: object, check: str, count: int, send_one: Callable[[int], dict]
+) -> list[dict]:
+    """`count` reports sent together, with `module.check` slowed by 0.3 s so that every report has
+    run it before the first one commits, unless the reports are serialized."""
+    original = getattr(module, check)
+
+    def slowed(session: Session, customer: Customer) -> object:
+        found = original(session, customer)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(module, check, slowed)
+    start = threading.Barrier(count)
+
+    def send(n: int) -> dict:
+        start.wait()
+        return send_one(n)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(send, range(count)))
 
 
 def tickets_count(factory: sessionmaker[Session]) -> int:
@@ -323,22 +347,13 @@ def test_concurrent_reports_of_one_customer_with_different_keys_open_one_ticket(
 ) -> None:
     # Widen the gap between "has the customer an open repair ticket?" and opening one, so that
     # every report has checked before the first ticket commits unless the check is serialized.
-    check = tickets.open_repair_of
-
-    def slow_check(session: Session, customer: Customer) -> Ticket | None:
-        found = check(session, customer)
-        time.sleep(0.3)
-        return found
-
-    monkeypatch.setattr(tickets, "open_repair_of", slow_check)
-    start = threading.Barrier(4)
-
-    def send(n: int) -> dict:
-        start.wait()
-        return report(client, actions_headers, f"wechat-msg-{n}", account_no=county.a1, description="家里停电了")
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(send, range(4)))
+    answers = reports_at_once(
+        monkeypatch,
+        tickets,
+        "open_repair_of",
+        4,
+        lambda n: report(client, actions_headers, f"wechat-msg-{n}", account_no=county.a1, description="家里停电了"),
+    )
     assert sorted(a["outcome"] for a in answers) == ["attached_to_ticket"] * 3 + ["ticket_created"]
     assert len({a["ticket_no"] for a in answers}) == 1
     assert tickets_count(session_factory) == 1
@@ -361,22 +376,13 @@ def test_concurrent_reports_inside_an_outage_subscribe_the_customer_once(
         "transformer_codes": ["T1"],
     }
     assert client.post("/api/v1/outages", json=body, headers=admin_headers).status_code == 201
-    covering_now = outages.covering_now
-
-    def slow_lookup(session: Session, customer: Customer) -> Outage | None:
-        found = covering_now(session, customer)
-        time.sleep(0.3)
-        return found
-
-    monkeypatch.setattr(outages, "covering_now", slow_lookup)
-    start = threading.Barrier(3)
-
-    def send(n: int) -> dict:
-        start.wait()
-        return report(client, actions_headers, f"outage-msg-{n}", account_no=county.a1)
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        answers = list(pool.map(send, range(3)))
+    answers = reports_at_once(
+        monkeypatch,
+        outages,
+        "covering_now",
+        3,
+        lambda n: report(client, actions_headers, f"outage-msg-{n}", account_no=county.a1),
+    )
     assert {a["outcome"] for a in answers} == {"attached_to_outage"}
     with session_factory() as session:
         assert session.scalar(select(func.count(OutageSubscription.id))) == 1
