@@ -5,6 +5,7 @@ WeChat users who unfollowed)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -62,12 +63,23 @@ def block_sms(session: Session, phone: str, reason: str) -> None:
         logger.info("SMS to %s blocked: %s", mask_phone(phone), reason)
 
 
-def sms_blocked(session: Session, phone: str | None) -> bool:
-    return phone is not None and session.scalar(select(SmsBlock.id).where(SmsBlock.phone == phone)) is not None
+def blocked_phones(session: Session, phones: Collection[str]) -> set[str]:
+    """Those of `phones` that must not get SMS."""
+    if not phones:
+        return set()
+    return set(session.scalars(select(SmsBlock.phone).where(SmsBlock.phone.in_(phones))))
 
 
 def contact(session: Session, recipient_key: str) -> PushContact | None:
     return session.scalar(select(PushContact).where(PushContact.recipient_key == recipient_key))
+
+
+def contacts(session: Session, recipient_keys: Collection[str]) -> dict[str, PushContact]:
+    """What is known about each of `recipient_keys` (keys never seen are left out)."""
+    if not recipient_keys:
+        return {}
+    query = select(PushContact).where(PushContact.recipient_key.in_(recipient_keys))
+    return {row.recipient_key: row for row in session.scalars(query)}
 
 
 def remember(
@@ -79,11 +91,12 @@ def remember(
     unreachable: dict[str, str] | None = None,
 ) -> bool:
     """Store the channels that failed for good, and the channel that worked once something is known
-    about the recipient (a first push that simply worked writes nothing). True when it wrote."""
+    about the recipient (a first push that simply worked writes nothing). True when it wrote.
+    `known` is what was read before sending, possibly in another session."""
     new_losses = set(unreachable or {}) - set(known.unreachable or {} if known else {})
     if not new_losses and (known is None or not sent_by or known.last_channel == sent_by):
         return False
-    row = known
+    row = session.get(PushContact, known.id) if known is not None else None
     if row is None:
         row = PushContact(recipient_key=recipient_key, unreachable={})
         session.add(row)

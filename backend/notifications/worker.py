@@ -29,6 +29,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.applications import service as applications
@@ -43,7 +44,7 @@ from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
 from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
-from backend.notifications.recipients import resolve
+from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
 from connectors.sms.aliyun import AliyunSms
@@ -77,6 +78,16 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff with jitter: between half and all of base·2^(attempts-1), capped."""
     delay = min(cap, base * 2 ** max(attempts - 1, 0))
     return random.uniform(delay / 2, delay)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, read with everything its delivery needs before the batch is handed to threads."""
+
+    row: OutboxMessage
+    recipient: Recipient
+    known: PushContact | None
+    sms_blocked: bool
 
 
 @dataclass(frozen=True)
@@ -124,16 +135,35 @@ class Notifier:
         logger.info("notifier stopped")
 
     def run_once(self) -> int:
-        """One round: claim a batch, deliver it, return how many rows were handled."""
+        """One round: claim a batch, read what it needs, deliver it, return how many rows were handled."""
         with self.factory() as session:
             token, ids = claims.claim_due(
                 session,
                 limit=self.settings.notifier_batch_size,
                 lease_seconds=self.settings.notifier_claim_seconds,
             )
-        if ids:
-            list(self._pool.map(lambda row_id: self.process(row_id, token), ids))
+            batch = self._load(session, ids, token) if ids else []
+        if batch:
+            list(self._pool.map(lambda claimed: self.process(claimed, token), batch))
         return len(ids)
+
+    @staticmethod
+    def _load(session: Session, ids: list[int], token: str) -> list[Claimed]:
+        """The claimed rows with their recipients and what is known about them, a query per table."""
+        rows = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token, OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.id)
+            )
+        )
+        recipients = resolve_all(session, rows)
+        known = service.contacts(session, {r.key for r in recipients})
+        blocked = service.blocked_phones(session, {r.phone for r in recipients if r.phone})
+        return [
+            Claimed(row, recipient, known.get(recipient.key), recipient.phone in blocked)
+            for row, recipient in zip(rows, recipients, strict=True)
+        ]
 
     def _wait(self) -> None:
         timeout = self.settings.notifier_poll_seconds
@@ -158,38 +188,34 @@ class Notifier:
 
     # --- one row ---------------------------------------------------------------------------------
 
-    def process(self, row_id: int, token: str) -> None:
+    def process(self, claimed: Claimed, token: str) -> None:
         try:
             with self.factory() as session:
-                self._process(session, row_id, token)
+                self._process(session, claimed, token)
         except Exception:
-            logger.exception("push %s failed unexpectedly", row_id)
+            logger.exception("push %s failed unexpectedly", claimed.row.id)
 
-    def _process(self, session: Session, row_id: int, token: str) -> None:
-        row = session.get(OutboxMessage, row_id)
-        if row is None or row.claim_token != token or row.status != "pending":
-            return
+    def _process(self, session: Session, claimed: Claimed, token: str) -> None:
+        row, recipient, known = claimed.row, claimed.recipient, claimed.known
         now = clock.now()
         quiet = (self.settings.quiet_hours_start, self.settings.quiet_hours_end)
         if not row.urgent and in_quiet_hours(now, *quiet):
-            claims.finish(session, row_id, token, next_attempt_at=quiet_hours_end(now, quiet[1]))
+            claims.finish(session, row.id, token, next_attempt_at=quiet_hours_end(now, quiet[1]))
             return
         try:
-            recipient = resolve(session, row)
             rendered, merged = self._compose(session, row)
         except (DomainError, KeyError, ValueError) as exc:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
-            claims.finish(session, row_id, token, status="dead", last_error=f"compose: {exc}"[:500])
+            claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500])
             return
-        known = service.contact(session, recipient.key)
         channels = plan(
             recipient,
             unreachable=dict(known.unreachable or {}) if known else {},
-            sms_blocked=service.sms_blocked(session, recipient.phone),
+            sms_blocked=claimed.sms_blocked,
             preferred=known.preferred_channel if known else None,
         )
         if not channels:
-            claims.finish(session, row_id, token, status="dead", last_error="no reachable channel")
+            claims.finish(session, row.id, token, status="dead", last_error="no reachable channel")
             logger.warning("push %s dead: no reachable channel", row.dedup_key)
             return
         out_id = f"pd{row.id}"
