@@ -57,6 +57,8 @@ CONVERSATIONS = [
 STORM_MESSAGES = ["停电了", "什么时候来电"]
 # A bound customer's whole repair report: the fault, this account, the callback phone, confirm.
 STORM_REPORT = ["我家停电了", "是的", "是的", "是的"]
+OUTCOME_TABLES = ("ticket", "ticket_event", "outage_subscription")
+BOUND = "JOIN wechat_binding b ON b.customer_id ="
 
 
 @dataclass
@@ -185,9 +187,41 @@ class Bench:
         arrived = await self.replies.next_after(openid, expected, REPLY_TIMEOUT)
         return TurnResult(ack, None if arrived is None else arrived - started)
 
-    async def ticket_count(self) -> int:
+    def high_water(self) -> dict[str, int]:
+        """The last id of each table a repair report writes to, to tell what a benchmark added."""
         with sqlite3.connect(self.settings["DATABASE_URL"].removeprefix("sqlite:///")) as db:
-            return int(db.execute("SELECT count(*) FROM ticket").fetchone()[0])
+            return {t: int(db.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]) for t in OUTCOME_TABLES}
+
+    def report_outcomes(self, openids: list[str], since: dict[str, int]) -> dict[str, int]:
+        """How each customer's report ended, from what the backend wrote after `since`: tickets
+        opened, and customers whose report opened a ticket, was added to their open ticket as a
+        reminder (催办), or was attached to a known outage; "none of these" is what is unexplained."""
+        asked = set(openids)
+        with sqlite3.connect(self.settings["DATABASE_URL"].removeprefix("sqlite:///")) as db:
+
+            def who(sql: str, table: str) -> set[str]:
+                return {openid for (openid,) in db.execute(sql, (since[table],))} & asked
+
+            opened = int(db.execute("SELECT count(*) FROM ticket WHERE id > ?", (since["ticket"],)).fetchone()[0])
+            ticketed = who(f"SELECT b.openid FROM ticket t {BOUND} t.customer_id WHERE t.id > ?", "ticket")
+            reminded = who(
+                f"SELECT b.openid FROM ticket_event e JOIN ticket t ON t.id = e.ticket_id {BOUND} t.customer_id "
+                "WHERE e.id > ? AND e.type = 'reminded'",
+                "ticket_event",
+            )
+            attached = who(
+                f"SELECT b.openid FROM outage_subscription s {BOUND} s.customer_id WHERE s.id > ?",
+                "outage_subscription",
+            )
+        reminded -= ticketed
+        attached -= ticketed | reminded
+        return {
+            "tickets": opened,
+            "ticket": len(ticketed),
+            "reminder": len(reminded),
+            "outage": len(attached),
+            "none": len(asked - ticketed - reminded - attached),
+        }
 
 
 def bind_openids(database_url: str) -> list[str]:
@@ -285,7 +319,7 @@ async def storm(bench: Bench, with_outage: bool, customers: int = 2000, seconds:
                                            headers=headers)  # fmt: skip
         response.raise_for_status()
         outage_url = f"{bench.settings['BACKEND_URL']}/api/v1/outages/{response.json()['id']}"
-    tickets_before = await bench.ticket_count()
+    since = bench.high_water()
     calls_before = dict(bench.state.token_calls)
     results: list[TurnResult] = []
     interval = seconds / max(1, len(openids))
@@ -305,14 +339,17 @@ async def storm(bench: Bench, with_outage: bool, customers: int = 2000, seconds:
     if with_outage:  # power is back: the next benchmark starts with nothing in the pool
         restored = await bench.client.patch(outage_url, json={"status": "restored"}, headers=headers)
         restored.raise_for_status()
-    tickets = await bench.ticket_count() - tickets_before
+    outcomes = bench.report_outcomes(openids, since)
     fetches = sum(bench.state.token_calls.values()) - sum(calls_before.values())
     name = "storm (outage known)" if with_outage else "storm (nothing in the pool, full repair reports)"
     expected = 0 if with_outage else len(openids)
     return [
         *summarize(f"{name}, {len(openids)} customers on {feeder} over {seconds:.0f} s", results, elapsed),
-        f"  last answered {elapsed:.1f} s after the first message; tickets opened {tickets} (expected {expected});"
-        f" token fetches {fetches}",
+        f"  last answered {elapsed:.1f} s after the first message; tickets opened {outcomes['tickets']}"
+        f" (expected {expected}); token fetches {fetches}",
+        f"  customers whose report opened a ticket {outcomes['ticket']}, was added to their open ticket"
+        f" {outcomes['reminder']}, was attached to a known outage {outcomes['outage']},"
+        f" none of these {outcomes['none']}",
         *sampler.lines(),
     ]
 
