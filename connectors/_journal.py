@@ -56,8 +56,13 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
+def var_dir() -> Path:
+    """Where the rasa server keeps its local state (`POWERDESK_VAR_DIR`, default `<repo>/var`)."""
+    return Path(os.environ.get("POWERDESK_VAR_DIR") or ROOT / "var")
+
+
 def default_path() -> Path:
-    return Path(os.environ.get("POWERDESK_VAR_DIR") or ROOT / "var") / "inbound-journal.sqlite3"
+    return var_dir() / "inbound-journal.sqlite3"
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,21 @@ everything before the last `keep_turns` is replaced by a session start that sets
 the active form as they stood at that point, exactly as `action_session_start` does. Every state
 the policies see over the kept turns is unchanged (tests/bot/test_tracker_store.py).
 
-The store is in memory like Rasa's default; what it drops is the old turns' detail, which the
-backend's tickets and the channels' journals keep where it matters.
+Conversations are kept in memory, as by Rasa's default store, and written through to a local
+SQLite file (`conversations.sqlite3` under `POWERDESK_VAR_DIR`), so that a restart of the rasa
+server does not drop a customer in the middle of a repair report: the next message continues
+the form where it stood. What compaction drops is the old turns' detail, which the backend's
+tickets and the channels' journals keep where it matters.
 """
 
 from __future__ import annotations
 
 import copy
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -23,6 +31,12 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from connectors._journal import var_dir
+
+#: conversations not saved for this long are deleted (sessions themselves expire after an hour)
+KEEP_SECONDS = 7 * 24 * 3600
+PRUNE_EVERY = 1000
 
 
 def compacted(tracker: DialogueStateTracker, keep_turns: int) -> DialogueStateTracker | None:
@@ -57,14 +71,78 @@ def _fresh_slots(tracker: DialogueStateTracker) -> list[Any]:
     return [copy.copy(slot) for slot in tracker.slots.values()]  # a tracker resets the slots it is given
 
 
+class ConversationFile(MutableMapping[str, str]):
+    """Serialised conversations by sender id: read through a memory cache, written through to a
+    SQLite file. One rasa server owns the file; Sanic's thread and the turn thread share it."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS conversation"
+            " (sender TEXT PRIMARY KEY, tracker TEXT NOT NULL, saved_at REAL NOT NULL)"
+        )
+        self._cache: dict[str, str] = {}
+        self._writes = 0
+
+    def __getitem__(self, sender: str) -> str:
+        if sender in self._cache:
+            return self._cache[sender]
+        with self._lock:
+            row = self._db.execute("SELECT tracker FROM conversation WHERE sender = ?", (sender,)).fetchone()
+        if row is None:
+            raise KeyError(sender)
+        self._cache[sender] = row[0]
+        return str(row[0])
+
+    def __setitem__(self, sender: str, tracker: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO conversation (sender, tracker, saved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender) DO UPDATE SET tracker = excluded.tracker, saved_at = excluded.saved_at",
+                (sender, tracker, time.time()),
+            )
+            self._writes += 1
+            if self._writes % PRUNE_EVERY == 0:
+                self._db.execute("DELETE FROM conversation WHERE saved_at < ?", (time.time() - KEEP_SECONDS,))
+                self._cache.clear()
+        self._cache[sender] = tracker
+
+    def __delitem__(self, sender: str) -> None:
+        with self._lock:
+            deleted = self._db.execute("DELETE FROM conversation WHERE sender = ?", (sender,)).rowcount
+        self._cache.pop(sender, None)
+        if not deleted:
+            raise KeyError(sender)
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            senders = [sender for (sender,) in self._db.execute("SELECT sender FROM conversation ORDER BY sender")]
+        return iter(senders)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM conversation").fetchone()[0])
+
+
 class CompactingTrackerStore(InMemoryTrackerStore):
-    """Rasa's in-memory store, compacting each conversation as it is saved (`keep_turns` in endpoints.yml)."""
+    """Rasa's in-memory store over a `ConversationFile`, compacting each conversation as it is saved
+    (`keep_turns` in endpoints.yml)."""
 
     def __init__(
-        self, domain: Domain, event_broker: EventBroker | None = None, keep_turns: int = 6, **kwargs: Any
+        self,
+        domain: Domain,
+        event_broker: EventBroker | None = None,
+        keep_turns: int = 6,
+        path: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.keep_turns = int(keep_turns)
+        self.store = ConversationFile(Path(path) if path else var_dir() / "conversations.sqlite3")  # type: ignore[assignment]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(compacted(tracker, self.keep_turns) or tracker)

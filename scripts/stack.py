@@ -136,6 +136,13 @@ class Stack:
             process.wait()
         self.processes.clear()
 
+    def stop_one(self, name: str) -> None:
+        """Stop the named process (SIGTERM, as a deployment's restart does) and forget it."""
+        for process in [p for p in self.processes if p.name == name]:
+            process.terminate()
+            process.wait()
+            self.processes.remove(process)
+
     def start_all(self, ports: Mapping[str, int]) -> None:
         """Migrate, seed an empty database, then start every tier (ports by lower-case tier name)."""
         self.migrate()

@@ -41,6 +41,8 @@ class LiveStack:
     simulator_url: str
     database_url: str
     log_dir: Path
+    stack: Stack
+    ports: dict[str, int]
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -65,6 +67,10 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "SMS_PROVIDER": "aliyun",
         "SMS_API_BASE_URL": simulator_url,
         "POWERDESK_VAR_DIR": str(work),
+        # No quiet hours: the end-to-end pushes must not depend on the time of day the tests run
+        # (quiet hours have their own tests in tests/backend/notifications).
+        "QUIET_HOURS_START": "00:00",
+        "QUIET_HOURS_END": "00:00",
     }
     stack = Stack(base_env(settings), work / "log")
     try:
@@ -77,6 +83,8 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             simulator_url=simulator_url,
             database_url=settings["DATABASE_URL"],
             log_dir=work / "log",
+            stack=stack,
+            ports=ports,
         )
     finally:
         stack.stop()

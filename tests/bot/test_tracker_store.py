@@ -60,8 +60,8 @@ def test_the_kept_turns_look_the_same_to_the_policies(domain: Domain) -> None:
     assert kept[1:] == full.past_states(domain)[-(len(kept) - 1) :]
 
 
-async def test_the_store_keeps_a_long_conversation_bounded(domain: Domain) -> None:
-    store = CompactingTrackerStore(domain, keep_turns=KEEP)
+async def test_the_store_keeps_a_long_conversation_bounded(domain: Domain, tmp_path: Path) -> None:
+    store = CompactingTrackerStore(domain, keep_turns=KEEP, path=str(tmp_path / "conversations.sqlite3"))
     await store.get_or_create_tracker("o_test")
     kept = []
     for _ in range(25):
@@ -73,3 +73,19 @@ async def test_the_store_keeps_a_long_conversation_bounded(domain: Domain) -> No
         kept.append(sum(isinstance(e, UserUttered) for e in stored.events))
     assert kept[: 2 * KEEP] == list(range(1, 2 * KEEP + 1))  # short conversations are left alone
     assert kept[2 * KEEP] == KEEP and max(kept) == 2 * KEEP  # then folded back to the last KEEP turns
+
+
+async def test_a_conversation_survives_a_restart_of_the_server(domain: Domain, tmp_path: Path) -> None:
+    """A customer in the middle of a repair report when the rasa server restarts: the new process's
+    store returns the conversation with its form and slots, so the next answer continues the form."""
+    path = str(tmp_path / "conversations.sqlite3")
+    before = CompactingTrackerStore(domain, keep_turns=KEEP, path=path)
+    await before.save(long_conversation(domain))
+    after = CompactingTrackerStore(domain, keep_turns=KEEP, path=path)
+    restored = await after.retrieve("o_test")
+    assert restored is not None
+    assert restored.active_loop_name == "repair_form"
+    assert restored.current_slot_values() == (await before.retrieve("o_test")).current_slot_values()
+    assert restored.events == (await before.retrieve("o_test")).events
+    assert list(await after.keys()) == ["o_test"]
+    assert await after.retrieve("o_other") is None
