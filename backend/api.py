@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from backend.applications.router import router as applications_router
 from backend.billing.router import router as billing_router
+from backend.core.errors import error_responses
 from backend.customers.router import router as customers_router
 from backend.dispatch.router import router as dispatch_router
 from backend.handoffs.router import router as handoffs_router
@@ -13,7 +14,8 @@ from backend.outages.router import router as outages_router
 from backend.tickets.router import router as tickets_router
 from backend.topology.router import router as topology_router
 
-api_router = APIRouter()
+# Every route checks the bearer token and its role, and validates what it is sent.
+api_router = APIRouter(responses=error_responses(401, 403, 422))
 api_router.include_router(topology_router)
 api_router.include_router(customers_router)
 api_router.include_router(identity_router)

@@ -11,7 +11,7 @@ from backend.billing.schemas import BillCreate, BillRead, ComparisonRead
 from backend.billing.tariff import get_tariff
 from backend.core import clock
 from backend.core.deps import Role, SessionDep, require
-from backend.core.errors import NotFound
+from backend.core.errors import NotFound, error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 
@@ -19,12 +19,12 @@ router = APIRouter(tags=["bills"])
 AccountNo = Annotated[str, Query(pattern=r"^\d{10}$")]
 
 
-@router.post("/bills", status_code=201, dependencies=[require()])
+@router.post("/bills", status_code=201, dependencies=[require()], responses=error_responses(400, 404, 409))
 def issue_bill(data: BillCreate, session: TxSessionDep) -> BillRead:
     return service.read(service.issue_bill(session, get_tariff(), data), clock.local_today())
 
 
-@router.get("/bills", dependencies=[require(Role.actions)])
+@router.get("/bills", dependencies=[require(Role.actions)], responses=error_responses(404))
 def list_bills(
     session: SessionDep, account_no: AccountNo, months: Annotated[int, Query(ge=1, le=36)] = 12
 ) -> list[BillRead]:
@@ -33,7 +33,7 @@ def list_bills(
     return [service.read(b, today) for b in service.bills_of(session, customer, months)]
 
 
-@router.get("/bills/comparison", dependencies=[require(Role.actions)])
+@router.get("/bills/comparison", dependencies=[require(Role.actions)], responses=error_responses(404))
 def compare(session: SessionDep, account_no: AccountNo) -> ComparisonRead:
     result = service.comparison(session, customers.get_customer(session, account_no))
     if result is None:

@@ -1,10 +1,13 @@
-"""Domain errors with stable machine codes, and their JSON rendering."""
+"""Domain errors with stable machine codes, their JSON rendering, and its OpenAPI documentation."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 
@@ -41,6 +44,47 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class ErrorRead(BaseModel):
+    """The body of every error answer: a stable machine code, and a message for people."""
+
+    code: str
+    message: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorRead(ErrorRead):
+    #: with the code `validation_error`: what is wrong, field by field (absent for other codes)
+    errors: list[FieldError] = []
+
+
+ERROR_DESCRIPTIONS = {
+    400: "`bad_request`: the body is not readable JSON",
+    401: "`unauthorized`: the bearer token is missing or wrong",
+    403: "The caller may not do this (`code` says why; `forbidden`: not with this role)",
+    404: "Something the request names does not exist (`code` says what)",
+    409: "The request conflicts with what is stored (`code` says how)",
+    422: "`validation_error`: the request does not match this schema (`errors` says where); "
+    "or another `code` for a request the data refuses",
+    503: "A resource the request needs is exhausted or down (`code` says which)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entries of these error statuses, for a route or a router."""
+    return {
+        status: {
+            "model": ValidationErrorRead if status == 422 else ErrorRead,
+            "description": ERROR_DESCRIPTIONS[status],
+        }
+        for status in statuses
+    }
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -58,7 +102,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         return JSONResponse(
             {"code": code.get(exc.status_code, f"http_{exc.status_code}"), "message": str(exc.detail)},
             status_code=exc.status_code,

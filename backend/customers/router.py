@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from backend.core.deps import Role, SessionDep, caller_role, require
+from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service
 from backend.customers.schemas import CustomerCreate, CustomerRead, CustomerType
@@ -14,7 +15,7 @@ from backend.customers.schemas import CustomerCreate, CustomerRead, CustomerType
 router = APIRouter(tags=["customers"])
 
 
-@router.post("/customers", status_code=201, dependencies=[require()])
+@router.post("/customers", status_code=201, dependencies=[require()], responses=error_responses(400, 404, 409))
 def create_customer(data: CustomerCreate, session: TxSessionDep) -> CustomerRead:
     return service.read(session, service.create_customer(session, data), full=True)
 
@@ -23,7 +24,7 @@ def create_customer(data: CustomerCreate, session: TxSessionDep) -> CustomerRead
 def list_customers(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
     phone: Annotated[str | None, Query(pattern=r"^1\d{10}$")] = None,
     customer_type: CustomerType | None = None,
 ) -> list[CustomerRead]:
@@ -31,7 +32,9 @@ def list_customers(
     return [service.read(session, c, full=True) for c in rows]
 
 
-@router.get("/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)])
+@router.get(
+    "/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404)
+)
 def get_customer(
     account_no: Annotated[str, Path(pattern=r"^\d{10}$")],
     session: SessionDep,

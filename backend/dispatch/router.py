@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.core.deps import Role, SessionDep, require
+from backend.core.errors import error_responses
 from backend.customers import service as customers
 from backend.dispatch import service
 from backend.dispatch.schemas import CellRef, Contact, GridWorkersRead
@@ -14,7 +15,7 @@ from backend.dispatch.schemas import CellRef, Contact, GridWorkersRead
 router = APIRouter(tags=["dispatch"])
 
 
-@router.get("/grid-workers", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/grid-workers", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
 def grid_workers(session: SessionDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]) -> GridWorkersRead:
     customer = customers.get_customer(session, account_no)
     found = service.responsible(session, customers.grid_cell_id_of(session, customer))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from backend.core.deps import Role, SessionDep, require
+from backend.core.errors import error_responses
 from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.handoffs import service
@@ -16,7 +17,7 @@ router = APIRouter(tags=["handoffs"])
 HandoffId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-@router.post("/handoffs", status_code=201, dependencies=[require(Role.actions)])
+@router.post("/handoffs", status_code=201, dependencies=[require(Role.actions)], responses=error_responses(400))
 def request_handoff(data: HandoffCreate, session: TxSessionDep) -> HandoffRead:
     return service.read(session, service.request(session, data))
 
@@ -28,6 +29,8 @@ def list_handoffs(
     return [service.read(session, h) for h in service.list_for_sender(session, sender_id, active_only=active)]
 
 
-@router.post("/handoffs/{handoff_id}/release", dependencies=[require(Role.actions)])
+@router.post(
+    "/handoffs/{handoff_id}/release", dependencies=[require(Role.actions)], responses=error_responses(404, 409)
+)
 def release(handoff_id: HandoffId, session: TxSessionDep) -> HandoffRead:
     return service.read(session, service.release(session, handoff_id))

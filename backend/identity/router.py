@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.core.deps import Role, SessionDep, require
-from backend.core.errors import Invalid
+from backend.core.errors import Invalid, error_responses
 from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
@@ -30,7 +30,7 @@ def resolve_identity(
     return service.resolve(session, wechat_openid=wechat_openid, wecom_user_id=wecom_user_id, phone=phone)
 
 
-@router.post("/identity/bind", dependencies=[require(Role.actions)])
+@router.post("/identity/bind", dependencies=[require(Role.actions)], responses=error_responses(400, 404))
 def bind(data: BindRequest, session: TxSessionDep) -> CustomerBrief:
     customer = customers.bind_openid(
         session, openid=data.wechat_openid, account_no=data.account_no, phone_last4=data.phone_last4

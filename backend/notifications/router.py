@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Query
 
 from backend.core.clock import to_local
 from backend.core.deps import Role, SessionDep, require
+from backend.core.errors import error_responses
+from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.notifications import service
 from backend.notifications.schemas import (
@@ -24,7 +26,12 @@ from backend.notifications.schemas import (
 router = APIRouter(tags=["notifications"])
 
 
-@router.post("/notifications", status_code=201, dependencies=[require(Role.actions, Role.worker)])
+@router.post(
+    "/notifications",
+    status_code=201,
+    dependencies=[require(Role.actions, Role.worker)],
+    responses=error_responses(400, 404, 409),
+)
 def create_notification(data: NotificationCreate, session: TxSessionDep) -> NotificationRead:
     row = service.request_push(
         session,
@@ -59,22 +66,29 @@ def list_notifications(
     ]
 
 
-@router.post("/notifications/opt-outs", status_code=204, dependencies=[require(Role.actions)])
+@router.post(
+    "/notifications/opt-outs", status_code=204, dependencies=[require(Role.actions)], responses=error_responses(400)
+)
 def opt_out(data: OptOutCreate, session: TxSessionDep) -> None:
     """An SMS reply TD/退订: the number gets no more SMS, from now on."""
     service.block_sms(session, data.phone, "opt_out")
 
 
-@router.put("/notifications/wechat-followers/{openid}", status_code=204, dependencies=[require(Role.actions)])
+@router.put(
+    "/notifications/wechat-followers/{openid}",
+    status_code=204,
+    dependencies=[require(Role.actions)],
+    responses=error_responses(400),
+)
 def wechat_follow(
-    openid: Annotated[str, Path(min_length=1, max_length=64)], data: WechatFollow, session: TxSessionDep
+    openid: Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)], data: WechatFollow, session: TxSessionDep
 ) -> None:
     """The WeChat channel reports a subscribe / unsubscribe event: no WeChat push reaches an
     unfollowed user, so the notifier goes straight to SMS until they follow again."""
     service.set_wechat_following(session, openid, data.following)
 
 
-@router.put("/customers/{account_no}/preferred-channel", dependencies=[require()])
+@router.put("/customers/{account_no}/preferred-channel", dependencies=[require()], responses=error_responses(400, 404))
 def preferred_channel(
     account_no: Annotated[str, Path(pattern=r"^\d{10}$")], data: PreferredChannel, session: TxSessionDep
 ) -> PreferredChannel:

@@ -7,10 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from backend.core.schemas import RequestModel
+
 Phone = Field(default=None, pattern=r"^1[3-9]\d{9}$")
 
 
-class Recipient(BaseModel):
+class Recipient(RequestModel):
     wechat_openid: str | None = Field(default=None, min_length=1, max_length=64)
     account_no: str | None = Field(default=None, pattern=r"^\d{10}$")
     phone: str | None = Phone
@@ -23,7 +25,7 @@ class Recipient(BaseModel):
         return self
 
 
-class NotificationCreate(BaseModel):
+class NotificationCreate(RequestModel):
     recipient: Recipient
     template: str = Field(min_length=1, max_length=64)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -46,14 +48,14 @@ class NotificationDetail(NotificationRead):
     created_at: datetime | None
 
 
-class OptOutCreate(BaseModel):
+class OptOutCreate(RequestModel):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")
 
 
-class WechatFollow(BaseModel):
+class WechatFollow(RequestModel):
     following: bool
 
 
-class PreferredChannel(BaseModel):
+class PreferredChannel(RequestModel):
     #: "sms": SMS first; "wechat" or null: the usual order (WeChat, then SMS)
     channel: Literal["sms", "wechat"] | None = None

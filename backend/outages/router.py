@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from backend.core.deps import Role, SessionDep, require
+from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 from backend.outages import service
@@ -16,22 +17,22 @@ router = APIRouter(tags=["outages"])
 OutageId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
-@router.post("/outages", status_code=201, dependencies=[require()])
+@router.post("/outages", status_code=201, dependencies=[require()], responses=error_responses(400, 404))
 def create_outage(data: OutageCreate, session: TxSessionDep) -> OutageRead:
     return service.read(session, service.create_outage(session, data), detail=True)
 
 
-@router.patch("/outages/{outage_id}", dependencies=[require()])
+@router.patch("/outages/{outage_id}", dependencies=[require()], responses=error_responses(400, 404, 409))
 def update_outage(outage_id: OutageId, data: OutageUpdate, session: TxSessionDep) -> OutageRead:
     return service.read(session, service.update_outage(session, outage_id, data), detail=True)
 
 
-@router.get("/outages/{outage_id}", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/outages/{outage_id}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
 def get_outage(outage_id: OutageId, session: SessionDep) -> OutageRead:
     return service.read(session, service.get_outage(session, outage_id), detail=True)
 
 
-@router.get("/outages", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/outages", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
 def list_outages(
     session: SessionDep,
     account_no: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,

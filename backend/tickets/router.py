@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query
 
 from backend.core.deps import Role, SessionDep, SettingsDep, caller_role, require
+from backend.core.errors import error_responses
 from backend.core.idempotency import run_once
 from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep, TxSessionDep
@@ -34,7 +35,7 @@ def actor_of(role: Role) -> str:
     return {Role.admin: "admin", Role.actions: "assistant", Role.worker: "worker"}[role]
 
 
-@router.post("/repair-reports", dependencies=[require(Role.actions)])
+@router.post("/repair-reports", dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409, 503))
 def create_repair_report(
     data: RepairReportCreate,
     idempotency_key: IdempotencyKey,
@@ -52,7 +53,9 @@ def create_repair_report(
     return RepairReportRead.model_validate(answer)
 
 
-@router.post("/tickets", status_code=201, dependencies=[require(Role.actions)])
+@router.post(
+    "/tickets", status_code=201, dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409, 503)
+)
 def create_complaint(
     data: ComplaintCreate,
     idempotency_key: IdempotencyKey,
@@ -70,7 +73,7 @@ def create_complaint(
     return TicketRead.model_validate(answer)
 
 
-@router.get("/tickets", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/tickets", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
 def list_tickets(
     session: SessionDep,
     account_no: Annotated[str, Query(pattern=r"^\d{10}$")],
@@ -86,7 +89,9 @@ def dispatch_queue(session: SessionDep) -> list[TicketRead]:
     return [service.read(session, t) for t in service.dispatch_queue(session)]
 
 
-@router.post("/tickets/{ticket_no}/assign", dependencies=[require(Role.admin)])
+@router.post(
+    "/tickets/{ticket_no}/assign", dependencies=[require(Role.admin)], responses=error_responses(400, 404, 409)
+)
 def assign(
     ticket_no: TicketNo, data: TicketAssign, session: TxSessionDep, settings: SettingsDep, role: CallerRole
 ) -> TicketRead:
@@ -94,12 +99,16 @@ def assign(
     return service.read(session, ticket)
 
 
-@router.get("/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
 def get_ticket(ticket_no: TicketNo, session: SessionDep) -> TicketRead:
     return service.read(session, service.get_ticket(session, ticket_no))
 
 
-@router.post("/tickets/{ticket_no}/events", dependencies=[require(Role.actions, Role.worker)])
+@router.post(
+    "/tickets/{ticket_no}/events",
+    dependencies=[require(Role.actions, Role.worker)],
+    responses=error_responses(400, 404, 409),
+)
 def add_event(
     ticket_no: TicketNo,
     data: TicketEventCreate,
@@ -119,19 +128,28 @@ def add_event(
     return service.read(session, ticket)
 
 
-@router.post("/tickets/{ticket_no}/rating", dependencies=[require(Role.actions)])
+@router.post(
+    "/tickets/{ticket_no}/rating", dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409)
+)
 def rate(ticket_no: TicketNo, data: RatingCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
     ticket = service.rate(session, ticket_no, score=data.score, comment=data.comment, actor=actor_of(role))
     return service.read(session, ticket)
 
 
-@router.post("/tickets/{ticket_no}/photos", status_code=201, dependencies=[require(Role.actions, Role.worker)])
+@router.post(
+    "/tickets/{ticket_no}/photos",
+    status_code=201,
+    dependencies=[require(Role.actions, Role.worker)],
+    responses=error_responses(400, 404),
+)
 def add_photo(ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
     ticket = service.add_photo(session, ticket_no, media_id=data.media_id, url=data.url, actor=actor_of(role))
     return service.read(session, ticket)
 
 
-@router.get("/workers/{code}/tickets", dependencies=[require(Role.actions, Role.worker)])
+@router.get(
+    "/workers/{code}/tickets", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404)
+)
 def worker_tickets(
     code: Annotated[str, Path(max_length=32, pattern=NO_NUL)], session: SessionDep, open: bool = True
 ) -> list[TicketRead]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.core.deps import Role, SessionDep, require
+from backend.core.errors import error_responses
 from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.topology import service
@@ -26,7 +27,7 @@ READERS = require(Role.actions, Role.worker)
 ADMIN = require()
 
 
-@router.post("/feeders", status_code=201, dependencies=[ADMIN])
+@router.post("/feeders", status_code=201, dependencies=[ADMIN], responses=error_responses(400, 409))
 def create_feeder(data: FeederCreate, session: TxSessionDep) -> FeederRead:
     return service.create_feeder(session, data)
 
@@ -36,7 +37,7 @@ def list_feeders(session: SessionDep) -> list[FeederRead]:
     return service.list_feeders(session)
 
 
-@router.post("/grid-cells", status_code=201, dependencies=[ADMIN])
+@router.post("/grid-cells", status_code=201, dependencies=[ADMIN], responses=error_responses(400, 404, 409))
 def create_grid_cell(data: GridCellCreate, session: TxSessionDep) -> GridCellRead:
     return service.create_grid_cell(session, data)
 
@@ -46,7 +47,7 @@ def list_grid_cells(session: SessionDep) -> list[GridCellRead]:
     return service.list_grid_cells(session)
 
 
-@router.post("/transformers", status_code=201, dependencies=[ADMIN])
+@router.post("/transformers", status_code=201, dependencies=[ADMIN], responses=error_responses(400, 404, 409))
 def create_transformer(data: TransformerCreate, session: TxSessionDep) -> TransformerRead:
     return service.create_transformer(session, data)
 
@@ -55,17 +56,17 @@ def create_transformer(data: TransformerCreate, session: TxSessionDep) -> Transf
 def list_transformers(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
 ) -> list[TransformerRead]:
     return service.list_transformers(session, limit=limit, offset=offset)
 
 
-@router.post("/workers", status_code=201, dependencies=[ADMIN])
+@router.post("/workers", status_code=201, dependencies=[ADMIN], responses=error_responses(400, 404, 409))
 def create_worker(data: WorkerCreate, session: TxSessionDep) -> WorkerRead:
     return service.create_worker(session, data)
 
 
-@router.get("/workers", dependencies=[READERS])
+@router.get("/workers", dependencies=[READERS], responses=error_responses(404))
 def list_workers(
     session: SessionDep, grid_cell_code: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None
 ) -> list[WorkerRead]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.backend.conftest import County
@@ -105,3 +106,10 @@ def test_duplicates_unknowns_and_malformed_input(
         "transformer_code": "T1",
     }
     assert client.post("/api/v1/customers", json=dup, headers=admin_headers).status_code == 409
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transformers", "/api/v1/customers"])
+def test_an_offset_no_database_can_bind_is_422(client: TestClient, admin_headers: dict[str, str], path: str) -> None:
+    r = client.get(path, params={"offset": 2**63}, headers=admin_headers)
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["errors"]] == [["query", "offset"]]
