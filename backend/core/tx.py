@@ -1,4 +1,8 @@
-"""A request-scoped unit of work: the session commits when the endpoint returns, rolls back on error."""
+"""A request-scoped unit of work: the session commits when the endpoint returns, rolls back on error.
+
+The commit runs before the answer is sent (`scope="function"`; FastAPI's default for a dependency
+with `yield` is after it): a client that reads right after a 2xx sees its write, and a commit that
+fails is answered as an error instead of following a success already sent."""
 
 from __future__ import annotations
 
@@ -19,5 +23,5 @@ def get_session_factory(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-TxSessionDep = Annotated[Session, Depends(get_tx_session)]
+TxSessionDep = Annotated[Session, Depends(get_tx_session, scope="function")]
 FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
