@@ -18,6 +18,7 @@ tickets and the channels' journals keep where it matters.
 from __future__ import annotations
 
 import copy
+import logging
 import sqlite3
 import threading
 import time
@@ -33,6 +34,8 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from connectors._journal import var_dir
+
+logger = logging.getLogger(__name__)
 
 #: conversations not saved for this long are deleted (sessions themselves expire after an hour)
 KEEP_SECONDS = 7 * 24 * 3600
@@ -91,25 +94,34 @@ class ConversationFile(MutableMapping[str, str]):
     def __getitem__(self, sender: str) -> str:
         if sender in self._cache:
             return self._cache[sender]
-        with self._lock:
-            row = self._db.execute("SELECT tracker FROM conversation WHERE sender = ?", (sender,)).fetchone()
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT tracker FROM conversation WHERE sender = ?", (sender,)).fetchone()
+        except sqlite3.Error as exc:
+            logger.error("ALERT conversations file unreadable (%s): %s starts afresh", exc, sender)
+            raise KeyError(sender) from exc
         if row is None:
             raise KeyError(sender)
         self._cache[sender] = row[0]
         return str(row[0])
 
     def __setitem__(self, sender: str, tracker: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO conversation (sender, tracker, saved_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (sender) DO UPDATE SET tracker = excluded.tracker, saved_at = excluded.saved_at",
-                (sender, tracker, time.time()),
-            )
-            self._writes += 1
-            if self._writes % PRUNE_EVERY == 0:
-                self._db.execute("DELETE FROM conversation WHERE saved_at < ?", (time.time() - KEEP_SECONDS,))
-                self._cache.clear()
+        """Kept in memory first: a file that cannot be written (disk full, I/O error) costs the
+        conversation its survival of a restart, never the conversation itself."""
         self._cache[sender] = tracker
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO conversation (sender, tracker, saved_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (sender) DO UPDATE SET tracker = excluded.tracker, saved_at = excluded.saved_at",
+                    (sender, tracker, time.time()),
+                )
+                self._writes += 1
+                if self._writes % PRUNE_EVERY == 0:
+                    self._db.execute("DELETE FROM conversation WHERE saved_at < ?", (time.time() - KEEP_SECONDS,))
+                    self._cache = {sender: tracker}
+        except sqlite3.Error as exc:
+            logger.error("ALERT conversations file unwritable (%s): %s kept in memory only", exc, sender)
 
     def __delitem__(self, sender: str) -> None:
         with self._lock:

@@ -89,3 +89,16 @@ async def test_a_conversation_survives_a_restart_of_the_server(domain: Domain, t
     assert restored.events == (await before.retrieve("o_test")).events
     assert list(await after.keys()) == ["o_test"]
     assert await after.retrieve("o_other") is None
+
+
+async def test_a_conversation_goes_on_when_its_file_cannot_be_written(
+    domain: Domain, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """RELIABILITY row 47: a conversations file that refuses writes (here: a read-only connection,
+    as on a full disk) raises an alert, and the conversation still completes from memory."""
+    store = CompactingTrackerStore(domain, keep_turns=KEEP, path=str(tmp_path / "conversations.sqlite3"))
+    store.store._db.execute("PRAGMA query_only = ON")  # every write now fails as on a full disk
+    await store.save(long_conversation(domain))
+    kept = await store.retrieve("o_test")
+    assert kept is not None and kept.active_loop_name == "repair_form"
+    assert "ALERT conversations file unwritable" in caplog.text
