@@ -19,6 +19,8 @@ from actions.backend_client import BackendRejected
 logger = logging.getLogger(__name__)
 
 STEP_OF_INTENT = {"accept_task": "accept", "arrive_site": "arrive", "resolve_task": "resolve"}
+# intents that answer the cause question asked after a resolution without a cause
+CAUSE_ANSWER_INTENTS = ("inform", "resolve_task")
 DONE_RESPONSES = {
     "accept": "utter_worker_accepted",
     "arrive": "utter_worker_arrived",
@@ -27,7 +29,14 @@ DONE_RESPONSES = {
 CHOICE_RE = re.compile(r"^\s*(\d{1,2})\s*$")
 # a resolution message needs more than the bare "fixed" words to carry a cause
 BARE_RESOLVE_RE = re.compile(r"^(已经?|都)?(修好|修复|处理好|搞定|恢复|完成|处理完|弄好)(了|啦)?[。!！.]*$")
+# the ticket number a worker may put in front ("QX202611220001修好了") is no cause either
+TICKET_REF_RE = re.compile(r"(工单号?)?\s*[Qq][Xx][0-9]{12}\s*[，,：:]?\s*")
 MAX_CHOICES = 5
+
+
+def is_bare_resolution(text: str) -> bool:
+    """True for "修好了" or "QX202611220001已修复": the work is done but no cause is given."""
+    return BARE_RESOLVE_RE.match(TICKET_REF_RE.sub("", text).strip()) is not None
 
 
 def clear() -> EventList:
@@ -55,11 +64,15 @@ class ActionWorkerTaskStep(BackendAction):
             return clear()
         ticket_no = entity(tracker, "ticket_no")
         choices = list(tracker.get_slot("worker_choices") or [])
+        if tracker.get_slot("worker_pending_step") == "resolve_cause" and intent in CAUSE_ANSWER_INTENTS and choices:
+            # The answer to "what was the cause?" is a cause alone ("进户线断了", inform) or the cause
+            # with the fix ("进户线断了，已接好", resolve_task): both resolve the ticket asked about.
+            return await self._resolve_with_cause(dispatcher, worker_code, ticket_no or choices[0], text)
         choice = CHOICE_RE.match(text)
         if not ticket_no and choice and choices and 1 <= int(choice.group(1)) <= len(choices):
             ticket_no = choices[int(choice.group(1)) - 1]
         if step == "resolve_cause":
-            return await self._step(dispatcher, worker_code, choices[0], "resolve", text)
+            return await self._resolve_with_cause(dispatcher, worker_code, choices[0], text)
         if not ticket_no:
             tasks = await backend().worker_tickets(worker_code)
             if not tasks:
@@ -77,14 +90,26 @@ class ActionWorkerTaskStep(BackendAction):
             ticket_no = str(tasks[0]["ticket_no"])
         ticket_no = ticket_no.upper()
         note = text if intent == "resolve_task" else None
-        if step == "resolve" and (note is None or BARE_RESOLVE_RE.match(note)):
-            dispatcher.utter_message(response="utter_worker_ask_cause", ticket_no=ticket_no)
-            return [
-                SlotSet("worker_pending_step", "resolve_cause"),
-                SlotSet("worker_choices", [ticket_no]),
-                SlotSet("worker_waiting", True),
-            ]
+        if step == "resolve" and (note is None or is_bare_resolution(note)):
+            return self._ask_cause(dispatcher, ticket_no)
         return await self._step(dispatcher, worker_code, ticket_no, step, note)
+
+    @staticmethod
+    def _ask_cause(dispatcher: CollectingDispatcher, ticket_no: str) -> EventList:
+        dispatcher.utter_message(response="utter_worker_ask_cause", ticket_no=ticket_no)
+        return [
+            SlotSet("worker_pending_step", "resolve_cause"),
+            SlotSet("worker_choices", [ticket_no]),
+            SlotSet("worker_waiting", True),
+        ]
+
+    async def _resolve_with_cause(
+        self, dispatcher: CollectingDispatcher, worker_code: str, ticket_no: str, text: str
+    ) -> EventList:
+        ticket_no = ticket_no.upper()
+        if is_bare_resolution(text):  # "修好了" again: still no cause, ask once more
+            return self._ask_cause(dispatcher, ticket_no)
+        return await self._step(dispatcher, worker_code, ticket_no, "resolve", text)
 
     async def _step(
         self, dispatcher: CollectingDispatcher, worker_code: str, ticket_no: str, step: str, note: str | None

@@ -128,21 +128,27 @@ async def test_worker_steps_and_customer_progress(world: World, actions_env: Bac
     assert actions_env.admin("GET", f"/tickets/{ticket_no}")["rating"] == 2
 
 
-async def test_several_tasks_make_the_worker_choose(world: World, actions_env: Backend, domain: dict[str, Any]) -> None:
-    neighbour = world.account_no[:-2] + "02"
+def add_neighbour(actions_env: Backend, world: World, n: int, name: str) -> str:
+    """Another resident on the world's transformer, so the same worker's cell; their account number."""
+    account_no = world.account_no[:-2] + f"{n:02d}"
     actions_env.admin(
         "POST",
         "/customers",
         {
-            "account_no": neighbour,
-            "name": "李四",
-            "phone": world.phone[:-2] + "90",
-            "address": "阳光小区3栋1单元201",
+            "account_no": account_no,
+            "name": name,
+            "phone": world.phone[:-2] + f"{88 + n}",
+            "address": f"阳光小区{n + 1}栋1单元201",
             "customer_type": "resident",
             "area_type": "urban",
             "transformer_code": world.transformer_code,
         },
     )
+    return account_no
+
+
+async def test_several_tasks_make_the_worker_choose(world: World, actions_env: Backend, domain: dict[str, Any]) -> None:
+    neighbour = add_neighbour(actions_env, world, 2, "李四")
     first = await open_ticket(world, domain)
     second = await open_ticket(world, domain, account_no=neighbour)
     assert first != second
@@ -157,6 +163,45 @@ async def test_several_tasks_make_the_worker_choose(world: World, actions_env: B
     await ActionWorkerTaskStep().run(dispatcher, make_tracker(world.worker_wecom_id, "2", slots=pending), domain)
     assert dispatcher.messages[0]["response"] == "utter_worker_accepted"
     assert dispatcher.messages[0]["ticket_no"] == pending["worker_choices"][1]
+
+
+async def test_the_cause_answer_may_also_say_it_is_fixed(
+    world: World, actions_env: Backend, domain: dict[str, Any]
+) -> None:
+    """After "修好了" the worker is asked for the cause; "进户线断了，已接好" is classified as
+    resolve_task and still resolves the ticket asked about, even with another task open."""
+    neighbour = add_neighbour(actions_env, world, 3, "赵六")
+    first = await open_ticket(world, domain)
+    await open_ticket(world, domain, account_no=neighbour)
+    step = ActionWorkerTaskStep()
+    for text, intent in (("接单", "accept_task"), ("到了", "arrive_site")):
+        tracker = make_tracker(
+            world.worker_wecom_id, f"{first}{text}", intent, entities=[ent("ticket_no", first)], slots=worker(world)
+        )
+        await step.run(CollectingDispatcher(), tracker, domain)
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        world.worker_wecom_id, f"{first}修好了", "resolve_task", entities=[ent("ticket_no", first)], slots=worker(world)
+    )
+    pending = worker(world) | slots_of(await step.run(dispatcher, tracker, domain))
+    assert responses(dispatcher) == ["utter_worker_ask_cause"]
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(world.worker_wecom_id, "已经修好了", "resolve_task", slots=pending)
+    again = worker(world) | slots_of(await step.run(dispatcher, tracker, domain))
+    assert responses(dispatcher) == ["utter_worker_ask_cause"]  # still no cause
+    assert again["worker_choices"] == [first] and again["worker_waiting"] is True
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(world.worker_wecom_id, "进户线断了，已接好", "resolve_task", slots=again)
+    events = await step.run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_worker_resolved"]
+    assert dispatcher.messages[0]["ticket_no"] == first
+    assert slots_of(events)["worker_waiting"] is False
+    ticket = actions_env.admin("GET", f"/tickets/{first}")
+    assert ticket["status"] == "resolved"
+    assert any("进户线断了" in (e.get("note") or "") for e in ticket["timeline"])
 
 
 async def test_customer_cannot_use_worker_steps(world: World, domain: dict[str, Any]) -> None:
