@@ -59,6 +59,10 @@ from connectors.wecom.client import WeComClient
 logger = logging.getLogger(__name__)
 
 WORKER_TASKS = ("worker_task_assigned", "worker_task_escalated", "worker_task_reminded")
+# A push is started only in the first half of its claim's lease; the second half (a minute by
+# default) is left for it to finish over all its channels (each client gives up within seconds),
+# so that no push is still on its way when its row can be claimed by another notifier.
+SEND_WINDOW_SHARE = 0.5
 
 
 def in_quiet_hours(moment: datetime, start: Any, end: Any) -> bool:
@@ -136,15 +140,15 @@ class Notifier:
 
     def run_once(self) -> int:
         """One round: claim a batch, read what it needs, deliver it, return how many rows were handled."""
+        lease = timedelta(seconds=self.settings.notifier_claim_seconds)
+        send_by = clock.now() + lease * SEND_WINDOW_SHARE  # taken before the claim, which ends later
         with self.factory() as session:
             token, ids = claims.claim_due(
-                session,
-                limit=self.settings.notifier_batch_size,
-                lease_seconds=self.settings.notifier_claim_seconds,
+                session, limit=self.settings.notifier_batch_size, lease_seconds=lease.total_seconds()
             )
             batch = self._load(session, ids, token) if ids else []
         if batch:
-            list(self._pool.map(lambda claimed: self.process(claimed, token), batch))
+            list(self._pool.map(lambda claimed: self.process(claimed, token, send_by), batch))
         return len(ids)
 
     @staticmethod
@@ -188,16 +192,20 @@ class Notifier:
 
     # --- one row ---------------------------------------------------------------------------------
 
-    def process(self, claimed: Claimed, token: str) -> None:
+    def process(self, claimed: Claimed, token: str, send_by: datetime) -> None:
         try:
             with self.factory() as session:
-                self._process(session, claimed, token)
+                self._process(session, claimed, token, send_by)
         except Exception:
             logger.exception("push %s failed unexpectedly", claimed.row.id)
 
-    def _process(self, session: Session, claimed: Claimed, token: str) -> None:
+    def _process(self, session: Session, claimed: Claimed, token: str, send_by: datetime) -> None:
         row, recipient, known = claimed.row, claimed.recipient, claimed.known
         now = clock.now()
+        if now >= send_by:  # the batch outlasted the first half of the lease: the row goes back in line
+            claims.finish(session, row.id, token)
+            logger.warning("push %s released unsent: its claim was running out", row.dedup_key)
+            return
         quiet = (self.settings.quiet_hours_start, self.settings.quiet_hours_end)
         if not row.urgent and in_quiet_hours(now, *quiet):
             claims.finish(session, row.id, token, next_attempt_at=quiet_hours_end(now, quiet[1]))

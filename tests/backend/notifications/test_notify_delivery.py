@@ -327,3 +327,18 @@ def test_customer_who_prefers_sms_gets_sms_first(session_factory, county, settin
     push(session_factory, "ticket:QX202611220001:accepted", "ticket_accepted", customer_id=a2)
     drain(notifier, session_factory)
     assert len(sim.wechat_calls("template_send")) == 1 and len(sim.sms) == 1
+
+
+def test_no_push_is_started_when_its_claim_could_run_out_during_the_send(session_factory, county, settings, sim):
+    """A notifier starts a send only in the first half of its claim's lease; past it (here at once:
+    a lease of 0 s) it hands the row back unsent and not marked unsure, for the next claim."""
+    short = notifier_settings(settings.database_url, settings.redis_url, sim, notifier_claim_seconds=0)
+    push(session_factory, "ticket:QX202611220001:dispatched", customer_id=customer_id(session_factory, county.a2))
+    assert make_notifier(session_factory, short).run_once() == 1
+    (row,) = rows(session_factory)
+    assert not sim.sms
+    assert (row.status, row.attempts, row.claim_token, row.sending_channel) == ("pending", 0, None, None)
+    usual = notifier_settings(settings.database_url, settings.redis_url, sim)
+    drain(make_notifier(session_factory, usual), session_factory)
+    assert [m.template for m in sim.sms] == ["ticket_dispatched"]
+    assert rows(session_factory)[0].status == "sent"
