@@ -65,6 +65,16 @@ def default_path() -> Path:
     return var_dir() / "inbound-journal.sqlite3"
 
 
+def open_local(path: Path) -> sqlite3.Connection:
+    """A local state file of the rasa server, shared by its threads (each caller keeps a lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
+    # WAL + NORMAL: a committed row survives a crash of this process (not of the machine's power).
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 @dataclass(frozen=True)
 class Entry:
     key: str
@@ -78,12 +88,8 @@ class Entry:
 class Journal:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5)
-        # WAL + NORMAL: a committed row survives a crash of this process (not of the machine's power).
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_local(self.path)
         self._db.executescript(_SCHEMA)
         self._writes = 0
 

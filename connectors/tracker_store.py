@@ -33,7 +33,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors._journal import var_dir
+from connectors._journal import open_local, var_dir
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +79,8 @@ class ConversationFile(MutableMapping[str, str]):
     SQLite file. One rasa server owns the file; Sanic's thread and the turn thread share it."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_local(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS conversation"
             " (sender TEXT PRIMARY KEY, tracker TEXT NOT NULL, saved_at REAL NOT NULL)"

@@ -148,6 +148,19 @@ class County:
     a1_openid: str = "o_a1"
 
 
+def shop_application(county: County) -> dict[str, object]:
+    """A connection application by the county's business customer (A4), as the API takes it."""
+    return {
+        "account_no": county.a4,
+        "applicant_name": "青山县鑫源超市",
+        "type": "low_voltage",
+        "capacity_kva": 80,
+        "address": "青山县城关镇人民路4号",
+        "manager_name": "周敏",
+        "manager_phone": "13700001111",
+    }
+
+
 @pytest.fixture
 def county(session_factory: sessionmaker[Session]) -> County:
     spec = County()

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from backend.core.config import Settings
 from backend.main import create_app
-from tests.backend.conftest import TOKENS, County
+from tests.backend.conftest import TOKENS, County, shop_application
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CONFIG = {
@@ -105,18 +105,7 @@ def api_app(settings: Settings, county: County) -> FastAPI:
         )
         report = {"account_no": county.a1, "channel": "wechat", "sender_id": "o_x", "description": "家里停电了"}
         ticket = created("/repair-reports", report, **{"Idempotency-Key": "schema-test"})
-        application = created(
-            "/applications",
-            {
-                "account_no": county.a4,
-                "applicant_name": "青山县鑫源超市",
-                "type": "low_voltage",
-                "capacity_kva": 80,
-                "address": "青山县城关镇人民路4号",
-                "manager_name": "周敏",
-                "manager_phone": "13700001111",
-            },
-        )
+        application = created("/applications", shop_application(county))
         created("/bills", {"account_no": county.a1, "period": "2026-10", "kwh": 180})
         handoff = created("/handoffs", {"channel": "sms", "sender_id": "13800000009"})
     EXISTING.update(

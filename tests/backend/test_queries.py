@@ -13,7 +13,7 @@ from backend.applications.models import Application
 from backend.billing.service import due_date_of, shift_period
 from backend.billing.tariff import Tariff, price
 from backend.notifications.models import OutboxMessage
-from tests.backend.conftest import County
+from tests.backend.conftest import County, shop_application
 
 
 def test_application_stages_time_limit_and_pushes(
@@ -23,16 +23,7 @@ def test_application_stages_time_limit_and_pushes(
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
 ) -> None:
-    body = {
-        "account_no": county.a4,
-        "applicant_name": "青山县鑫源超市",
-        "type": "low_voltage",
-        "capacity_kva": 80,
-        "address": "青山县城关镇人民路4号",
-        "manager_name": "周敏",
-        "manager_phone": "13700001111",
-    }
-    created = client.post("/api/v1/applications", json=body, headers=admin_headers)
+    created = client.post("/api/v1/applications", json=shop_application(county), headers=admin_headers)
     assert created.status_code == 201, created.text
     number = created.json()["application_no"]
     assert number.startswith("YK") and created.json()["stage"] == "accepted"
