@@ -1,13 +1,18 @@
-"""FastAPI dependencies: settings, database session, Redis, and bearer-token roles."""
+"""FastAPI dependencies: settings, database session, Redis, and bearer-token roles.
+
+Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread
+pool, and that hop costs more CPU than the dependency itself (docs/benchmarks.md, backend)."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from redis import Redis
 from sqlalchemy.orm import Session
 
@@ -20,17 +25,22 @@ class Role(str, Enum):
     worker = "worker"
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for reads. Opening one does no I/O; closing it returns its connection, in a thread."""
+    session: Session = request.app.state.session_factory()
+    try:
         yield session
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.close)
 
 
-def get_redis_client(request: Request) -> Redis:
+async def get_redis_client(request: Request) -> Redis:
     client: Redis = request.app.state.redis
     return client
 
@@ -40,7 +50,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RedisDep = Annotated[Redis, Depends(get_redis_client)]
 
 
-def caller_role(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> Role:
+async def caller_role(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> Role:
     """The role whose token the request carries; 401 when there is none or it is wrong."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token:
@@ -57,7 +67,7 @@ def caller_role(settings: SettingsDep, authorization: Annotated[str | None, Head
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets the admin and the given roles through, and answers 403 to others."""
 
-    def _check(role: Annotated[Role, Depends(caller_role)]) -> Role:
+    async def _check(role: Annotated[Role, Depends(caller_role)]) -> Role:
         if role is Role.admin or role in roles:
             return role
         raise HTTPException(403, detail=f"role {role.value} may not call this")

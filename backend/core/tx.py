@@ -6,19 +6,41 @@ fails is answered as an error instead of following a success already sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def get_tx_session(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session, session.begin():
+def _finish(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_tx_session(request: Request) -> AsyncIterator[Session]:
+    """Opening the session does no I/O, so only its end (commit or rollback, then close) goes to a
+    thread; shielded, so that a cancelled request still hands its connection back."""
+    session: Session = request.app.state.session_factory()
+    session.begin()
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_finish, session, False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_finish, session, True)
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     return factory
 

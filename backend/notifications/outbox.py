@@ -176,8 +176,7 @@ def wake_notifiers(redis_client: Any) -> None:
     if time.monotonic() < _redis_down_until:
         return
     try:
-        redis_client.lpush(WAKEUP_KEY, "1")
-        redis_client.ltrim(WAKEUP_KEY, 0, 99)
+        redis_client.pipeline(transaction=False).lpush(WAKEUP_KEY, "1").ltrim(WAKEUP_KEY, 0, 99).execute()
     except RedisError as exc:
         _redis_down_until = time.monotonic() + _REDIS_RETRY_SECONDS
         logger.warning("outbox: Redis unavailable (%s), notifiers will find the rows by polling", exc)
