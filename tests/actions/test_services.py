@@ -204,6 +204,33 @@ async def test_the_cause_answer_may_also_say_it_is_fixed(
     assert any("进户线断了" in (e.get("note") or "") for e in ticket["timeline"])
 
 
+async def test_a_cause_the_nlu_did_not_place_still_answers_the_question(
+    world: World, actions_env: Backend, domain: dict[str, Any]
+) -> None:
+    """A cause is free text: after the cause question, "保险盒烧了" classified as nlu_fallback (or as
+    a customer's report) resolves the ticket asked about with that text as its cause."""
+    ticket_no = await open_ticket(world, domain)
+    step = ActionWorkerTaskStep()
+    for text, intent in (("接单", "accept_task"), ("到了", "arrive_site")):
+        await step.run(
+            CollectingDispatcher(), make_tracker(world.worker_wecom_id, text, intent, slots=worker(world)), domain
+        )
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(world.worker_wecom_id, "修好了", "resolve_task", slots=worker(world))
+    pending = worker(world) | slots_of(await step.run(dispatcher, tracker, domain))
+    assert responses(dispatcher) == ["utter_worker_ask_cause"]
+
+    dispatcher = CollectingDispatcher()
+    events = await step.run(
+        dispatcher, make_tracker(world.worker_wecom_id, "保险盒烧了", "nlu_fallback", slots=pending), domain
+    )
+    assert responses(dispatcher) == ["utter_worker_resolved"]
+    assert slots_of(events)["worker_waiting"] is False
+    ticket = actions_env.admin("GET", f"/tickets/{ticket_no}")
+    assert ticket["status"] == "resolved"
+    assert any(e.get("note") == "保险盒烧了" for e in ticket["timeline"])
+
+
 async def test_customer_cannot_use_worker_steps(world: World, domain: dict[str, Any]) -> None:
     dispatcher = CollectingDispatcher()
     await ActionWorkerTaskStep().run(
