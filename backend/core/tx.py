@@ -30,14 +30,13 @@ async def get_tx_session(request: Request) -> AsyncIterator[Session]:
     thread; shielded, so that a cancelled request still hands its connection back."""
     session: Session = request.app.state.session_factory()
     session.begin()
+    succeeded = False
     try:
         yield session
-    except BaseException:
+        succeeded = True
+    finally:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_finish, session, False)
-        raise
-    with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_finish, session, True)
+            await run_in_threadpool(_finish, session, succeeded)
 
 
 async def get_session_factory(request: Request) -> sessionmaker[Session]:
