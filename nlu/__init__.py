@@ -1,0 +1,1 @@
+"""PowerDesk's own Rasa NLU components (bot env), named in bot/config.yml."""
