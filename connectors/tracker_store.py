@@ -145,7 +145,7 @@ class CompactingTrackerStore(InMemoryTrackerStore):
         self,
         domain: Domain,
         event_broker: EventBroker | None = None,
-        keep_turns: int = 6,
+        keep_turns: int = 3,
         path: str | None = None,
         **kwargs: Any,
     ) -> None:

@@ -4,6 +4,9 @@ of connectors/tracker_store.py, running in the real rasa server)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 
 from tests.conftest import LiveStack
@@ -11,7 +14,8 @@ from tests.e2e.test_walking_skeleton import CONVERSATION, TICKET_NO, say
 
 SENDER = "o_demo_resident_03"  # seeded: 3100000003, bound, no outage now
 QUESTIONS = ["这个月电费多少", "怎么交电费", "你好", "我的网格员是谁", "谢谢"]
-KEEP_TURNS = 6  # bot/endpoints.yml
+ENDPOINTS = Path(__file__).resolve().parents[2] / "bot" / "endpoints.yml"
+KEEP_TURNS = int(re.search(r"^\s+keep_turns: (\d+)$", ENDPOINTS.read_text(), re.MULTILINE)[1])
 
 
 def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_stack: LiveStack) -> None:
@@ -25,5 +29,5 @@ def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_s
     params = {"token": live_stack.env["RASA_API_TOKEN"]} if live_stack.env.get("RASA_API_TOKEN") else {}
     tracker = httpx.get(f"{live_stack.rasa_url}/conversations/{SENDER}/tracker", params=params, timeout=10).json()
     user_turns = [e for e in tracker["events"] if e["event"] == "user"]
-    assert KEEP_TURNS <= len(user_turns) <= 2 * KEEP_TURNS  # 34 turns said, at most 12 kept
+    assert KEEP_TURNS <= len(user_turns) <= 2 * KEEP_TURNS  # 34 turns said, at most 2 x keep_turns kept
     assert tracker["slots"]["identity_kind"] == "customer"  # who is talking survives the compaction
