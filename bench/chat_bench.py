@@ -295,10 +295,14 @@ def _window_median(times: list[float | None], first: int) -> float:
 
 async def long_conversation(bench: Bench, runs: int = 5) -> list[str]:
     # The mixed messages repeat every 48 turns, so turns 50-53 say what turns 2-5 said: the
-    # comparison measures the conversation's length, not a different message mix. Turn 1 is left
-    # out (it also starts the session). One conversation's turns vary by more than the effect, so
-    # `runs` customers each hold one, and the figure is the median of their ratios.
-    messages = ([m for conversation in CONVERSATIONS for m in conversation] * 3)[:48]
+    # comparison measures the conversation's length, not a different message mix. The 48 are
+    # whole conversations (20 + 20 + 5 + 3), so that turn 49 does not find a repair form left
+    # half-filled by turn 48. Turn 1 is left out (it also starts the session). One conversation's
+    # turns vary by more than the effect, so `runs` customers each hold one, and the figure is the
+    # median of their ratios.
+    cycle = CONVERSATIONS * 2 + [CONVERSATIONS[0], CONVERSATIONS[2]]
+    messages = [m for conversation in cycle for m in conversation]
+    assert len(messages) == 48
     ratios, early, middle, late = [], [], [], []
     for openid in bench.openids[-runs:]:
         times: list[float | None] = []
