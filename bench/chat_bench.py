@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import uvicorn
 
 from bench.measure import ProcessSampler, latency_line, percentile
@@ -112,7 +112,7 @@ class Bench:
         self.work = work
         self.model = model
         self.customers = customers
-        self.ports = {name: free_port() for name in ("backend", "actions", "rasa", "simulator")}
+        self.ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}
         sim_url = f"http://127.0.0.1:{self.ports['simulator']}"
         self.settings = dev_secrets() | {
             "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
@@ -120,6 +120,7 @@ class Bench:
             "BACKEND_URL": f"http://127.0.0.1:{self.ports['backend']}",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
             "RASA_URL": f"http://127.0.0.1:{self.ports['rasa']}",
+            "GATEWAY_URL": f"http://127.0.0.1:{self.ports['gateway']}",
             "WECHAT_API_BASE_URL": sim_url,
             "WECOM_API_BASE_URL": sim_url,
             "SMS_API_BASE_URL": sim_url,
@@ -138,12 +139,14 @@ class Bench:
         self.stack.start_backend(self.ports["backend"])
         self.stack.start_actions(self.ports["actions"])
         self.stack.start_rasa(self.ports["rasa"], model=self.model)
+        self.stack.start_gateway(self.ports["gateway"])
         sim_settings = SimulatorSettings(
             wechat_app_id=self.settings["WECHAT_APP_ID"],
             wechat_app_secret=self.settings["WECHAT_APP_SECRET"],
             wechat_token=self.settings["WECHAT_TOKEN"],
             wechat_aes_key=self.settings["WECHAT_AES_KEY"],
             rasa_url=self.settings["RASA_URL"],
+            gateway_url=self.settings["GATEWAY_URL"],
             backend_url=self.settings["BACKEND_URL"],
             admin_token=self.settings["POWERDESK_ADMIN_TOKEN"],
         )
@@ -160,11 +163,11 @@ class Bench:
         self.server_thread.start()
         while not self.server.started:
             await asyncio.sleep(0.05)
-        self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
+        self.client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.client.aclose()
+        await self.client.close()
         self.server.should_exit = True
         await asyncio.to_thread(self.server_thread.join)
         self.stack.stop()
@@ -328,10 +331,9 @@ async def storm(bench: Bench, with_outage: bool, customers: int = 2000, seconds:
         now = datetime.now(timezone.utc)
         body = {"kind": "fault", "cause": "线路故障跳闸", "starts_at": now.isoformat(),
                 "estimated_restore_at": (now + timedelta(hours=2)).isoformat(), "feeder_codes": [feeder]}  # fmt: skip
-        response = await bench.client.post(f"{bench.settings['BACKEND_URL']}/api/v1/outages", json=body,
-                                           headers=headers)  # fmt: skip
-        response.raise_for_status()
-        outage_url = f"{bench.settings['BACKEND_URL']}/api/v1/outages/{response.json()['id']}"
+        async with bench.client.post(f"{bench.settings['BACKEND_URL']}/api/v1/outages", json=body,
+                                     headers=headers, raise_for_status=True) as response:  # fmt: skip
+            outage_url = f"{bench.settings['BACKEND_URL']}/api/v1/outages/{(await response.json())['id']}"
     since = bench.high_water()
     calls_before = dict(bench.state.token_calls)
     results: list[TurnResult] = []
@@ -350,8 +352,8 @@ async def storm(bench: Bench, with_outage: bool, customers: int = 2000, seconds:
         await asyncio.gather(*(customer(i, o) for i, o in enumerate(openids)))
         elapsed = time.perf_counter() - started
     if with_outage:  # power is back: the next benchmark starts with nothing in the pool
-        restored = await bench.client.patch(outage_url, json={"status": "restored"}, headers=headers)
-        restored.raise_for_status()
+        async with bench.client.patch(outage_url, json={"status": "restored"}, headers=headers, raise_for_status=True):
+            pass
     outcomes = bench.report_outcomes(openids, since)
     fetches = sum(bench.state.token_calls.values()) - sum(calls_before.values())
     name = "storm (outage known)" if with_outage else "storm (nothing in the pool, full repair reports)"

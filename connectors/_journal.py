@@ -7,7 +7,9 @@ their Rasa turn has finished; `pending()` lists them so the channel replays them
 It also keeps the nonces seen within the timestamp window (replay protection) and quarantines
 signed-but-malformed bodies for inspection.
 
-Used by the WeChat, WeCom and SMS channels; no rasa import.
+Used by the WeChat, WeCom and SMS channels and by the webhook gateway, which journals in another
+process what the rasa server then reads with `since` (SQLite in WAL mode serves both); no rasa
+import.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ class Entry:
     payload: dict[str, Any]
     received_at: float
     attempts: int
+    state: str
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    key, channel, sender, payload, received_at, attempts, state = row[:7]
+    return Entry(key, channel, sender, json.loads(payload), received_at, attempts, state)
 
 
 class Journal:
@@ -139,14 +147,30 @@ class Journal:
             row = self._db.execute("SELECT state FROM inbound WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def pending(self, channel: str, limit: int = 500) -> list[Entry]:
+    def pending(self, channel: str, limit: int = 500, up_to: int | None = None) -> list[Entry]:
+        """Entries not yet handled, oldest first; only those journalled by row `up_to` if given."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT key, channel, sender, payload, received_at, attempts FROM inbound"
-                " WHERE channel = ? AND state = 'pending' ORDER BY received_at LIMIT ?",
-                (channel, limit),
+                "SELECT key, channel, sender, payload, received_at, attempts, state FROM inbound"
+                " WHERE channel = ? AND state = 'pending' AND rowid <= ? ORDER BY received_at LIMIT ?",
+                (channel, up_to if up_to is not None else 2**63 - 1, limit),
             ).fetchall()
-        return [Entry(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+        return [_entry(r) for r in rows]
+
+    def last_row(self) -> int:
+        """Where the journal ends now: `since(channel, last_row())` returns what is journalled after."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(rowid), 0) FROM inbound").fetchone()[0])
+
+    def since(self, channel: str, after: int, limit: int = 500) -> list[tuple[int, Entry]]:
+        """Every entry of `channel` journalled after row `after`, whatever its state, in order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, channel, sender, payload, received_at, attempts, state, rowid FROM inbound"
+                " WHERE rowid > ? AND channel = ? ORDER BY rowid LIMIT ?",
+                (after, channel, limit),
+            ).fetchall()
+        return [(r[7], _entry(r)) for r in rows]
 
     def quarantined(self, channel: str) -> list[tuple[str, bytes]]:
         with self._lock:

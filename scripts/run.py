@@ -36,12 +36,13 @@ def load_settings() -> dict[str, str]:
 
 def main() -> int:
     settings = load_settings()
-    ports = {name: int(settings.get(f"{name}_PORT", default)) for name, default in
-             (("BACKEND", 8000), ("ACTIONS", 5055), ("RASA", 5005), ("SIMULATOR", 8900))}  # fmt: skip
+    defaults = {"BACKEND": 8000, "ACTIONS": 5055, "RASA": 5005, "GATEWAY": 5006, "SIMULATOR": 8900}
+    ports = {name: int(settings.get(f"{name}_PORT", default)) for name, default in defaults.items()}
     simulator_url = f"http://127.0.0.1:{ports['SIMULATOR']}"
     settings.setdefault("BACKEND_URL", f"http://127.0.0.1:{ports['BACKEND']}")
     settings.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{ports['ACTIONS']}/webhook")
     settings.setdefault("RASA_URL", f"http://127.0.0.1:{ports['RASA']}")
+    settings.setdefault("GATEWAY_URL", f"http://127.0.0.1:{ports['GATEWAY']}")
     settings.setdefault("WECHAT_API_BASE_URL", simulator_url)
     settings.setdefault("WECOM_API_BASE_URL", simulator_url)
     settings.setdefault("SMS_PROVIDER", "aliyun")
@@ -87,6 +88,7 @@ def print_banner(ports: dict[str, int], env: dict[str, str], var: Path) -> None:
         f"  backend     {url('BACKEND')}   API docs /docs, health /health",
         f"  actions     {url('ACTIONS')}   health /health",
         f"  rasa        {url('RASA')}   status /status (API token: RASA_API_TOKEN in {var}/dev-secrets.env)",
+        f"  gateway     {url('GATEWAY')}   WeChat's and WeCom's callbacks (/webhooks/wechat/webhook, …/wecom/…)",
         f"  database    {env['DATABASE_URL'].split('@')[-1]}",
         f"  redis       {env['REDIS_URL'].split('@')[-1]}",
         f"  simulator   {url('SIMULATOR')}   <- open it to chat as a customer or a grid worker",

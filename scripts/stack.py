@@ -150,6 +150,7 @@ class Stack:
         self.start_backend(ports["backend"])
         self.start_actions(ports["actions"])
         self.start_rasa(ports["rasa"])
+        self.start_gateway(ports["gateway"])
         self.start_simulator(ports["simulator"])
         self.start_notifier()
 
@@ -194,6 +195,11 @@ class Stack:
         if self.env.get("RASA_API_TOKEN"):
             cmd.append(f"--auth-token={self.env['RASA_API_TOKEN']}")  # a token may start with "-"
         return self.start("rasa", cmd, f"http://127.0.0.1:{port}/", timeout=300)
+
+    def start_gateway(self, port: int) -> Process:
+        """The webhook gateway that acknowledges WeChat and WeCom in front of the rasa server."""
+        cmd = [str(BOT_BIN / "python"), "-m", "connectors.gateway", "--port", str(port)]
+        return self.start("gateway", cmd, f"http://127.0.0.1:{port}/webhooks/wechat/")
 
     def start_simulator(self, port: int) -> Process:
         cmd = [str(APP_PY), "-m", "uvicorn", "--factory", "simulator.app:create_app",

@@ -19,7 +19,7 @@ import os
 import secrets
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -54,7 +54,7 @@ def _settings(request: Request) -> SimulatorSettings:
 
 async def _deliver(request: Request, peer: CallbackPeer, xml: str, sender: str, action: UserAction,
                    platform: str) -> Delivery:  # fmt: skip
-    client: httpx.AsyncClient = request.app.state.http
+    client: aiohttp.ClientSession = request.app.state.http
     delivery = await peer.deliver(client, xml)
     _state(request).record(
         platform=platform, api="callback", sender=sender, msg_type=action.type,

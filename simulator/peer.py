@@ -7,6 +7,10 @@ plaintext `signature` otherwise; `timestamp` in seconds; a fresh nonce per reque
 in CDATA as the platforms write them, control characters included. Like WeChat, a delivery that
 gets no HTTP 200 within `timeout` seconds is retried, every `timeout` seconds, up to `attempts`
 deliveries in total, with the identical request.
+
+Requests go out through aiohttp: with fifty customers writing at once, httpx's asyncio client
+took 100 ms (p50) to 600 ms (p95) per POST to an endpoint that answers in 1 ms, and those waits
+were being reported as the channel's acknowledgement time.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
@@ -116,19 +120,18 @@ class CallbackPeer:
             query = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
         return f"{self.url}?{urlencode(query)}"
 
-    async def deliver(self, client: httpx.AsyncClient, message_xml: str) -> Delivery:
+    async def deliver(self, session: aiohttp.ClientSession, message_xml: str) -> Delivery:
         url, body = self.signed_request(message_xml)
         result = Delivery()
         for _ in range(self.attempts):
             started = time.monotonic()
             result.attempts += 1
             try:
-                answer = await client.post(url, content=body, timeout=self.timeout,
-                                           headers={"Content-Type": "text/xml"})  # fmt: skip
-            except httpx.HTTPError:
+                async with session.post(url, data=body, timeout=aiohttp.ClientTimeout(total=self.timeout),
+                                        headers={"Content-Type": "text/xml"}) as answer:  # fmt: skip
+                    result.status, result.body = answer.status, await answer.text()
+            except (aiohttp.ClientError, TimeoutError):
                 result.status, result.body = None, ""
-            else:
-                result.status, result.body = answer.status_code, answer.text
             if result.answered:
                 return result
             await asyncio.sleep(max(0.0, self.timeout - (time.monotonic() - started)))

@@ -25,6 +25,8 @@ class SimulatorSettings:
     wecom_aes_key: str = field(default_factory=lambda: _env("WECOM_AES_KEY"))
     #: where the channels listen (the rasa server); webhooks are `/webhooks/<channel>/webhook`
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
+    #: where WeChat and WeCom post their callbacks: the webhook gateway, else the rasa server
+    gateway_url: str = field(default_factory=lambda: _env("GATEWAY_URL"))
     backend_url: str = field(default_factory=lambda: _env("BACKEND_URL", "http://127.0.0.1:8000"))
     admin_token: str = field(default_factory=lambda: _env("POWERDESK_ADMIN_TOKEN"))
     #: seconds WeChat waits for an answer before retrying, and how many deliveries it makes
@@ -35,8 +37,8 @@ class SimulatorSettings:
 
     @property
     def wechat_webhook(self) -> str:
-        return self.rasa_url.rstrip("/") + "/webhooks/wechat/webhook"
+        return (self.gateway_url or self.rasa_url).rstrip("/") + "/webhooks/wechat/webhook"
 
     @property
     def wecom_webhook(self) -> str:
-        return self.rasa_url.rstrip("/") + "/webhooks/wecom/webhook"
+        return (self.gateway_url or self.rasa_url).rstrip("/") + "/webhooks/wecom/webhook"

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -369,14 +369,11 @@ async def phone_reply(request: Request, reply: PhoneReply) -> dict[str, Any]:
     settings = request.app.state.settings
     url = settings.rasa_url.rstrip("/") + "/webhooks/sms/webhook"
     token = os.environ.get("SMS_INBOUND_TOKEN", "")
-    client: httpx.AsyncClient = request.app.state.http
+    client: aiohttp.ClientSession = request.app.state.http
     try:
-        answer = await client.post(url, params={"token": token} if token else None, json=body, timeout=5.0)
-    except httpx.HTTPError as exc:
+        async with client.post(url, params={"token": token} if token else None, json=body,
+                               timeout=aiohttp.ClientTimeout(total=5.0)) as answer:  # fmt: skip
+            status, ack = answer.status, await answer.text()
+    except (aiohttp.ClientError, TimeoutError) as exc:
         return {"delivered": False, "error": type(exc).__name__, "body": body}
-    return {
-        "delivered": answer.status_code == 200,
-        "status": answer.status_code,
-        "ack": answer.text,
-        "body": body,
-    }
+    return {"delivered": status == 200, "status": status, "ack": ack, "body": body}

@@ -54,7 +54,7 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make model` (make test does it first)")
     work = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in ("backend", "actions", "rasa", "simulator")}
+    ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}
     simulator_url = f"http://127.0.0.1:{ports['simulator']}"
     settings = dev_secrets() | {
         "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
@@ -62,6 +62,7 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
         "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
+        "GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
         "WECHAT_API_BASE_URL": simulator_url,
         "WECOM_API_BASE_URL": simulator_url,
         "SMS_PROVIDER": "aliyun",

@@ -1,15 +1,17 @@
 """Rasa input channels for the WeChat official account (`/webhooks/wechat/webhook`), and the
 base they share with the WeCom channel.
 
-The ack path (RELIABILITY rows 1-22): read at most 64 KB (413 beyond) → `CallbackGate.open`
-(signature in constant time, ±300 s timestamp, AES safe mode with key rotation, control
-characters stripped, defusedxml) → replayed nonce? ack → journal the message under its dedup key
-(SQLite, durable; a duplicate is acked and dropped) → answer `success`. Nothing on this path
-touches Redis or the network. Then the Rasa turn runs in a task this object holds a reference to
-(a client disconnect cannot cancel it), serialised per sender; its replies are merged into one
-message and sent with the customer-service API inside the 48 h / 5-message window, else handed
-to the push pipeline (template message, then SMS). Entries still pending at startup are replayed.
-The turn itself runs on the turn thread (connectors/_turns.py), so that acks never wait for it.
+The ack path (RELIABILITY rows 1-22, connectors/_ack.py): read at most 64 KB (413 beyond) →
+`CallbackGate.open` (signature in constant time, ±300 s timestamp, AES safe mode with key
+rotation, control characters stripped, defusedxml) → replayed nonce? ack → journal the message
+under its dedup key (SQLite, durable; a duplicate is acked and dropped) → answer `success`. It
+runs here, or in the webhook gateway (connectors/gateway.py) in front of the rasa server, which
+acknowledges in its own process; this channel then reads what the gateway journalled. Either
+way the Rasa turn runs in a task this object holds a reference to (a client disconnect cannot
+cancel it), serialised per sender; its replies are merged into one message and sent with the
+customer-service API inside the 48 h / 5-message window, else handed to the push pipeline
+(template message, then SMS). Entries still pending at startup are replayed. The turn itself
+runs on the turn thread (connectors/_turns.py), so that acks here never wait for it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,19 +27,18 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from redis import Redis
 from redis.exceptions import RedisError
-from sanic import Blueprint, response
-from sanic.request import Request
+from sanic import Blueprint
 from sanic.response import HTTPResponse
 
 from connectors import rasa_tuning
+from connectors._ack import acknowledge, webhook_blueprint
 from connectors._journal import Journal
 from connectors._turns import SenderQueues
-from connectors._xml import MAX_BODY_BYTES
 from connectors.wechat import texts
 from connectors.wechat.client import WeChatClient, mask_id
 from connectors.wechat.errors import OutsideWindow, PlatformError, QuotaExceeded
 from connectors.wechat.messages import Turn, button_payloads, render_reply, wechat_turn
-from connectors.wechat.protocol import CallbackGate, Inbound, Quarantined, Rejected
+from connectors.wechat.protocol import CallbackGate, Inbound
 from connectors.wechat.push import PushFailed, PushPipeline
 from connectors.wechat.settings import WeChatSettings
 from connectors.wechat.window import CustomerServiceWindow
@@ -48,6 +50,8 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_ATTEMPTS = 3
 SHUTDOWN_GRACE_SECONDS = 10
 CHOICES_TTL_SECONDS = 3600
+# How often the journal is read for messages the webhook gateway acked (adds half of it to a reply).
+JOURNAL_POLL_SECONDS = 0.02
 
 
 def make_redis(url: str) -> Redis:
@@ -64,6 +68,9 @@ class PlatformInput(InputChannel):
         self.redis = redis
         self.push = push
         self.queues = SenderQueues()
+        # keys this process acked itself, until the journal follower has passed them
+        self._accepted_here: set[str] = set()
+        self._follower: asyncio.Task | None = None
 
     # --- what subclasses provide ---------------------------------------------------------------
 
@@ -80,62 +87,53 @@ class PlatformInput(InputChannel):
     # --- HTTP ------------------------------------------------------------------------------------
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint(f"{self.name()}_webhook", __name__)
-
-        @hook.get("/")
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @hook.get("/webhook")
-        async def verify(request: Request) -> HTTPResponse:
-            try:
-                echo = self.gate.echo(_query(request))
-            except Rejected as exc:
-                logger.warning("%s URL check refused: %s", self.name(), exc.reason)
-                return response.text(exc.reason, status=exc.status)
-            return response.text(echo, content_type="text/plain")
-
-        @hook.post("/webhook", stream=True)
-        async def receive(request: Request) -> HTTPResponse:
-            body = await _read_capped(request)
-            if body is None:
-                return response.text("body too large", status=413)
-            return self.accept(_query(request), body, on_new_message)
+        hook = webhook_blueprint(self.name(), self.gate, lambda query, body: self.accept(query, body, on_new_message))
 
         @hook.listener("after_server_start")
-        async def replay(*_: Any) -> None:
+        async def start(*_: Any) -> None:
             rasa_tuning.freeze_loaded_heap()
-            self.replay_pending(on_new_message)
+            self._follower = asyncio.create_task(self.follow_journal(on_new_message))
 
         @hook.listener("before_server_stop")
         async def finish_running_turns(*_: Any) -> None:
+            if self._follower is not None:
+                self._follower.cancel()
             # turns cut short here stay pending in the journal and are replayed at the next start
             await self.queues.drain(timeout=SHUTDOWN_GRACE_SECONDS)
 
         return hook
 
     def accept(self, query: dict[str, str], body: bytes, on_new_message: OnNewMessage) -> HTTPResponse:
-        """The ack path: verify, dedup, journal, schedule, answer `success`."""
-        try:
-            inbound = self.gate.open(query, body)
-        except Rejected as exc:
-            logger.warning("%s callback refused (%s): %s", self.name(), exc.status, exc.reason)
-            return response.text(exc.reason, status=exc.status)
-        except Quarantined as exc:
-            logger.warning("%s signed but malformed callback quarantined: %s", self.name(), exc.reason)
-            self.journal.quarantine(self.name(), exc.reason, body)
-            return response.text("success")
-        if not self.journal.first_nonce(self.name(), inbound.nonce_key):
-            logger.warning("%s replayed nonce acked, not processed", self.name())
-            return response.text("success")
-        if not self.journal.accept(inbound.key, self.name(), inbound.sender, inbound.fields):
-            logger.info("%s duplicate %s acked, not processed", self.name(), inbound.key)
-            return response.text("success")
-        self._schedule(inbound.key, inbound.fields, on_new_message)
-        return response.text("success")
+        """The ack path (connectors/_ack.py), then the message is scheduled at once."""
+        ack = acknowledge(self.gate, self.journal, self.name(), query, body)
+        if ack.accepted is not None:
+            self._accepted_here.add(ack.accepted.key)
+            self._schedule(ack.accepted.key, ack.accepted.fields, on_new_message)
+        return ack.http()
 
-    def replay_pending(self, on_new_message: OnNewMessage) -> None:
-        entries = self.journal.pending(self.name())
+    async def follow_journal(self, on_new_message: OnNewMessage) -> None:
+        """Replay what a previous run left pending, then handle what the webhook gateway journals."""
+        after = self.journal.last_row()
+        self.replay_pending(on_new_message, up_to=after)
+        while True:
+            await asyncio.sleep(JOURNAL_POLL_SECONDS)
+            try:
+                after = self.take_journalled(after, on_new_message)
+            except sqlite3.Error as exc:
+                logger.error("ALERT %s cannot read the inbound journal: %s", self.name(), exc)
+
+    def take_journalled(self, after: int, on_new_message: OnNewMessage) -> int:
+        """Schedule the entries journalled after row `after` by another process; the last row seen."""
+        for row, entry in self.journal.since(self.name(), after):
+            after = row
+            if entry.key in self._accepted_here:
+                self._accepted_here.discard(entry.key)  # acked and scheduled by this process
+            elif entry.state == "pending":
+                self._schedule(entry.key, entry.payload, on_new_message)
+        return after
+
+    def replay_pending(self, on_new_message: OnNewMessage, up_to: int | None = None) -> None:
+        entries = self.journal.pending(self.name(), up_to=up_to)
         if entries:
             logger.info("%s replaying %s journalled messages", self.name(), len(entries))
         for entry in entries:
@@ -260,15 +258,9 @@ class WeChatInput(PlatformInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
         settings = WeChatSettings.load(credentials)
         redis = make_redis(settings.redis_url)
-        gate = CallbackGate(
-            token=settings.token,
-            aes_keys=[settings.aes_key, settings.aes_key_previous],
-            receive_id=settings.app_id,
-            key_prefix=f"wx:{settings.app_id}",
-        )
         client = WeChatClient(settings.app_id, settings.app_secret, settings.api_base_url, redis)
         return cls(
-            gate,
+            settings.gate(),
             Journal(),
             redis,
             PushPipeline(settings.backend_url, settings.actions_token),
@@ -323,25 +315,3 @@ class WeChatInput(PlatformInput):
             except PlatformError as exc:
                 logger.warning("custom send to %s failed (%s): using the push pipeline", mask_id(recipient), exc)
         self.hand_to_push({"wechat_openid": recipient}, text, dedup_key)
-
-
-def _query(request: Request) -> dict[str, str]:
-    return {name: request.args.get(name, "") for name in request.args}
-
-
-async def _read_capped(request: Request) -> bytes | None:
-    """The body, or None as soon as it exceeds the cap (nothing more is read or parsed)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.stream.read()
-        if chunk is None:
-            break
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

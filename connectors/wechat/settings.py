@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.wechat.client import DEFAULT_BASE_URL
+from connectors.wechat.protocol import CallbackGate
 
 
 def setting(credentials: Mapping[str, Any] | None, name: str, default: str = "") -> str:
@@ -49,4 +50,13 @@ class WeChatSettings:
             redis_url=setting(credentials, "REDIS_URL", "redis://127.0.0.1:6379/0"),
             backend_url=setting(credentials, "BACKEND_URL", "http://127.0.0.1:8000"),
             actions_token=required(credentials, "POWERDESK_ACTIONS_TOKEN"),
+        )
+
+    def gate(self) -> CallbackGate:
+        """The check every callback of this official account passes (the channel's and the gateway's)."""
+        return CallbackGate(
+            token=self.token,
+            aes_keys=[self.aes_key, self.aes_key_previous],
+            receive_id=self.app_id,
+            key_prefix=f"wx:{self.app_id}",
         )

@@ -43,15 +43,9 @@ class WeComInput(PlatformInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WeComInput:
         settings = WeComSettings.load(credentials)
         redis = make_redis(settings.redis_url)
-        gate = CallbackGate(
-            token=settings.token,
-            aes_keys=[settings.aes_key],
-            receive_id=settings.corp_id,
-            key_prefix=f"wecom:{settings.corp_id}:{settings.agent_id}",
-            enterprise=True,
-        )
         client = WeComClient(settings.corp_id, settings.agent_id, settings.secret, settings.api_base_url, redis)
-        return cls(gate, Journal(), redis, PushPipeline(settings.backend_url, settings.actions_token), client)
+        push = PushPipeline(settings.backend_url, settings.actions_token)
+        return cls(settings.gate(), Journal(), redis, push, client)
 
     def __init__(
         self, gate: CallbackGate, journal: Journal, redis: Redis, push: PushPipeline, client: WeComClient

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.wechat.protocol import CallbackGate
 from connectors.wechat.settings import required, setting
 from connectors.wecom.client import DEFAULT_BASE_URL
 
@@ -34,4 +35,14 @@ class WeComSettings:
             redis_url=setting(credentials, "REDIS_URL", "redis://127.0.0.1:6379/0"),
             backend_url=setting(credentials, "BACKEND_URL", "http://127.0.0.1:8000"),
             actions_token=required(credentials, "POWERDESK_ACTIONS_TOKEN"),
+        )
+
+    def gate(self) -> CallbackGate:
+        """The check every callback of this WeCom app passes (the channel's and the gateway's)."""
+        return CallbackGate(
+            token=self.token,
+            aes_keys=[self.aes_key],
+            receive_id=self.corp_id,
+            key_prefix=f"wecom:{self.corp_id}:{self.agent_id}",
+            enterprise=True,
         )

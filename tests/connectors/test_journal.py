@@ -59,3 +59,21 @@ def test_default_location_follows_powerdesk_var_dir(tmp_path: Path, monkeypatch)
     assert (tmp_path / "inbound-journal.sqlite3").exists()
     with sqlite3.connect(tmp_path / "inbound-journal.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_what_another_process_journals_is_read_after_the_last_row_seen(tmp_path: Path) -> None:
+    """The rasa server follows what the webhook gateway journals: every entry of its channel after
+    the row it last saw, once, in order, with its state (connectors/wechat/channel.py)."""
+    gateway, server = Journal(tmp_path / "j.sqlite3"), Journal(tmp_path / "j.sqlite3")
+    gateway.accept("old", "wechat", "o_u", {"n": 0})
+    start = server.last_row()
+    assert [e.key for e in server.pending("wechat", up_to=start)] == ["old"]
+    gateway.accept("k1", "wechat", "o_u", {"n": 1})
+    gateway.accept("w1", "wecom", "wg", {"n": 2})
+    gateway.accept("k2", "wechat", "o_v", {"n": 3})
+    server.done("k1")
+    assert server.pending("wechat", up_to=start) == [e for e in server.pending("wechat") if e.key == "old"]
+    seen = server.since("wechat", start)
+    assert [(e.key, e.payload, e.state) for _, e in seen] == [("k1", {"n": 1}, "done"), ("k2", {"n": 3}, "pending")]
+    assert server.since("wechat", seen[-1][0]) == []
+    assert [e.key for _, e in server.since("wecom", start)] == ["w1"]

@@ -5,10 +5,14 @@ asked, and the report ends in a ticket for the account given before the restart.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.conftest import LiveStack
 from tests.e2e.test_walking_skeleton import TICKET_NO, say
+from tests.e2e.test_wechat_repair_flow import records, wait_for_text
+from tests.e2e.test_wechat_repair_flow import say as wechat_say
 
 SENDER = "rest_restart_customer"  # not bound: the form has to ask for the account
 ACCOUNT = "3100000005"  # seeded: 青山县宏达机械厂, no outage, no open ticket
@@ -49,3 +53,25 @@ def test_a_repair_report_goes_on_after_the_rasa_server_restarts(live_stack: Live
         f"{url}/events", json={"type": "cancel", "note": "测试结束"}, headers=live_stack.admin_headers, timeout=10
     )
     assert cancelled.status_code == 200, cancelled.text
+
+
+def test_a_wechat_message_acked_while_the_rasa_server_is_down_is_answered_when_it_is_back(
+    live_stack: LiveStack,
+) -> None:
+    """The webhook gateway acknowledges WeChat on its own (connectors/gateway.py): a message it
+    took while the rasa server was stopped waits in the journal and is answered after the start."""
+    openid = "o_gateway_restart_user"
+    live_stack.stack.stop_one("rasa")
+    try:
+        since = wechat_say(live_stack, f"/sim/wechat/users/{openid}/send", "这个月电费多少")
+        assert records(live_stack, to=openid, since=str(since), api="custom_send") == []
+    finally:
+        live_stack.stack.start_rasa(live_stack.ports["rasa"])
+    assert wait_for_text(live_stack, openid, r"\S", since)
+
+
+def test_the_gateway_refuses_a_forged_signature(live_stack: LiveStack) -> None:
+    url = f"{live_stack.env['GATEWAY_URL']}/webhooks/wechat/webhook"
+    query = {"timestamp": str(int(time.time())), "nonce": "2", "encrypt_type": "aes", "msg_signature": "0" * 40}
+    answer = httpx.post(url, params=query, content=b"<xml><Encrypt><![CDATA[x]]></Encrypt></xml>", timeout=10)
+    assert (answer.status_code, answer.text) == (403, "bad msg_signature")

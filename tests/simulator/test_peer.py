@@ -7,7 +7,7 @@ import itertools
 import time
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
+import aiohttp
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
@@ -37,7 +37,7 @@ async def test_no_answer_within_the_timeout_is_retried_up_to_three_deliveries(de
     seen: list[tuple[float, str, bytes]] = []
     with serve(slow_channel(list(delays), seen)) as url:
         peer = CallbackPeer(f"{url}/webhook", "tok", new_aes_key(), "wxapp", envelope_to="gh", timeout=0.5)
-        async with httpx.AsyncClient() as client:
+        async with aiohttp.ClientSession() as client:
             delivery = await peer.deliver(client, wechat_xml(UserAction(type="text", content="停电"), "o_u", "gh"))
     assert delivery.attempts == attempts == len(seen)
     assert delivery.answered == (attempts < 3 or delays[-1] < 0.5)

@@ -1,0 +1,107 @@
+"""The webhook's ack path for WeChat and WeCom, without rasa: shared by the channels inside the
+rasa server and by the webhook gateway (connectors/gateway.py) that acknowledges in front of it.
+
+`CallbackGate.open` (signature, timestamp, AES safe mode, safe XML) → replayed nonce? ack →
+journal the message under its dedup key (a duplicate is acked and dropped) → answer `success`.
+Nothing here touches Redis or the network; what was journalled is for the rasa server to handle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors._journal import Journal
+from connectors._xml import MAX_BODY_BYTES
+from connectors.wechat.protocol import CallbackGate, Inbound, Quarantined, Rejected
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ack:
+    status: int
+    text: str
+    #: the message newly journalled, None when nothing is to be handled
+    accepted: Inbound | None = None
+
+    def http(self) -> HTTPResponse:
+        return response.text(self.text, status=self.status)
+
+
+SUCCESS = Ack(200, "success")
+Receive = Callable[[dict[str, str], bytes], HTTPResponse]
+
+
+def acknowledge(gate: CallbackGate, journal: Journal, channel: str, query: dict[str, str], body: bytes) -> Ack:
+    """Verify, dedup and journal one callback; what to answer, and the message if it is new."""
+    try:
+        inbound = gate.open(query, body)
+    except Rejected as exc:
+        logger.warning("%s callback refused (%s): %s", channel, exc.status, exc.reason)
+        return Ack(exc.status, exc.reason)
+    except Quarantined as exc:
+        logger.warning("%s signed but malformed callback quarantined: %s", channel, exc.reason)
+        journal.quarantine(channel, exc.reason, body)
+        return SUCCESS
+    if not journal.first_nonce(channel, inbound.nonce_key):
+        logger.warning("%s replayed nonce acked, not processed", channel)
+        return SUCCESS
+    if not journal.accept(inbound.key, channel, inbound.sender, inbound.fields):
+        logger.info("%s duplicate %s acked, not processed", channel, inbound.key)
+        return SUCCESS
+    return Ack(200, "success", inbound)
+
+
+def webhook_blueprint(channel: str, gate: CallbackGate, receive: Receive) -> Blueprint:
+    """`GET /` health, `GET /webhook` the platform's URL check, `POST /webhook` handed to `receive`."""
+    hook = Blueprint(f"{channel}_webhook", __name__)
+
+    @hook.get("/")
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    @hook.get("/webhook")
+    async def verify(request: Request) -> HTTPResponse:
+        try:
+            echo = gate.echo(query_of(request))
+        except Rejected as exc:
+            logger.warning("%s URL check refused: %s", channel, exc.reason)
+            return response.text(exc.reason, status=exc.status)
+        return response.text(echo, content_type="text/plain")
+
+    @hook.post("/webhook", stream=True)
+    async def post(request: Request) -> HTTPResponse:
+        body = await read_capped(request)
+        if body is None:
+            return response.text("body too large", status=413)
+        return receive(query_of(request), body)
+
+    return hook
+
+
+def query_of(request: Request) -> dict[str, str]:
+    return {name: request.args.get(name, "") for name in request.args}
+
+
+async def read_capped(request: Request) -> bytes | None:
+    """The body, or None as soon as it exceeds the cap (nothing more is read or parsed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            break
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
