@@ -195,10 +195,11 @@ class Bench:
         with sqlite3.connect(self.settings["DATABASE_URL"].removeprefix("sqlite:///")) as db:
             return {t: int(db.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]) for t in OUTCOME_TABLES}
 
-    def report_outcomes(self, openids: list[str], since: dict[str, int]) -> dict[str, int]:
+    def report_outcomes(self, openids: list[str], since: dict[str, int]) -> tuple[dict[str, int], list[str]]:
         """How each customer's report ended, from what the backend wrote after `since`: tickets
         opened, and customers whose report opened a ticket, was added to their open ticket as a
-        reminder (催办), or was attached to a known outage; "none of these" is what is unexplained."""
+        reminder (催办), or was attached to a known outage; "none of these" is what is unexplained,
+        and those customers are listed."""
         asked = set(openids)
         with sqlite3.connect(self.settings["DATABASE_URL"].removeprefix("sqlite:///")) as db:
 
@@ -218,13 +219,15 @@ class Bench:
             )
         reminded -= ticketed
         attached -= ticketed | reminded
-        return {
-            "tickets": opened,
-            "ticket": len(ticketed),
-            "reminder": len(reminded),
-            "outage": len(attached),
-            "none": len(asked - ticketed - reminded - attached),
-        }
+        unexplained = sorted(asked - ticketed - reminded - attached)
+        counts = {"tickets": opened, "ticket": len(ticketed), "reminder": len(reminded), "outage": len(attached)}
+        return counts | {"none": len(unexplained)}, unexplained
+
+    def last_reply(self, openid: str) -> str:
+        """The last customer-service message the simulator took for `openid`."""
+        with self.state.lock:
+            sent = [r for r in self.state.records if r.get("api") == "custom_send" and r.get("to") == openid]
+        return str(sent[-1].get("content", "")) if sent else ""
 
 
 def bind_openids(database_url: str) -> list[str]:
@@ -354,19 +357,23 @@ async def storm(bench: Bench, with_outage: bool, customers: int = 2000, seconds:
     if with_outage:  # power is back: the next benchmark starts with nothing in the pool
         async with bench.client.patch(outage_url, json={"status": "restored"}, headers=headers, raise_for_status=True):
             pass
-    outcomes = bench.report_outcomes(openids, since)
+    outcomes, unexplained = bench.report_outcomes(openids, since)
     fetches = sum(bench.state.token_calls.values()) - sum(calls_before.values())
     name = "storm (outage known)" if with_outage else "storm (nothing in the pool, full repair reports)"
     expected = 0 if with_outage else len(openids)
-    return [
+    lines = [
         *summarize(f"{name}, {len(openids)} customers on {feeder} over {seconds:.0f} s", results, elapsed),
         f"  last answered {elapsed:.1f} s after the first message; tickets opened {outcomes['tickets']}"
         f" (expected {expected}); token fetches {fetches}",
-        f"  customers whose report opened a ticket {outcomes['ticket']}, was added to their open ticket"
-        f" {outcomes['reminder']}, was attached to a known outage {outcomes['outage']},"
-        f" none of these {outcomes['none']}",
-        *sampler.lines(),
     ]
+    if not with_outage:  # each customer reported: say how every report ended
+        lines.append(
+            f"  customers whose report opened a ticket {outcomes['ticket']}, was added to their open ticket"
+            f" {outcomes['reminder']}, was attached to a known outage {outcomes['outage']},"
+            f" none of these {outcomes['none']}"
+        )
+        lines += [f"  no outcome for {openid}; its last reply: {bench.last_reply(openid)!r}" for openid in unexplained]
+    return lines + sampler.lines()
 
 
 def train_stock_model() -> None:
