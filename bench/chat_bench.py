@@ -2,7 +2,8 @@
 
 The bench plays WeChat: the simulator app runs inside this process, on its own thread (so a
 reply is timed the moment the channel's customer-service send reaches it), its peer posts
-signed, AES-encrypted messages to the channel of a real rasa server, which talks to a real action server and backend
+signed, AES-encrypted messages (with aiohttp, as WeChat's servers would) to the webhook gateway,
+which journals them for a real rasa server, which talks to a real action server and backend
 (SQLite, Redis). Customers are seeded and bound to openids first.
 
 1. `load`: N = 1, 20, 50 concurrent customers, each waiting for its reply before the next
