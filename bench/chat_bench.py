@@ -414,6 +414,12 @@ async def run(selected: list[str]) -> int:
                 # two cores carry (docs/benchmarks.md); they arrive over 240 s, 33 turns/s.
                 lines = await storm(bench, with_outage=False, seconds=240.0)
                 print("\n".join(lines), flush=True)
+            if "stock" in selected and {"long", "storm", "storm_unknown"} & set(selected):
+                # Minutes have passed since `load`, and this machine's speed drifts: the side by
+                # side takes ours again, just before stock.
+                lines, rate, p95 = await load(bench, 20, turns_each=10)
+                print("\n".join(["again, just before stock Rasa:", *lines]), flush=True)
+                ours = (rate, p95)
     if "stock" in selected and ours:
         train_stock_model()
         with workdir() as work:
