@@ -147,13 +147,14 @@ class Journal:
             row = self._db.execute("SELECT state FROM inbound WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def pending(self, channel: str, limit: int = 500, up_to: int | None = None) -> list[Entry]:
-        """Entries not yet handled, oldest first; only those journalled by row `up_to` if given."""
+    def pending(self, channel: str, up_to: int | None = None) -> list[Entry]:
+        """Every entry not yet handled, oldest first (the gateway may have acked thousands while the
+        rasa server was down); only those journalled by row `up_to` if given."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT key, channel, sender, payload, received_at, attempts, state FROM inbound"
-                " WHERE channel = ? AND state = 'pending' AND rowid <= ? ORDER BY received_at LIMIT ?",
-                (channel, up_to if up_to is not None else 2**63 - 1, limit),
+                " WHERE channel = ? AND state = 'pending' AND rowid <= ? ORDER BY received_at, rowid",
+                (channel, up_to if up_to is not None else 2**63 - 1),
             ).fetchall()
         return [_entry(r) for r in rows]
 

@@ -52,6 +52,7 @@ SHUTDOWN_GRACE_SECONDS = 10
 CHOICES_TTL_SECONDS = 3600
 # How often the journal is read for messages the webhook gateway acked (adds half of it to a reply).
 JOURNAL_POLL_SECONDS = 0.02
+JOURNAL_RETRY_SECONDS = 5.0
 
 
 def make_redis(url: str) -> Redis:
@@ -121,6 +122,7 @@ class PlatformInput(InputChannel):
                 after = self.take_journalled(after, on_new_message)
             except sqlite3.Error as exc:
                 logger.error("ALERT %s cannot read the inbound journal: %s", self.name(), exc)
+                await asyncio.sleep(JOURNAL_RETRY_SECONDS)  # one alert per retry, not fifty a second
 
     def take_journalled(self, after: int, on_new_message: OnNewMessage) -> int:
         """Schedule the entries journalled after row `after` by another process; the last row seen."""

@@ -77,3 +77,13 @@ def test_what_another_process_journals_is_read_after_the_last_row_seen(tmp_path:
     assert [(e.key, e.payload, e.state) for _, e in seen] == [("k1", {"n": 1}, "done"), ("k2", {"n": 3}, "pending")]
     assert server.since("wechat", seen[-1][0]) == []
     assert [e.key for _, e in server.since("wecom", start)] == ["w1"]
+
+
+def test_every_pending_entry_is_replayed_however_many_the_gateway_took(tmp_path: Path) -> None:
+    """While the rasa server is down the gateway keeps acking: at the next start all of them are due."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    for n in range(1200):
+        journal.accept(f"k{n}", "wechat", f"o_{n % 40}", {"n": n})
+    journal.done("k0")
+    pending = journal.pending("wechat")
+    assert len(pending) == 1199 and [e.payload["n"] for e in pending] == list(range(1, 1200))
