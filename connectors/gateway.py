@@ -34,8 +34,8 @@ def _receive(gate: CallbackGate, journal: Journal, channel: str, query: dict[str
     return acknowledge(gate, journal, channel, query, body).http()
 
 
-def create_app(journal: Journal | None = None) -> Sanic:
-    journal = journal or Journal()
+def create_app() -> Sanic:
+    journal = Journal()
     app = Sanic("powerdesk_gateway")
     for channel, gate in (("wechat", WeChatSettings.load().gate()), ("wecom", WeComSettings.load().gate())):
         hook = webhook_blueprint(channel, gate, partial(_receive, gate, journal, channel))
