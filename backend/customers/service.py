@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ScalarSelect, Select, or_, select
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -15,6 +15,7 @@ from backend.core.unique import add_unique
 from backend.customers.models import Customer, WechatBinding
 from backend.customers.schemas import CustomerBrief, CustomerCreate, CustomerRead
 from backend.topology import service as topology
+from backend.topology.models import Transformer
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +105,19 @@ def lock(session: Session, customer: Customer) -> None:
     """Hold the customer's row until the transaction ends: one check-then-act per customer at a time.
 
     `FOR NO KEY UPDATE` on PostgreSQL, so rows that reference the customer (tickets, pushes) can
-    still be inserted meanwhile. SQLite has no row locks; it runs one write transaction at a time.
+    still be inserted meanwhile. SQLite has no row locks; it runs one write transaction at a time,
+    so there is nothing to do.
     """
+    if session.get_bind().dialect.name == "sqlite":
+        return
     session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True))
+
+
+def grid_cell_of(customer: Customer) -> int | ScalarSelect[int]:
+    """The customer's grid cell id, or the SQL that finds it through their transformer."""
+    if customer.grid_cell_id is not None:
+        return customer.grid_cell_id
+    return select(Transformer.grid_cell_id).where(Transformer.id == customer.transformer_id).scalar_subquery()
 
 
 def grid_cell_id_of(session: Session, customer: Customer) -> int:

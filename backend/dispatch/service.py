@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import ColumnElement, literal, select
 from sqlalchemy.orm import Session
 
+from backend.core.errors import NotFound
 from backend.topology import service as topology
-from backend.topology.models import Worker
+from backend.topology.models import GridCell, Worker
 
-# worker ids → number of open tasks each carries
-LoadFn = Callable[[list[int]], dict[int, int]]
+# a worker id column → the SQL count of the open tasks that worker carries
+LoadFn = Callable[[Any], ColumnElement[int]]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Assignment:
     worker: Worker | None
     backup: Worker | None
     overloaded: bool
+    cell_id: int
     cell_name: str
     neighbour_name: str | None
 
@@ -33,24 +37,41 @@ def _ranked(workers: list[Worker], load: dict[int, int]) -> list[tuple[int, Work
     return sorted(ranked, key=lambda pair: (-pair[0], pair[1].code))
 
 
-def choose(session: Session, grid_cell_id: int, open_load: LoadFn, *, supervisor: bool = False) -> Assignment:
-    cell, neighbour = topology.cell_and_neighbour(session, grid_cell_id)
-    workers = topology.workers_of_cells(session, [cell.id] + ([neighbour.id] if neighbour else []))
+def choose(
+    session: Session, grid_cell: int | ColumnElement[int], open_load: LoadFn, *, supervisor: bool = False
+) -> Assignment:
+    """`grid_cell` is the cell's id, or SQL that finds it (a customer's, through their transformer).
+
+    One query reads the cell, its neighbour, their on-duty workers and each worker's open tasks.
+    """
+    own_id = literal(grid_cell) if isinstance(grid_cell, int) else grid_cell
+    neighbour_id = select(GridCell.neighbour_id).where(GridCell.id == own_id).scalar_subquery()
+    rows = session.execute(
+        select(GridCell, Worker, open_load(Worker.id), own_id)
+        .outerjoin(Worker, (Worker.grid_cell_id == GridCell.id) & Worker.on_duty.is_(True))
+        .where(GridCell.id.in_([own_id, neighbour_id]))
+    ).all()
+    cells = {row[0].id: row[0] for row in rows}
+    if not rows or rows[0][3] not in cells:
+        raise NotFound(f"网格 {grid_cell} 不存在", code="grid_cell_not_found")
+    cell = cells[rows[0][3]]
+    neighbour = cells.get(cell.neighbour_id) if cell.neighbour_id else None
+    load = {worker.id: count for _, worker, count, _ in rows if worker is not None}
+    workers = [worker for _, worker, _, _ in rows if worker is not None]
     own = [w for w in workers if w.grid_cell_id == cell.id and w.is_supervisor == supervisor]
     others = [w for w in workers if neighbour and w.grid_cell_id == neighbour.id and not w.is_supervisor]
-    load = open_load([w.id for w in own + others])
     own_ranked = _ranked(own, load)
     other_ranked = [(spare, w) for spare, w in _ranked(others, load) if spare > 0]
     backup = other_ranked[0][1] if other_ranked else None
     neighbour_name = neighbour.name if neighbour else None
     if own_ranked and (own_ranked[0][0] > 0 or supervisor):
-        return Assignment(own_ranked[0][1], backup, False, cell.name, neighbour_name)
+        return Assignment(own_ranked[0][1], backup, False, cell.id, cell.name, neighbour_name)
     if backup is not None:
         second = other_ranked[1][1] if len(other_ranked) > 1 else None
-        return Assignment(backup, second, True, cell.name, neighbour_name)
+        return Assignment(backup, second, True, cell.id, cell.name, neighbour_name)
     # Nobody has room: the least loaded of the cell still takes it, flagged as overloaded.
     fallback = own_ranked[0][1] if own_ranked else None
-    return Assignment(fallback, None, bool(own_ranked), cell.name, neighbour_name)
+    return Assignment(fallback, None, bool(own_ranked), cell.id, cell.name, neighbour_name)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, Exists, event, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Exists, Table, event, exists, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -48,8 +49,7 @@ def recipient_key(
     raise ValueError("a push needs a recipient")
 
 
-def enqueue(
-    session: Session,
+def push(
     *,
     dedup_key: str,
     template: str,
@@ -60,13 +60,13 @@ def enqueue(
     phone: str | None = None,
     wechat_openid: str | None = None,
     wecom_user_id: str | None = None,
-) -> OutboxMessage:
-    """Add a push unless one with the same key exists; returns the row that holds the key.
-
-    The row is inserted at the session's next flush (its `id` is set then), with the caller's change.
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """The row of a pending push, as column values.
 
     The recipient is one customer or one worker, or (for channel replies to people the backend may
-    not know) a bare phone number, WeChat openid or WeCom user id.
+    not know) a bare phone number, WeChat openid or WeCom user id. It goes out from `not_before`
+    (default now).
     """
     if customer_id is not None and worker_id is not None:
         raise ValueError("a push goes to exactly one customer or one worker")
@@ -74,35 +74,57 @@ def enqueue(
         customer_id=customer_id, worker_id=worker_id, phone=phone, wechat_openid=wechat_openid,
         wecom_user_id=wecom_user_id,
     )  # fmt: skip
+    return {
+        "dedup_key": dedup_key,
+        "template": template,
+        "params": params,
+        "customer_id": customer_id,
+        "worker_id": worker_id,
+        "urgent": urgent,
+        "recipient_key": key,
+        "phone": phone,
+        "wechat_openid": wechat_openid,
+        "wecom_user_id": wecom_user_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": not_before or clock.now(),
+    }
+
+
+def enqueue(session: Session, **fields: Any) -> OutboxMessage:
+    """Add a push (`push`'s fields) unless one with the same key exists; returns the row that holds the key.
+
+    The row is inserted at the session's next flush (its `id` is set then), with the caller's change.
+    """
+    values = push(**fields)
     pending: dict[str, OutboxMessage] = session.info.setdefault(_PENDING, {})
-    existing = pending.get(dedup_key)
+    existing = pending.get(values["dedup_key"])
     if existing is not None and existing not in session:  # added in a savepoint since rolled back
         existing = None
     if existing is None:
         # No autoflush: an outage enqueues thousands of rows, inserted together at the next flush.
         with session.no_autoflush:
-            existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == dedup_key))
+            existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key == values["dedup_key"]))
     if existing is not None:
         return existing
-    row = OutboxMessage(
-        dedup_key=dedup_key,
-        template=template,
-        params=params,
-        customer_id=customer_id,
-        worker_id=worker_id,
-        urgent=urgent,
-        recipient_key=key,
-        phone=phone,
-        wechat_openid=wechat_openid,
-        wecom_user_id=wecom_user_id,
-        status="pending",
-        attempts=0,
-        next_attempt_at=clock.now(),
-    )
+    row = OutboxMessage(**values)
     session.add(row)
-    pending[dedup_key] = row
+    pending[row.dedup_key] = row
     session.info[_WAKE_FLAG] = True
     return row
+
+
+def insert_now(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert pushes (`push`'s rows) at once, in one statement, skipping keys already there.
+
+    For the hot path of a new ticket, where `enqueue`'s lookup and the ORM flush cost more than the
+    work; a key enqueued in this session but not yet flushed is not seen.
+    """
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_fn(cast(Table, OutboxMessage.__table__)).on_conflict_do_nothing(index_elements=["dedup_key"])
+    session.execute(statement, rows)
+    session.info[_WAKE_FLAG] = True
 
 
 def enqueue_to_customers(

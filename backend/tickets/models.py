@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.clock import UTCDateTime
 from backend.core.db import Base
+from backend.topology.models import Worker
 
 
 class Ticket(Base):
@@ -42,6 +43,8 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    worker: Mapped[Worker | None] = relationship(foreign_keys=[worker_id])
 
 
 class TicketEvent(Base):

@@ -25,7 +25,6 @@ from backend.outages import service as outages
 from backend.tickets import service as tickets
 from backend.tickets.models import Ticket
 from backend.tickets.schemas import ComplaintCreate, RepairReportCreate, RepairReportRead, WorkerContact
-from backend.topology.models import Worker
 
 
 def reporter(session: Session, data: RepairReportCreate) -> Customer | None:
@@ -79,7 +78,7 @@ def handle_report(session: Session, settings: Settings, data: RepairReportCreate
 
 
 def _ticket_answer(session: Session, ticket: Ticket, outcome: str, **extra: Any) -> dict[str, Any]:
-    worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
+    worker = ticket.worker
     answer = RepairReportRead(
         outcome=outcome,  # type: ignore[arg-type]
         ticket_no=ticket.ticket_no,

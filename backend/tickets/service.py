@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -21,7 +21,7 @@ from backend.core.sequence import next_number
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.dispatch import service as dispatch
-from backend.notifications.outbox import enqueue
+from backend.notifications.outbox import enqueue, insert_now, push
 from backend.tickets import state
 from backend.tickets.models import Ticket, TicketEvent, TicketPhoto
 from backend.tickets.schemas import TicketRead, TicketWorker, TimelineItem
@@ -64,22 +64,16 @@ def priority_for(kind: str, customer: Customer | None) -> str:
     return "normal"
 
 
-def open_load(session: Session) -> dispatch.LoadFn:
-    def load(worker_ids: list[int]) -> dict[int, int]:
-        if not worker_ids:
-            return {}
-        query = (
-            select(Ticket.worker_id, func.count(Ticket.id))
-            .where(Ticket.worker_id.in_(worker_ids), Ticket.status.in_(state.LOAD_STATUSES))
-            .group_by(Ticket.worker_id)
-        )
-        return {worker_id: count for worker_id, count in session.execute(query) if worker_id}
-
-    return load
+def open_load(worker_id: Any) -> ColumnElement[int]:
+    """The number of tasks the worker carries (dispatched, accepted or arrived), as SQL."""
+    query = select(func.count(Ticket.id)).where(Ticket.worker_id == worker_id, Ticket.status.in_(state.LOAD_STATUSES))
+    return query.scalar_subquery()
 
 
 def _event(session: Session, ticket: Ticket, event_type: str, actor: str, note: str | None = None) -> None:
-    session.add(TicketEvent(ticket=ticket, type=event_type, at=clock.now(), actor=actor, note=note))
+    """Write a line of the ticket's timeline now (one INSERT, no flush); the ticket is in the database."""
+    line = {"ticket_id": ticket.id, "type": event_type, "at": clock.now(), "actor": actor, "note": note}
+    session.execute(insert(cast(Table, TicketEvent.__table__)), line)
 
 
 def open_ticket(
@@ -122,12 +116,16 @@ def open_ticket(
         ticket.answer_deadline = clock.add_working_days(moment, settings.complaint_answer_working_days)
     elif customer is not None:
         _set_repair_deadlines(ticket, settings, customer.area_type, moment)
-    session.add(ticket)  # inserted at the next flush, already dispatched: one INSERT, no UPDATE
+    choice = _choose(session, ticket, customer) if customer is not None else None
+    if choice is not None and choice.worker is not None:
+        _set_worker(ticket, choice.worker, choice.backup)
+    session.add(ticket)
+    session.flush()  # one INSERT, already dispatched
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
-    if customer is not None:
+    if customer is not None and choice is not None:
         # Reported in a chat: the bot's reply there confirms the ticket; its push comes after it.
         hold = timedelta(seconds=settings.chat_confirmation_hold_seconds) if channel in CHAT_CHANNELS else None
-        _dispatch(session, ticket, customer, actor, push_not_before=moment + hold if hold else None)
+        _announce_choice(session, ticket, customer, choice, actor, push_not_before=moment + hold if hold else None)
     elif kind != "complaint":
         _event(session, ticket, "manual_dispatch", "system", "未匹配到用电户，转调度中心核实地址后人工派单")
         logger.warning("ticket %s (%s) matches no customer: waiting for the dispatch centre", ticket.ticket_no, kind)
@@ -138,7 +136,6 @@ def open_ticket(
         ticket.priority,
         mask_account(customer.account_no if customer else None),
     )
-    session.flush()
     return ticket
 
 
@@ -147,63 +144,86 @@ def _set_repair_deadlines(ticket: Ticket, settings: Settings, area_type: str, mo
     ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, area_type))
 
 
-def _dispatch(
-    session: Session, ticket: Ticket, customer: Customer, actor: str, *, push_not_before: datetime | None = None
-) -> bool:
-    """Assign the ticket; False when nobody at all can take it (it stays `received`)."""
+def _choose(session: Session, ticket: Ticket, customer: Customer) -> dispatch.Assignment:
+    supervisor = ticket.kind == "complaint"
     with session.no_autoflush:
-        cell_id = customers.grid_cell_id_of(session, customer)
-        choice = dispatch.choose(session, cell_id, open_load(session), supervisor=ticket.kind == "complaint")
+        return dispatch.choose(session, customers.grid_cell_of(customer), open_load, supervisor=supervisor)
+
+
+def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
+    """Assign a waiting ticket; False when nobody at all can take it (it stays `received`)."""
+    choice = _choose(session, ticket, customer)
+    if choice.worker is not None:
+        _set_worker(ticket, choice.worker, choice.backup)
+    return _announce_choice(session, ticket, customer, choice, actor)
+
+
+def _announce_choice(
+    session: Session,
+    ticket: Ticket,
+    customer: Customer,
+    choice: dispatch.Assignment,
+    actor: str,
+    *,
+    push_not_before: datetime | None = None,
+) -> bool:
+    """The timeline and pushes of a dispatch choice already set on the ticket; False when nobody was found."""
     if choice.worker is None:
         _event(session, ticket, "no_worker_available", "system", f"{choice.cell_name}暂无在岗人员")
         return False
     if choice.overloaded:
-        if choice.worker.grid_cell_id != cell_id:
+        if choice.worker.grid_cell_id != choice.cell_id:
             note = f"{choice.cell_name}班组承载力已满，转派邻近网格{choice.neighbour_name}"
         else:
             note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
         _event(session, ticket, "overload_warning", "system", note)
-    _assign(session, ticket, customer, choice.worker, choice.backup, actor, push_not_before=push_not_before)
+    _announce(session, ticket, customer, choice.worker, actor, push_not_before=push_not_before)
     return True
 
 
-def _assign(
-    session: Session,
-    ticket: Ticket,
-    customer: Customer | None,
-    worker: Worker,
-    backup: Worker | None,
-    actor: str,
-    *,
-    push_not_before: datetime | None = None,
-) -> None:
-    ticket.worker_id = worker.id
+def _set_worker(ticket: Ticket, worker: Worker, backup: Worker | None) -> None:
+    ticket.worker = worker
     ticket.backup_worker_id = backup.id if backup else None
     ticket.status = "dispatched"
     ticket.dispatched_at = clock.now()
     ticket.updated_at = ticket.dispatched_at
+
+
+def _announce(
+    session: Session,
+    ticket: Ticket,
+    customer: Customer | None,
+    worker: Worker,
+    actor: str,
+    *,
+    push_not_before: datetime | None = None,
+) -> None:
+    """The dispatch's timeline line, the reporter's push and the worker's task, written now."""
     _event(session, ticket, "dispatched", actor, f"派发给{worker.name}")
     params = _params(session, ticket, customer, worker)
+    pushes = [
+        push(
+            dedup_key=f"ticket:{ticket.ticket_no}:assigned:{worker.code}",
+            template="worker_task_assigned",
+            params=params | {"customer_phone": customer.phone if customer else ticket.callback_phone},
+            worker_id=worker.id,
+            urgent=True,
+        )
+    ]
     reporter = _reporter(ticket, customer)
     if reporter:
-        row = enqueue(
-            session,
-            dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
-            template="ticket_dispatched",
-            params=params,
-            urgent=ticket.kind == "hazard",
-            **reporter,
+        pushes.insert(
+            0,
+            push(
+                dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
+                template="ticket_dispatched",
+                params=params,
+                urgent=ticket.kind == "hazard",
+                not_before=push_not_before,
+                **reporter,
+            ),
         )
-        if push_not_before is not None:
-            row.next_attempt_at = push_not_before
-    enqueue(
-        session,
-        dedup_key=f"ticket:{ticket.ticket_no}:assigned:{worker.code}",
-        template="worker_task_assigned",
-        params=params | {"customer_phone": customer.phone if customer else ticket.callback_phone},
-        worker_id=worker.id,
-        urgent=True,
-    )
+    insert_now(session, pushes)
 
 
 def _reporter(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
@@ -225,7 +245,8 @@ def assign_manually(session: Session, settings: Settings, ticket_no: str, *, wor
     customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
     if ticket.kind != "complaint":
         _set_repair_deadlines(ticket, settings, customer.area_type if customer else "rural", clock.now())
-    _assign(session, ticket, customer, worker, None, actor)
+    _set_worker(ticket, worker, None)
+    _announce(session, ticket, customer, worker, actor)
     session.flush()
     return ticket
 

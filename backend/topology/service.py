@@ -55,22 +55,6 @@ def find_worker_by_phone(session: Session, phone: str) -> Worker | None:
     return session.scalar(select(Worker).where(Worker.phone == phone).order_by(Worker.id))
 
 
-def cell_and_neighbour(session: Session, grid_cell_id: int) -> tuple[GridCell, GridCell | None]:
-    """The cell and the cell that backs it up, in one query."""
-    neighbour_id = select(GridCell.neighbour_id).where(GridCell.id == grid_cell_id).scalar_subquery()
-    cells = {c.id: c for c in session.scalars(select(GridCell).where(GridCell.id.in_([grid_cell_id, neighbour_id])))}
-    if grid_cell_id not in cells:
-        raise NotFound(f"网格 {grid_cell_id} 不存在", code="grid_cell_not_found")
-    cell = cells[grid_cell_id]
-    return cell, cells.get(cell.neighbour_id) if cell.neighbour_id else None
-
-
-def workers_of_cells(session: Session, grid_cell_ids: list[int]) -> list[Worker]:
-    """On-duty workers of the cells, in one query."""
-    query = select(Worker).where(Worker.grid_cell_id.in_(grid_cell_ids), Worker.on_duty.is_(True))
-    return list(session.scalars(query.order_by(Worker.is_supervisor, Worker.code)))
-
-
 def workers_of_cell(session: Session, grid_cell_id: int, *, on_duty_only: bool = True) -> list[Worker]:
     query = select(Worker).where(Worker.grid_cell_id == grid_cell_id)
     if on_duty_only:
