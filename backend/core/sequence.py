@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, UniqueConstraint, text
+from sqlalchemy import URL, Connection, Engine, Integer, String, UniqueConstraint, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -26,18 +27,17 @@ class DailySequence(Base):
 def next_number(session: Session, prefix: str) -> str:
     """`prefix` + local yyyymmdd + 4 digits, unique per day even under concurrent callers.
 
-    On PostgreSQL the counter is bumped in its own short transaction, so concurrent tickets do not
-    queue behind one another's row lock until commit (a rolled-back caller leaves a gap, as
-    sequences do). SQLite serializes writers anyway, so there it joins the caller's transaction.
+    On PostgreSQL the counter is bumped in a statement that commits by itself, so concurrent
+    tickets do not queue behind one another's row lock until commit (a rolled-back caller leaves a
+    gap, as sequences do). SQLite serializes writers anyway, so there it joins the caller's
+    transaction.
     """
     day = clock.now().astimezone(clock.LOCAL_ZONE).strftime("%Y%m%d")
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         engine = bind.engine if isinstance(bind, Connection) else bind
-        with Session(engine) as own, own.begin():
-            # No flush to disk of its own: the caller's commit flushes the WAL up to here anyway.
-            own.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            value = _bump(own, postgresql.insert, prefix, day)
+        with _counter_engine(engine.url).connect() as conn:
+            value = _bump(conn, postgresql.insert, prefix, day)
     else:
         value = _bump(session, sqlite.insert, prefix, day)
     if value > 9999:
@@ -45,7 +45,22 @@ def next_number(session: Session, prefix: str) -> str:
     return f"{prefix}{day}{value:04d}"
 
 
-def _bump(session: Session, insert_fn: Any, prefix: str, day: str) -> int:
+@lru_cache
+def _counter_engine(url: URL) -> Engine:
+    """PostgreSQL connections on which each statement is its own transaction (one round trip) and
+    does not wait for its WAL flush: the caller's commit flushes the WAL up to there anyway."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)
+
+    @event.listens_for(engine, "connect")
+    def _no_flush_wait(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+        dbapi_conn.commit()
+
+    return engine
+
+
+def _bump(session: Session | Connection, insert_fn: Any, prefix: str, day: str) -> int:
     upsert = (
         insert_fn(DailySequence)
         .values(prefix=prefix, day=day, value=1)
