@@ -2,8 +2,9 @@
 
 On a fresh SQLite file, and also on PostgreSQL when DATABASE_URL points to one (in a private schema
 that is dropped afterwards): migrate, seed N customers (default 100,000) with 12 months of bills,
-add M active or upcoming outages (default 1,000), start the backend as `make run` does (one uvicorn
-process) and measure through its HTTP API on loopback (keep-alive client, bearer auth, JSON):
+add M active or upcoming outages (default 1,000), start the backend as `make run` does, with
+`--workers` processes (BACKEND_WORKERS; default 2, one per core of the reference machine), and
+measure through its HTTP API on loopback (keep-alive client, bearer auth, JSON):
 
 - outage-pool lookup for one customer, `GET /outages?account_no=` (target p99 < 5 ms);
 - repair report on the ticket path, `POST /repair-reports` (target p99 < 30 ms, ≥ 200/s with
@@ -160,8 +161,9 @@ def check(response: object) -> None:
 
 
 @contextmanager
-def backend_server(url: str) -> Iterator[tuple[str, int]]:
-    """The backend as `make run` starts it: one uvicorn process on a free loopback port; (url, pid)."""
+def backend_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """The backend as `make run` starts it, with BACKEND_WORKERS = `workers`, on a free loopback
+    port; (url, pid of uvicorn)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -184,6 +186,8 @@ def backend_server(url: str) -> Iterator[tuple[str, int]]:
         "--no-access-log",
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -204,7 +208,7 @@ def backend_server(url: str) -> Iterator[tuple[str, int]]:
         server.wait(timeout=20)
 
 
-def run(url: str, label: str, customers: int, outages: int, samples: int) -> None:
+def run(url: str, label: str, customers: int, outages: int, samples: int, workers: int) -> None:
     rng = random.Random(7)
     migrate(url)
     started = time.perf_counter()
@@ -221,14 +225,15 @@ def run(url: str, label: str, customers: int, outages: int, samples: int) -> Non
     get_engine(url).dispose()
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with (
-        backend_server(url) as (base, pid),
+        backend_server(url, workers) as (base, pid),
         httpx.Client(base_url=base, headers=headers, timeout=30) as client,
     ):
         server = psutil.Process(pid)
+        processes = [server, *server.children(recursive=True)]
 
         def server_cpu() -> float:
-            times = server.cpu_times()
-            return float(times.user + times.system)
+            """CPU seconds of uvicorn and its worker processes."""
+            return sum(float(p.cpu_times().user + p.cpu_times().system) for p in processes)
 
         def measure(name: str, calls: list[Callable[[], None]]) -> list[float]:
             """Latencies, printed with the server's CPU time per request (robust to a busy machine)."""
@@ -293,17 +298,19 @@ def main() -> int:
     parser.add_argument("--outages", type=int, default=1_000)
     parser.add_argument("--samples", type=int, default=1_000, help="requests per measured operation")
     parser.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL (DATABASE_URL)")
+    parser.add_argument("--workers", type=int, default=2, help="backend processes (BACKEND_WORKERS), one per core")
     args = parser.parse_args()
     print(
-        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; one uvicorn process, HTTP on loopback"
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+        f"backend: uvicorn with {args.workers} worker process(es), HTTP on loopback"
     )
     if not args.skip_sqlite:
         with sqlite_database() as url:
-            run(url, "sqlite", args.customers, args.outages, args.samples)
+            run(url, "sqlite", args.customers, args.outages, args.samples, args.workers)
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith(("postgresql", "postgres")):
         with postgres_database(database_url) as url:
-            run(url, "postgresql", args.customers, args.outages, args.samples)
+            run(url, "postgresql", args.customers, args.outages, args.samples, args.workers)
     else:
         print("[postgresql] skipped: DATABASE_URL does not point to PostgreSQL")
     return 0

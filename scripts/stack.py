@@ -180,8 +180,10 @@ class Stack:
         self.run("seed", [str(APP_PY), "-m", "backend.seed", *args])
 
     def start_backend(self, port: int) -> Process:
+        """The backend; BACKEND_WORKERS processes (default 1) share the port."""
+        workers = self.env.get("BACKEND_WORKERS") or "1"
         cmd = [str(APP_PY), "-m", "uvicorn", "--factory", "backend.main:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]  # fmt: skip
+               "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--workers", workers]  # fmt: skip
         return self.start("backend", cmd, f"http://127.0.0.1:{port}/health")
 
     def start_actions(self, port: int) -> Process:

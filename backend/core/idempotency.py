@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from backend.core import clock
 from backend.core.clock import UTCDateTime
-from backend.core.db import Base
+from backend.core.db import Base, writer_turn
 from backend.core.errors import Conflict
 
 
@@ -55,7 +55,7 @@ def run_once(
     `work` roll everything back, key included, so a corrected retry may reuse the key.
     """
     digest = request_hash(body)
-    with factory() as session:
+    with factory() as session, writer_turn(session.get_bind().engine):
         # Core statements, not the unit of work: this runs on every report, and a flush costs more.
         claim = insert(_TABLE).values(scope=scope, key=key, request_hash=digest, created_at=clock.now())
         try:
