@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, String, Table, UniqueConstraint, insert, select, update
+from sqlalchemy import JSON, String, Table, UniqueConstraint, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -35,6 +35,9 @@ class IdempotencyKey(Base):
 
 
 _TABLE = cast(Table, IdempotencyKey.__table__)
+# Built once: run on every repair report.
+_CLAIM = insert(_TABLE).returning(_TABLE.c.id)
+_ANSWER = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(response=bindparam("response"))
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -57,15 +60,15 @@ def run_once(
     digest = request_hash(body)
     with factory() as session, writer_turn(session.get_bind().engine):
         # Core statements, not the unit of work: this runs on every report, and a flush costs more.
-        claim = insert(_TABLE).values(scope=scope, key=key, request_hash=digest, created_at=clock.now())
+        claim = {"scope": scope, "key": key, "request_hash": digest, "created_at": clock.now()}
         try:
-            row_id = session.execute(claim.returning(_TABLE.c.id)).scalar_one()
+            row_id = session.execute(_CLAIM, claim).scalar_one()
         except IntegrityError:
             session.rollback()
         else:
             try:
                 answer = work(session)
-                session.execute(update(_TABLE).where(_TABLE.c.id == row_id).values(response=answer))
+                session.execute(_ANSWER, {"row_id": row_id, "response": answer})
                 session.commit()
             except BaseException:
                 session.rollback()

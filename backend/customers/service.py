@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -15,7 +15,6 @@ from backend.core.unique import add_unique
 from backend.customers.models import Customer, WechatBinding
 from backend.customers.schemas import CustomerBrief, CustomerCreate, CustomerRead
 from backend.topology import service as topology
-from backend.topology.models import Transformer
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +35,11 @@ def create_customer(session: Session, data: CustomerCreate) -> Customer:
     return customer
 
 
+_BY_ACCOUNT = select(Customer).where(Customer.account_no == bindparam("account_no"))  # built once: hot
+
+
 def get_customer(session: Session, account_no: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.account_no == account_no))
+    customer = session.scalar(_BY_ACCOUNT, {"account_no": account_no})
     if customer is None:
         raise NotFound(f"没有找到户号 {account_no}，请核对后再试", code="customer_not_found")
     return customer
@@ -101,6 +103,9 @@ def resolve(
     return candidates[0]
 
 
+_LOCK = select(Customer.id).where(Customer.id == bindparam("customer_id")).with_for_update(key_share=True)
+
+
 def lock(session: Session, customer: Customer) -> None:
     """Hold the customer's row until the transaction ends: one check-then-act per customer at a time.
 
@@ -110,14 +115,7 @@ def lock(session: Session, customer: Customer) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         return
-    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update(key_share=True))
-
-
-def grid_cell_of(customer: Customer) -> int | ScalarSelect[int]:
-    """The customer's grid cell id, or the SQL that finds it through their transformer."""
-    if customer.grid_cell_id is not None:
-        return customer.grid_cell_id
-    return select(Transformer.grid_cell_id).where(Transformer.id == customer.transformer_id).scalar_subquery()
+    session.execute(_LOCK, {"customer_id": customer.id})
 
 
 def grid_cell_id_of(session: Session, customer: Customer) -> int:

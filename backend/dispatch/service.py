@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFound
 from backend.topology import service as topology
-from backend.topology.models import GridCell, Worker
+from backend.topology.models import GridCell, Transformer, Worker
 
 # a worker id column → the SQL count of the open tasks that worker carries
 LoadFn = Callable[[Any], ColumnElement[int]]
@@ -37,23 +38,35 @@ def _ranked(workers: list[Worker], load: dict[int, int]) -> list[tuple[int, Work
     return sorted(ranked, key=lambda pair: (-pair[0], pair[1].code))
 
 
-def choose(
-    session: Session, grid_cell: int | ColumnElement[int], open_load: LoadFn, *, supervisor: bool = False
-) -> Assignment:
-    """`grid_cell` is the cell's id, or SQL that finds it (a customer's, through their transformer).
-
-    One query reads the cell, its neighbour, their on-duty workers and each worker's open tasks.
-    """
-    own_id = literal(grid_cell) if isinstance(grid_cell, int) else grid_cell
+@lru_cache
+def _candidates(open_load: LoadFn) -> Select[GridCell, Worker, int, int]:
+    """The cell (its id, or else its transformer's cell), its neighbour, their on-duty workers and
+    each worker's open tasks: one statement, built once."""
+    own_id = func.coalesce(
+        bindparam("cell_id", type_=Integer),
+        select(Transformer.grid_cell_id).where(Transformer.id == bindparam("transformer_id")).scalar_subquery(),
+    )
     neighbour_id = select(GridCell.neighbour_id).where(GridCell.id == own_id).scalar_subquery()
-    rows = session.execute(
+    return (
         select(GridCell, Worker, open_load(Worker.id), own_id)
         .outerjoin(Worker, (Worker.grid_cell_id == GridCell.id) & Worker.on_duty.is_(True))
         .where(GridCell.id.in_([own_id, neighbour_id]))
-    ).all()
+    )
+
+
+def choose(
+    session: Session,
+    *,
+    cell_id: int | None,
+    transformer_id: int | None = None,
+    open_load: LoadFn,
+    supervisor: bool = False,
+) -> Assignment:
+    """Choose in cell `cell_id`, or when None in the cell of transformer `transformer_id`."""
+    rows = session.execute(_candidates(open_load), {"cell_id": cell_id, "transformer_id": transformer_id}).all()
     cells = {row[0].id: row[0] for row in rows}
     if not rows or rows[0][3] not in cells:
-        raise NotFound(f"网格 {grid_cell} 不存在", code="grid_cell_not_found")
+        raise NotFound(f"网格 {cell_id or transformer_id} 不存在", code="grid_cell_not_found")
     cell = cells[rows[0][3]]
     neighbour = cells.get(cell.neighbour_id) if cell.neighbour_id else None
     load = {worker.id: count for _, worker, count, _ in rows if worker is not None}

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import bindparam, or_, select, union
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -196,27 +196,36 @@ def _call_off(session: Session, outage: Outage) -> None:
     _notify(session, outage, "cancelled", "outage_cancelled", urgent=False)
 
 
-def covering(session: Session, customer: Customer) -> list[Outage]:
-    """Outages that cover the customer now or are announced for later, soonest first."""
-    scope_hit = select(OutageScope.outage_id).where(
-        or_(
-            OutageScope.customer_id == customer.id,
-            OutageScope.transformer_id == customer.transformer_id,
-            OutageScope.feeder_id == topology.feeder_id_of(customer.transformer_id),
-        )
-    )
-    query = (
-        select(Outage)
-        .where(Outage.id.in_(scope_hit))
-        .where(
-            or_(
-                Outage.status == "active",
-                (Outage.status == "announced") & (Outage.estimated_restore_at > clock.now()),
+# Built once (with bound parameters): asked on every outage question and every repair report.
+_COVERING = (
+    select(Outage)
+    .where(
+        Outage.id.in_(
+            select(OutageScope.outage_id).where(
+                or_(
+                    OutageScope.customer_id == bindparam("customer_id"),
+                    OutageScope.transformer_id == bindparam("transformer_id"),
+                    OutageScope.feeder_id == topology.feeder_id_of(bindparam("transformer_id")),
+                )
             )
         )
-        .order_by(Outage.starts_at)
     )
-    return list(session.scalars(query))
+    .where(
+        or_(
+            Outage.status == "active",
+            (Outage.status == "announced") & (Outage.estimated_restore_at > bindparam("now")),
+        )
+    )
+    .order_by(Outage.starts_at)
+)
+
+
+def covering(session: Session, customer: Customer) -> list[Outage]:
+    """Outages that cover the customer now or are announced for later, soonest first."""
+    found = session.scalars(
+        _COVERING, {"customer_id": customer.id, "transformer_id": customer.transformer_id, "now": clock.now()}
+    )
+    return list(found)
 
 
 def covering_now(session: Session, customer: Customer) -> Outage | None:

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, insert, select
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -70,10 +70,13 @@ def open_load(worker_id: Any) -> ColumnElement[int]:
     return query.scalar_subquery()
 
 
+_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
+
+
 def _event(session: Session, ticket: Ticket, event_type: str, actor: str, note: str | None = None) -> None:
     """Write a line of the ticket's timeline now (one INSERT, no flush); the ticket is in the database."""
     line = {"ticket_id": ticket.id, "type": event_type, "at": clock.now(), "actor": actor, "note": note}
-    session.execute(insert(cast(Table, TicketEvent.__table__)), line)
+    session.execute(_INSERT_EVENT, line)
 
 
 def open_ticket(
@@ -147,7 +150,13 @@ def _set_repair_deadlines(ticket: Ticket, settings: Settings, area_type: str, mo
 def _choose(session: Session, ticket: Ticket, customer: Customer) -> dispatch.Assignment:
     supervisor = ticket.kind == "complaint"
     with session.no_autoflush:
-        return dispatch.choose(session, customers.grid_cell_of(customer), open_load, supervisor=supervisor)
+        return dispatch.choose(
+            session,
+            cell_id=customer.grid_cell_id,
+            transformer_id=customer.transformer_id,
+            open_load=open_load,
+            supervisor=supervisor,
+        )
 
 
 def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
@@ -289,14 +298,21 @@ def list_for_customer(session: Session, customer: Customer, *, open_only: bool) 
     return list(session.scalars(query.limit(50)))
 
 
+_OPEN_REPAIR = (
+    select(Ticket)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Ticket.kind == "repair",
+        Ticket.status.in_(state.OPEN_STATUSES),
+    )
+    .order_by(Ticket.created_at.desc())
+    .limit(1)
+)  # built once: asked on every repair report
+
+
 def open_repair_of(session: Session, customer: Customer) -> Ticket | None:
     """The customer's newest repair ticket still being worked on, if any."""
-    query = (
-        select(Ticket)
-        .where(Ticket.customer_id == customer.id, Ticket.kind == "repair", Ticket.status.in_(state.OPEN_STATUSES))
-        .order_by(Ticket.created_at.desc())
-    )
-    return session.scalars(query.limit(1)).first()
+    return session.scalars(_OPEN_REPAIR, {"customer_id": customer.id}).first()
 
 
 def remind(session: Session, ticket: Ticket, customer: Customer, *, description: str, actor: str) -> None:

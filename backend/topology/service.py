@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ScalarSelect, Select, select
+from sqlalchemy import BindParameter, ScalarSelect, Select, select
 from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFound
@@ -152,7 +152,7 @@ def feeder_by_id(session: Session, feeder_id: int) -> Feeder:
     return row
 
 
-def feeder_id_of(transformer_id: int) -> ScalarSelect[int]:
+def feeder_id_of(transformer_id: int | BindParameter[int]) -> ScalarSelect[int]:
     """A scalar subquery: the feeder that feeds the transformer."""
     return select(Transformer.feeder_id).where(Transformer.id == transformer_id).scalar_subquery()
 

@@ -92,3 +92,13 @@ def test_tickets_not_accepted_in_time_are_escalated_once(
     assert pushes[f"ticket:{late}:escalated:W3"].template == "worker_task_escalated"  # backup
     assert f"ticket:{late}:escalated:S1" in pushes  # the cell's supervisor
     assert not any(k.startswith(f"ticket:{fresh}:escalated") for k in pushes)
+
+
+def test_a_customer_placed_in_another_cell_is_served_by_that_cell(
+    session_factory: sessionmaker[Session], settings: Settings, county: County
+) -> None:
+    """The customer's own grid cell wins over their transformer's (the override of the data model)."""
+    with session_factory() as session, session.begin():
+        customer = customers.get_customer(session, county.a1)
+        customer.grid_cell_id = topology.get_worker(session, "W3").grid_cell_id
+    assert open_ticket(session_factory, settings, county.a1)[1] == "W3"
