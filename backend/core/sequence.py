@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import URL, Connection, Engine, Integer, String, UniqueConstraint, create_engine, event
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -37,9 +48,9 @@ def next_number(session: Session, prefix: str) -> str:
     if bind.dialect.name == "postgresql":
         engine = bind.engine if isinstance(bind, Connection) else bind
         with _counter_engine(engine.url).connect() as conn:
-            value = _bump(conn, postgresql.insert, prefix, day)
+            value = int(conn.execute(_BUMP["postgresql"], {"prefix": prefix, "day": day}).scalar_one())
     else:
-        value = _bump(session, sqlite.insert, prefix, day)
+        value = int(session.execute(_BUMP["sqlite"], {"prefix": prefix, "day": day}).scalar_one())
     if value > 9999:
         raise Unavailable(f"今日{prefix}编号已用尽，请联系系统管理员", code="numbers_exhausted")
     return f"{prefix}{day}{value:04d}"
@@ -60,11 +71,15 @@ def _counter_engine(url: URL) -> Engine:
     return engine
 
 
-def _bump(session: Session | Connection, insert_fn: Any, prefix: str, day: str) -> int:
-    upsert = (
-        insert_fn(DailySequence)
-        .values(prefix=prefix, day=day, value=1)
-        .on_conflict_do_update(index_elements=["prefix", "day"], set_={"value": DailySequence.value + 1})
-        .returning(DailySequence.value)
+def _upsert(insert_fn: Any) -> Any:
+    table = cast(Table, DailySequence.__table__)
+    return (
+        insert_fn(table)
+        .values(prefix=bindparam("prefix"), day=bindparam("day"), value=1)
+        .on_conflict_do_update(index_elements=["prefix", "day"], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
     )
-    return int(session.execute(upsert).scalar_one())
+
+
+# Built once per dialect: run for every ticket.
+_BUMP = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}

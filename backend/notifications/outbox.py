@@ -114,16 +114,21 @@ def enqueue(session: Session, **fields: Any) -> OutboxMessage:
     return row
 
 
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+# Built once per dialect (hot path): INSERT ... ON CONFLICT (dedup_key) DO NOTHING.
+_INSERT_NEW = {
+    "postgresql": postgresql.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]),
+    "sqlite": sqlite.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]),
+}
+
+
 def insert_now(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert pushes (`push`'s rows) at once, in one statement, skipping keys already there.
 
     For the hot path of a new ticket, where `enqueue`'s lookup and the ORM flush cost more than the
     work; a key enqueued in this session but not yet flushed is not seen.
     """
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_fn(cast(Table, OutboxMessage.__table__)).on_conflict_do_nothing(index_elements=["dedup_key"])
-    session.execute(statement, rows)
+    session.execute(_INSERT_NEW[session.get_bind().dialect.name], rows)
     session.info[_WAKE_FLAG] = True
 
 

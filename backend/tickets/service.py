@@ -10,8 +10,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.core import clock
 from backend.core.config import Settings
@@ -122,8 +122,7 @@ def open_ticket(
     choice = _choose(session, ticket, customer) if customer is not None else None
     if choice is not None and choice.worker is not None:
         _set_worker(ticket, choice.worker, choice.backup)
-    session.add(ticket)
-    session.flush()  # one INSERT, already dispatched
+    _insert(session, ticket)
     _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None and choice is not None:
         # Reported in a chat: the bot's reply there confirms the ticket; its push comes after it.
@@ -140,6 +139,22 @@ def open_ticket(
         mask_account(customer.account_no if customer else None),
     )
     return ticket
+
+
+_TICKETS = cast(Table, Ticket.__table__)
+_INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
+_COLUMNS = {column.key for column in _TICKETS.columns} - {"id"}
+
+
+def _insert(session: Session, ticket: Ticket) -> None:
+    """Insert a new ticket, already dispatched, with one Core statement (the unit of work's flush
+    cost a fifth of a repair report), then hand it to the session as a loaded row."""
+    for key in inspect(ticket).unloaded & _COLUMNS:
+        setattr(ticket, key, None)  # known to be NULL: not loaded again when read
+    values = {key: getattr(ticket, key) for key in _COLUMNS}
+    ticket.id = session.execute(_INSERT_TICKET, values).scalar_one()
+    make_transient_to_detached(ticket)
+    session.add(ticket)
 
 
 def _set_repair_deadlines(ticket: Ticket, settings: Settings, area_type: str, moment: Any) -> None:
@@ -192,6 +207,7 @@ def _announce_choice(
 
 def _set_worker(ticket: Ticket, worker: Worker, backup: Worker | None) -> None:
     ticket.worker = worker
+    ticket.worker_id = worker.id
     ticket.backup_worker_id = backup.id if backup else None
     ticket.status = "dispatched"
     ticket.dispatched_at = clock.now()
