@@ -28,7 +28,8 @@ from backend.tickets.schemas import ComplaintCreate, RepairReportCreate, RepairR
 
 
 def reporter(session: Session, data: RepairReportCreate) -> Customer | None:
-    """The customer the report is about; None when only the dispatch centre can place it."""
+    """The customer the report is about, their row held for a repair; None when only the dispatch
+    centre can place it."""
     try:
         return customers.resolve(
             session,
@@ -37,6 +38,10 @@ def reporter(session: Session, data: RepairReportCreate) -> Customer | None:
             address=data.address,
             channel=data.channel,
             sender_id=data.sender_id,
+            # Concurrent reports of one customer (different messages, so different idempotency
+            # keys) must not both find no open ticket and open two: the checks run one at a time.
+            # On SQLite the idempotency key inserted before this already holds the write lock.
+            hold=data.kind == "repair",
         )
     except (NotFound, Invalid):
         if data.kind == "hazard" or (data.address and not data.account_no and not data.phone):
@@ -48,10 +53,6 @@ def handle_report(session: Session, settings: Settings, data: RepairReportCreate
     customer = reporter(session, data)
     outage = outages.covering_now(session, customer) if customer else None
     if customer is not None and data.kind == "repair":
-        # Concurrent reports of one customer (different messages, so different idempotency keys)
-        # must not both find no open ticket and open two: the checks below run one at a time.
-        # On SQLite the idempotency key inserted before this already holds the write lock.
-        customers.lock(session, customer)
         if outage is not None:
             outages.subscribe(session, outage, customer)
             return RepairReportRead(outcome="attached_to_outage", outage=outages.brief(outage)).model_dump(mode="json")

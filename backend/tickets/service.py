@@ -73,10 +73,23 @@ def open_load(worker_id: Any) -> ColumnElement[int]:
 _INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
 
 
+# A line of a ticket's timeline: (type, actor, note).
+Line = tuple[str, str, str | None]
+
+
+def _timeline(session: Session, ticket: Ticket, lines: list[Line]) -> None:
+    """Write lines of the ticket's timeline now, in order, in one INSERT (no flush); the ticket is in
+    the database."""
+    moment = clock.now()
+    rows = [
+        {"ticket_id": ticket.id, "type": kind, "at": moment, "actor": actor, "note": note}
+        for kind, actor, note in lines
+    ]
+    session.execute(_INSERT_EVENT, rows)
+
+
 def _event(session: Session, ticket: Ticket, event_type: str, actor: str, note: str | None = None) -> None:
-    """Write a line of the ticket's timeline now (one INSERT, no flush); the ticket is in the database."""
-    line = {"ticket_id": ticket.id, "type": event_type, "at": clock.now(), "actor": actor, "note": note}
-    session.execute(_INSERT_EVENT, line)
+    _timeline(session, ticket, [(event_type, actor, note)])
 
 
 def open_ticket(
@@ -123,13 +136,17 @@ def open_ticket(
     if choice is not None and choice.worker is not None:
         _set_worker(ticket, choice.worker, choice.backup)
     _insert(session, ticket)
-    _event(session, ticket, "created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
+    created: Line = ("created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if customer is not None and choice is not None:
         # Reported in a chat: the bot's reply there confirms the ticket; its push comes after it.
         hold = timedelta(seconds=settings.chat_confirmation_hold_seconds) if channel in CHAT_CHANNELS else None
-        _announce_choice(session, ticket, customer, choice, actor, push_not_before=moment + hold if hold else None)
-    elif kind != "complaint":
-        _event(session, ticket, "manual_dispatch", "system", "未匹配到用电户，转调度中心核实地址后人工派单")
+        not_before = moment + hold if hold else None
+        _announce_choice(session, ticket, customer, choice, actor, push_not_before=not_before, before=[created])
+    elif kind == "complaint":
+        _timeline(session, ticket, [created])
+    else:
+        manual: Line = ("manual_dispatch", "system", "未匹配到用电户，转调度中心核实地址后人工派单")
+        _timeline(session, ticket, [created, manual])
         logger.warning("ticket %s (%s) matches no customer: waiting for the dispatch centre", ticket.ticket_no, kind)
     logger.info(
         "ticket %s opened (%s, %s) for account %s",
@@ -190,18 +207,21 @@ def _announce_choice(
     actor: str,
     *,
     push_not_before: datetime | None = None,
+    before: list[Line] | None = None,
 ) -> bool:
-    """The timeline and pushes of a dispatch choice already set on the ticket; False when nobody was found."""
+    """The timeline (after the lines `before`) and pushes of a dispatch choice already set on the
+    ticket; False when nobody was found."""
+    lines = list(before or [])
     if choice.worker is None:
-        _event(session, ticket, "no_worker_available", "system", f"{choice.cell_name}暂无在岗人员")
+        _timeline(session, ticket, [*lines, ("no_worker_available", "system", f"{choice.cell_name}暂无在岗人员")])
         return False
     if choice.overloaded:
         if choice.worker.grid_cell_id != choice.cell_id:
             note = f"{choice.cell_name}班组承载力已满，转派邻近网格{choice.neighbour_name}"
         else:
             note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
-        _event(session, ticket, "overload_warning", "system", note)
-    _announce(session, ticket, customer, choice.worker, actor, push_not_before=push_not_before)
+        lines.append(("overload_warning", "system", note))
+    _announce(session, ticket, customer, choice.worker, actor, push_not_before=push_not_before, before=lines)
     return True
 
 
@@ -222,9 +242,11 @@ def _announce(
     actor: str,
     *,
     push_not_before: datetime | None = None,
+    before: list[Line] | None = None,
 ) -> None:
-    """The dispatch's timeline line, the reporter's push and the worker's task, written now."""
-    _event(session, ticket, "dispatched", actor, f"派发给{worker.name}")
+    """The dispatch's timeline line (after the lines `before`), the reporter's push and the worker's
+    task, written now."""
+    _timeline(session, ticket, [*(before or []), ("dispatched", actor, f"派发给{worker.name}")])
     params = _params(session, ticket, customer, worker)
     pushes = [
         push(
