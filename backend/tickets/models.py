@@ -59,8 +59,6 @@ class TicketEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
 
-    ticket: Mapped[Ticket] = relationship()
-
 
 class TicketPhoto(Base):
     __tablename__ = "ticket_photo"
