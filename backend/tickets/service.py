@@ -226,8 +226,8 @@ def _announce_choice(
 
 
 def _set_worker(ticket: Ticket, worker: Worker, backup: Worker | None) -> None:
-    ticket.worker = worker
-    ticket.worker_id = worker.id
+    ticket.worker = worker  # kept with the ticket for its answer, not loaded again
+    ticket.worker_id = worker.id  # a new ticket is inserted by a Core statement, which reads the column
     ticket.backup_worker_id = backup.id if backup else None
     ticket.status = "dispatched"
     ticket.dispatched_at = clock.now()
