@@ -1,9 +1,10 @@
-"""A durable journal of repair reports accepted in chat while the backend was unreachable.
+"""A durable journal of the writes the assistant promised while the backend was unreachable.
 
-Each report is written to a local SQLite file (under `POWERDESK_VAR_DIR`, default `var/`) before
-the customer is told it was received. A background task of the action server submits pending
-reports with the same idempotency key until the backend accepts them, then asks the backend to
-push the ticket number to the customer (`report_queued_ticket`).
+A repair report, a complaint or a rating the customer was told is taken is written to a local
+SQLite file (under `POWERDESK_VAR_DIR`, default `var/`) before the reply is sent. A background task
+of the action server submits what is pending with the same idempotency key until the backend
+accepts it, then has the backend tell the customer the ticket number (`report_queued_ticket`,
+`complaint_queued_ticket`). A write the backend refuses is set aside with an ALERT.
 """
 
 from __future__ import annotations
@@ -13,43 +14,57 @@ import json
 import logging
 import os
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from actions.backend_client import BackendClient, BackendRejected, BackendUnavailable
+from clients.backend import BackendClient, BackendRejected, BackendUnavailable
 
 logger = logging.getLogger(__name__)
+
+RECIPIENT_FIELD = {"wechat": "wechat_openid", "wecom": "wecom_user_id", "sms": "phone"}
 
 
 def retry_seconds() -> float:
     return float(os.environ.get("POWERDESK_JOURNAL_RETRY_SECONDS", "15"))
 
 
-RECIPIENT_FIELD = {"wechat": "wechat_openid", "wecom": "wecom_user_id", "sms": "phone"}
-
-
-@dataclass(frozen=True)
-class PendingReport:
-    key: str
-    report: dict[str, Any]
-
-
 def journal_path() -> Path:
     return Path(os.environ.get("POWERDESK_VAR_DIR", "var")) / "repair_journal.sqlite3"
 
 
-class ReportJournal:
+@dataclass(frozen=True)
+class PendingWrite:
+    key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS pending_report (key TEXT PRIMARY KEY, report TEXT NOT NULL,"
-                " created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-                " ticket_no TEXT, submitted_at TEXT)"
+                "CREATE TABLE IF NOT EXISTS pending_write (key TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+                " payload TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+                " result TEXT, submitted_at TEXT)"
             )
+            self._adopt_old_reports(conn)
+
+    @staticmethod
+    def _adopt_old_reports(conn: sqlite3.Connection) -> None:
+        """Reports an action server of the previous version left pending (table `pending_report`)."""
+        old = conn.execute("SELECT name FROM sqlite_master WHERE name = 'pending_report'").fetchone()
+        if old is None:
+            return
+        conn.execute(
+            "INSERT OR IGNORE INTO pending_write (key, kind, payload, created_at) SELECT key, 'repair_report',"
+            " report, created_at FROM pending_report WHERE submitted_at IS NULL"
+        )
+        conn.execute("DROP TABLE pending_report")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=5.0)
@@ -57,70 +72,95 @@ class ReportJournal:
         conn.execute("PRAGMA synchronous=FULL")
         return conn
 
-    def add(self, key: str, report: dict[str, Any]) -> None:
+    def add(self, key: str, kind: str, payload: dict[str, Any]) -> None:
         with self._connect() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO pending_report (key, report, created_at) VALUES (?, ?, ?)",
-                (key, json.dumps(report, ensure_ascii=False), datetime.now(timezone.utc).isoformat()),
+                "INSERT OR IGNORE INTO pending_write (key, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+                (key, kind, json.dumps(payload, ensure_ascii=False), datetime.now(timezone.utc).isoformat()),
             )
 
-    def pending(self) -> list[PendingReport]:
+    def pending(self) -> list[PendingWrite]:
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT key, report FROM pending_report WHERE submitted_at IS NULL ORDER BY created_at"
+                "SELECT key, kind, payload FROM pending_write WHERE submitted_at IS NULL ORDER BY created_at"
             ).fetchall()
-        return [PendingReport(key, json.loads(report)) for key, report in rows]
+        return [PendingWrite(key, kind, json.loads(payload)) for key, kind, payload in rows]
 
     def mark_attempt(self, key: str) -> None:
         with self._connect() as conn:
-            conn.execute("UPDATE pending_report SET attempts = attempts + 1 WHERE key = ?", (key,))
+            conn.execute("UPDATE pending_write SET attempts = attempts + 1 WHERE key = ?", (key,))
 
-    def mark_submitted(self, key: str, ticket_no: str | None) -> None:
+    def mark_submitted(self, key: str, result: str | None) -> None:
         with self._connect() as conn:
             conn.execute(
-                "UPDATE pending_report SET submitted_at = ?, ticket_no = ? WHERE key = ?",
-                (datetime.now(timezone.utc).isoformat(), ticket_no, key),
+                "UPDATE pending_write SET submitted_at = ?, result = ? WHERE key = ?",
+                (datetime.now(timezone.utc).isoformat(), result, key),
             )
 
 
-async def submit_pending(journal: ReportJournal, client: BackendClient) -> int:
-    """Submit every pending report once; returns how many the backend accepted."""
-    accepted = 0
-    for item in journal.pending():
-        try:
-            result = await client.create_repair_report(item.report, idempotency_key=item.key)
-        except BackendUnavailable as exc:
-            logger.info("journal: backend still unavailable (%s); %s left", exc, len(journal.pending()))
-            journal.mark_attempt(item.key)
-            return accepted
-        except BackendRejected as exc:
-            logger.error("journal: report %s rejected by the backend: %s", item.key, exc.code)
-            journal.mark_submitted(item.key, None)
-            continue
-        ticket_no = result.get("ticket_no")
-        journal.mark_submitted(item.key, ticket_no)
-        accepted += 1
-        await _push_result(client, item, result)
-    return accepted
+Submit = Callable[[BackendClient, PendingWrite], Awaitable[str | None]]
 
 
-async def _push_result(client: BackendClient, item: PendingReport, result: dict[str, Any]) -> None:
-    """Tell the customer the ticket number. A report attached to a known outage needs no push
-    from here: the backend notifies everyone attached to the outage."""
+async def _repair_report(client: BackendClient, item: PendingWrite) -> str | None:
+    result = await client.create_repair_report(item.payload, idempotency_key=item.key)
     ticket_no = result.get("ticket_no")
-    if not ticket_no:
-        return
-    field = RECIPIENT_FIELD.get(item.report.get("channel", ""), "wechat_openid")
+    if ticket_no and result.get("outcome") != "attached_to_outage":
+        await _tell(client, item, "report_queued_ticket", {"ticket_no": ticket_no})
+    return str(ticket_no) if ticket_no else None
+
+
+async def _complaint(client: BackendClient, item: PendingWrite) -> str | None:
+    ticket = await client.create_complaint(item.payload, idempotency_key=item.key)
+    params = {"ticket_no": ticket.get("ticket_no"), "contact_deadline": ticket.get("contact_deadline")}
+    await _tell(client, item, "complaint_queued_ticket", params)
+    return str(ticket.get("ticket_no"))
+
+
+async def _rating(client: BackendClient, item: PendingWrite) -> str | None:
+    await client.rate_ticket(item.payload["ticket_no"], int(item.payload["score"]))
+    return str(item.payload["ticket_no"])
+
+
+SUBMITTERS: dict[str, Submit] = {"repair_report": _repair_report, "complaint": _complaint, "rating": _rating}
+
+
+async def _tell(client: BackendClient, item: PendingWrite, template: str, params: dict[str, Any]) -> None:
+    """Tell the customer what became of what they were promised, through the push pipeline."""
+    field = RECIPIENT_FIELD.get(item.payload.get("channel", ""), "wechat_openid")
     notification = {
-        "recipient": {field: item.report.get("sender_id")},
-        "template": "report_queued_ticket",
-        "params": {"ticket_no": ticket_no},
-        "dedup_key": f"report_queued:{item.key}:{ticket_no}",
+        "recipient": {field: item.payload.get("sender_id")},
+        "template": template,
+        "params": params,
+        "dedup_key": f"journal:{item.key}:{template}",
     }
     try:
         await client.notify(notification)
     except (BackendUnavailable, BackendRejected) as exc:
-        logger.warning("journal: report %s submitted but its push failed: %s", item.key, exc)
+        logger.warning("journal: %s %s submitted but its push failed: %s", item.kind, item.key, exc)
+
+
+async def submit_pending(journal: Journal, client: BackendClient) -> int:
+    """Submit every pending write once, oldest first; returns how many the backend accepted."""
+    accepted = 0
+    for item in journal.pending():
+        submit = SUBMITTERS.get(item.kind)
+        if submit is None:
+            logger.error("ALERT journal: %s has an unknown kind %s; set aside", item.key, item.kind)
+            journal.mark_submitted(item.key, None)
+            continue
+        try:
+            result = await submit(client, item)
+        except BackendUnavailable as exc:
+            logger.info("journal: backend still unavailable (%s)", exc)
+            journal.mark_attempt(item.key)
+            return accepted
+        except BackendRejected as exc:
+            logger.error("ALERT journal: %s %s rejected by the backend: %s", item.kind, item.key, exc.code)
+            journal.mark_submitted(item.key, None)
+            continue
+        journal.mark_submitted(item.key, result)
+        accepted += 1
+    return accepted
 
 
 class JournalRetrier:
@@ -131,17 +171,17 @@ class JournalRetrier:
         self._resumed = False
 
     def resume_after_restart(self, client: BackendClient) -> None:
-        """Once per process: reports left pending by a previous action server are retried too."""
+        """Once per process: writes left pending by a previous action server are retried too."""
         if self._resumed:
             return
         self._resumed = True
         if journal_path().exists():
-            journal = ReportJournal(journal_path())
+            journal = Journal(journal_path())
             if journal.pending():
-                logger.info("journal: %s reports pending from before the restart", len(journal.pending()))
+                logger.info("journal: %s writes pending from before the restart", len(journal.pending()))
                 self.ensure_running(journal, client)
 
-    def ensure_running(self, journal: ReportJournal, client: BackendClient) -> None:
+    def ensure_running(self, journal: Journal, client: BackendClient) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop(journal, client))
 
@@ -150,7 +190,7 @@ class JournalRetrier:
             self._task.cancel()
             self._task = None
 
-    async def _loop(self, journal: ReportJournal, client: BackendClient) -> None:
+    async def _loop(self, journal: Journal, client: BackendClient) -> None:
         while journal.pending():
             await asyncio.sleep(retry_seconds())
             try:
@@ -160,3 +200,15 @@ class JournalRetrier:
 
 
 retrier = JournalRetrier()
+
+
+class Keeper:
+    """The dialogue's `WriteJournal`: keep a promised write, and make sure it is retried."""
+
+    def __init__(self, client: BackendClient) -> None:
+        self._client = client
+
+    def keep(self, kind: str, payload: dict[str, Any], key: str) -> None:
+        journal = Journal(journal_path())
+        journal.add(key, kind, payload)
+        retrier.ensure_running(journal, self._client)

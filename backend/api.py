@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from backend.access.router import router as access_router
 from backend.applications.router import router as applications_router
 from backend.billing.router import router as billing_router
 from backend.core.errors import error_responses
@@ -11,6 +12,7 @@ from backend.handoffs.router import router as handoffs_router
 from backend.identity.router import router as identity_router
 from backend.notifications.router import router as notifications_router
 from backend.outages.router import router as outages_router
+from backend.places.router import router as places_router
 from backend.tickets.router import router as tickets_router
 from backend.topology.router import router as topology_router
 
@@ -19,6 +21,8 @@ api_router = APIRouter(responses=error_responses(401, 403, 422))
 api_router.include_router(topology_router)
 api_router.include_router(customers_router)
 api_router.include_router(identity_router)
+api_router.include_router(access_router)
+api_router.include_router(places_router)
 api_router.include_router(outages_router)
 api_router.include_router(tickets_router)
 api_router.include_router(dispatch_router)

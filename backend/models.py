@@ -1,5 +1,6 @@
 """Imports every domain's models so that Base.metadata knows all tables (Alembic, tests)."""
 
+from backend.access import models as access  # noqa: F401
 from backend.applications import models as applications  # noqa: F401
 from backend.billing import models as billing  # noqa: F401
 from backend.core import idempotency, sequence  # noqa: F401

@@ -14,6 +14,6 @@ fi
 echo "model: training (inputs $hash changed)…"
 start=$(date +%s)
 .venv-bot/bin/rasa train --config bot/config.yml --domain bot/domain \
-    --data data/nlu bot/stories bot/rules --out models --fixed-model-name powerdesk --quiet
+    --data data/nlu bot/rules --out models --fixed-model-name powerdesk --quiet
 echo "$hash" > models/.inputs-hash
 echo "model: trained in $(( $(date +%s) - start )) s"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +50,11 @@ class LiveStack:
         return {"Authorization": f"Bearer {self.env['POWERDESK_ADMIN_TOKEN']}"}
 
 
-@pytest.fixture(scope="session")
-def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+@contextmanager
+def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[LiveStack]:
+    """The whole stack on free ports, a fresh SQLite database with the demo data, fresh secrets."""
     if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make model` (make test does it first)")
-    work = tmp_path_factory.mktemp("stack")
+        raise RuntimeError(f"no trained model at {MODEL}: run `make model` (make test does it first)")
     ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}
     simulator_url = f"http://127.0.0.1:{ports['simulator']}"
     settings = dev_secrets() | {
@@ -72,7 +73,7 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         # (quiet hours have their own tests in tests/backend/notifications).
         "QUIET_HOURS_START": "00:00",
         "QUIET_HOURS_END": "00:00",
-    }
+    } | overrides
     stack = Stack(base_env(settings), work / "log")
     try:
         stack.start_all(ports)
@@ -89,3 +90,9 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         )
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    with running_stack(redis_url, tmp_path_factory.mktemp("stack")) as live:
+        yield live

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from backend.access import service as access
+from backend.access.deps import ReaderDep
 from backend.applications import service
 from backend.applications.schemas import ApplicationCreate, ApplicationRead
 from backend.core.deps import Role, SessionDep, SettingsDep, require
@@ -27,14 +29,23 @@ def advance(application_no: ApplicationNo, session: TxSessionDep, settings: Sett
     return service.read(session, settings, service.advance(session, settings, application_no))
 
 
-@router.get("/applications/{application_no}", dependencies=[require(Role.actions)], responses=error_responses(404))
-def get_application(application_no: ApplicationNo, session: SessionDep, settings: SettingsDep) -> ApplicationRead:
-    return service.read(session, settings, service.get_application(session, application_no))
+@router.get("/applications/{application_no}", dependencies=[require(Role.actions)], responses=error_responses(403, 404))
+def get_application(
+    application_no: ApplicationNo, session: SessionDep, settings: SettingsDep, reader: ReaderDep
+) -> ApplicationRead:
+    """To the account's owner, or after the phone check (403 `verification_required`)."""
+    application = service.get_application(session, application_no)
+    access.require_application(session, reader, application)
+    return service.read(session, settings, application)
 
 
-@router.get("/applications", dependencies=[require(Role.actions)], responses=error_responses(404))
+@router.get("/applications", dependencies=[require(Role.actions)], responses=error_responses(403, 404))
 def list_applications(
-    session: SessionDep, settings: SettingsDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]
+    session: SessionDep,
+    settings: SettingsDep,
+    reader: ReaderDep,
+    account_no: Annotated[str, Query(pattern=r"^\d{10}$")],
 ) -> list[ApplicationRead]:
     customer = customers.get_customer(session, account_no)
+    access.require_customer(session, reader, customer)
     return [service.read(session, settings, a) for a in service.list_for_customer(session, customer)]

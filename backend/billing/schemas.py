@@ -53,3 +53,19 @@ class ComparisonRead(BaseModel):
     previous_kwh: int | None
     same_month_last_year_kwh: int | None
     similar_households: int
+
+
+class TariffTier(BaseModel):
+    tier: int
+    #: the tier covers monthly use up to this many kWh (none: no upper limit)
+    up_to_kwh: int | None
+    price: float
+
+
+class TariffRead(BaseModel):
+    tiers: list[TariffTier]
+    flat_price: float
+    peak_hours: str
+    valley_hours: str
+    peak_surcharge: float
+    valley_discount: float

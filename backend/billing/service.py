@@ -13,7 +13,7 @@ from sqlalchemy import Row, func, literal, select
 from sqlalchemy.orm import Session
 
 from backend.billing.models import Bill
-from backend.billing.schemas import BillCreate, BillRead, ComparisonRead, TierRead
+from backend.billing.schemas import BillCreate, BillRead, ComparisonRead, TariffRead, TariffTier, TierRead
 from backend.billing.tariff import Tariff, price
 from backend.core import clock
 from backend.core.config import Settings
@@ -196,4 +196,20 @@ def comparison(session: Session, customer: Customer) -> ComparisonRead | None:
         previous_kwh=_kwh(session, customer, shift_period(bill.period, -1)),
         same_month_last_year_kwh=_kwh(session, customer, shift_period(bill.period, -12)),
         similar_households=len(peers),
+    )
+
+
+def tariff_read(tariff: Tariff) -> TariffRead:
+    tiers = [
+        TariffTier(tier=1, up_to_kwh=tariff.tier1_limit_kwh, price=float(tariff.tier1_price)),
+        TariffTier(tier=2, up_to_kwh=tariff.tier2_limit_kwh, price=float(tariff.tier2_price)),
+        TariffTier(tier=3, up_to_kwh=None, price=float(tariff.tier3_price)),
+    ]
+    return TariffRead(
+        tiers=tiers,
+        flat_price=float(tariff.flat_price),
+        peak_hours=tariff.peak_hours,
+        valley_hours=tariff.valley_hours,
+        peak_surcharge=float(tariff.peak_surcharge),
+        valley_discount=float(tariff.valley_discount),
     )

@@ -28,6 +28,9 @@ class Tariff(BaseSettings):
     peak_surcharge: Decimal = Decimal("0.0300")
     valley_discount: Decimal = Decimal("0.2000")
     flat_price: Decimal = Decimal("0.6700")  # business, industrial and key accounts
+    # The time-of-use periods, as customers are told them.
+    peak_hours: str = "8:00至22:00"
+    valley_hours: str = "22:00至次日8:00"
 
 
 @lru_cache

@@ -17,11 +17,18 @@ class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details
         if code:
             self.code = code
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
 
 
 class NotFound(DomainError):
@@ -44,11 +51,23 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class TooMany(DomainError):
+    status_code = 429
+    code = "too_many_attempts"
+
+
 class ErrorRead(BaseModel):
     """The body of every error answer: a stable machine code, and a message for people."""
 
     code: str
     message: str
+    #: machine-readable specifics of some codes (e.g. `attempts_left`)
+    details: dict[str, Any] | None = None
 
 
 class FieldError(BaseModel):
@@ -68,6 +87,7 @@ ERROR_DESCRIPTIONS = {
     403: "The caller may not do this (`code` says why; `forbidden`: not with this role)",
     404: "Something the request names does not exist (`code` says what)",
     409: "The request conflicts with what is stored (`code` says how)",
+    429: "Too many failed attempts; try again later (`code` says which)",
     422: "`validation_error`: the request does not match this schema (`errors` says where); "
     "or another `code` for a request the data refuses",
     503: "A resource the request needs is exhausted or down (`code` says which)",
@@ -88,7 +108,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

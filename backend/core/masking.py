@@ -17,3 +17,12 @@ def mask_account(account_no: str | None) -> str | None:
     if not account_no:
         return account_no
     return f"{account_no[:4]}****{account_no[-2:]}"
+
+
+def mask_id(value: str | None) -> str | None:
+    """o_de****01 style for openids and other ids in logs: the first four and last two characters."""
+    if not value:
+        return value
+    if len(value) <= 6:
+        return "*" * len(value)
+    return f"{value[:4]}****{value[-2:]}"

@@ -46,3 +46,19 @@ class WechatBinding(Base):
     openid: Mapped[str] = mapped_column(String(64), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BindCode(Base):
+    """A one-time code sent by SMS to an account's registered phone, to bind a WeChat user to it."""
+
+    __tablename__ = "bind_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    #: sha256 of the salt and the code: the code itself is only in the SMS
+    code_hash: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from backend.core import clock
-from backend.core.errors import DomainError, Invalid, NotFound
-from backend.core.masking import mask_account, mask_phone
+from backend.core.errors import Invalid, NotFound
+from backend.core.masking import mask_phone
 from backend.core.unique import add_unique
 from backend.customers.models import Customer, WechatBinding
 from backend.customers.schemas import CustomerBrief, CustomerCreate, CustomerRead
 from backend.topology import service as topology
-
-logger = logging.getLogger(__name__)
-
-
-class BindCheckFailed(DomainError):
-    status_code = 403
-    code = "bind_check_failed"
 
 
 def create_customer(session: Session, data: CustomerCreate) -> Customer:
@@ -134,18 +126,30 @@ def grid_cell_id_of(session: Session, customer: Customer) -> int:
     return topology.transformer_by_id(session, customer.transformer_id).grid_cell_id
 
 
-def bind_openid(session: Session, *, openid: str, account_no: str, phone_last4: str) -> Customer:
-    customer = get_customer(session, account_no)
-    if customer.phone[-4:] != phone_last4:
-        logger.info("bind refused for account %s", mask_account(account_no))
-        raise BindCheckFailed("手机号后四位与该户预留号码不一致，无法绑定")
-    exists = session.scalar(
-        select(WechatBinding).where(WechatBinding.openid == openid, WechatBinding.customer_id == customer.id)
-    )
-    if exists is None:
+def is_bound(session: Session, openid: str, customer: Customer) -> bool:
+    query = select(WechatBinding.id).where(WechatBinding.openid == openid, WechatBinding.customer_id == customer.id)
+    return session.scalar(query) is not None
+
+
+def binding_count(session: Session, customer: Customer) -> int:
+    return len(session.scalars(select(WechatBinding.id).where(WechatBinding.customer_id == customer.id)).all())
+
+
+def bind_openid(session: Session, *, openid: str, customer: Customer) -> None:
+    if not is_bound(session, openid, customer):
         session.add(WechatBinding(openid=openid, customer_id=customer.id, created_at=clock.now()))
         session.flush()
-    return customer
+
+
+def unbind_openid(session: Session, *, openid: str, customer: Customer) -> bool:
+    binding = session.scalar(
+        select(WechatBinding).where(WechatBinding.openid == openid, WechatBinding.customer_id == customer.id)
+    )
+    if binding is None:
+        return False
+    session.delete(binding)
+    session.flush()
+    return True
 
 
 def brief(customer: Customer) -> CustomerBrief:

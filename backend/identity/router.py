@@ -1,19 +1,20 @@
-"""`/identity`: resolve who is talking, and bind a WeChat openid to an account after a check."""
+"""`/identity`: resolve who is talking; bind a WeChat openid to an account with a one-time SMS code."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from backend.core.deps import Role, SessionDep, require
-from backend.core.errors import Invalid, error_responses
+from backend.core.errors import DomainError, Invalid, error_responses
 from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerBrief
 from backend.identity import service
-from backend.identity.schemas import BindRequest, IdentityRead
+from backend.identity.schemas import BindCodeRead, BindCodeRequest, BindRequest, IdentityRead
 
 router = APIRouter(tags=["identity"])
 
@@ -30,9 +31,34 @@ def resolve_identity(
     return service.resolve(session, wechat_openid=wechat_openid, wecom_user_id=wecom_user_id, phone=phone)
 
 
-@router.post("/identity/bind", dependencies=[require(Role.actions)], responses=error_responses(400, 404))
-def bind(data: BindRequest, session: TxSessionDep) -> CustomerBrief:
-    customer = customers.bind_openid(
-        session, openid=data.wechat_openid, account_no=data.account_no, phone_last4=data.phone_last4
-    )
-    return customers.brief(customer)
+@router.post(
+    "/identity/bind-codes",
+    status_code=201,
+    dependencies=[require(Role.actions)],
+    responses=error_responses(400, 404, 409, 429),
+)
+def send_bind_code(data: BindCodeRequest, session: TxSessionDep) -> BindCodeRead:
+    """Text a one-time code to the account's registered phone (again at most once a minute)."""
+    return service.send_bind_code(session, openid=data.wechat_openid, account_no=data.account_no)
+
+
+@router.post(
+    "/identity/bind",
+    response_model=CustomerBrief,
+    dependencies=[require(Role.actions)],
+    responses=error_responses(400, 403, 404, 429),
+)
+def bind(data: BindRequest, session: TxSessionDep) -> CustomerBrief | JSONResponse:
+    """Bind the WeChat user when the code matches: 403 `bind_code_wrong` (`details.attempts_left`) or
+    `bind_code_expired`, 429 `bind_locked`; the account's owner is told of every new binding."""
+    result = service.bind(session, openid=data.wechat_openid, account_no=data.account_no, code=data.code)
+    if isinstance(result, DomainError):  # the failed attempt is recorded: commit, then refuse
+        return JSONResponse(result.body(), status_code=result.status_code)
+    return customers.brief(result)
+
+
+@router.post(
+    "/identity/unbind", status_code=204, dependencies=[require(Role.actions)], responses=error_responses(400, 404)
+)
+def unbind(data: BindCodeRequest, session: TxSessionDep) -> None:
+    service.unbind(session, openid=data.wechat_openid, account_no=data.account_no)

@@ -22,7 +22,15 @@ class IdentityRead(BaseModel):
     worker: WorkerBrief | None
 
 
-class BindRequest(RequestModel):
+class BindCodeRequest(RequestModel):
     wechat_openid: str = Field(min_length=1, max_length=64)
     account_no: str = Field(pattern=r"^\d{10}$")
-    phone_last4: str = Field(pattern=r"^\d{4}$")
+
+
+class BindCodeRead(BaseModel):
+    phone_masked: str
+    expires_in_minutes: int
+
+
+class BindRequest(BindCodeRequest):
+    code: str = Field(pattern=r"^\d{6}$")

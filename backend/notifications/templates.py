@@ -37,7 +37,7 @@ DEFAULTS = {
     "address": "地点待调度中心核实",
     "customer_phone": "未留",
 }
-_TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at"}
+_TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at", "contact_deadline"}
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,28 @@ TEMPLATES: dict[str, PushTemplate] = {
             "您的报修已受理，工单号{ticket_no}，我们会尽快安排抢修人员，请保持电话畅通。",
             "报修已受理，工单{ticket_no}，我们会尽快安排抢修，请保持电话畅通。",
             number="ticket_no",
+        ),
+        _t(
+            "complaint_queued_ticket",
+            "意见已登记",
+            "您之前反映的问题已登记，编号{ticket_no}，专人将在{contact_deadline}前与您联系，4个工作日内给您答复。",
+            "您反映的问题已登记，编号{ticket_no}，专人将在{contact_deadline}前联系您。",
+            number="ticket_no",
+            when="contact_deadline",
+        ),
+        _t(
+            "bind_code",
+            "绑定验证码",
+            "您正在把户号{account_masked}绑定到微信，验证码{code}，{minutes}分钟内有效。如非本人操作请忽略，切勿把验证码告诉他人。",
+            "验证码{code}，用于绑定户号{account_masked}，{minutes}分钟内有效，切勿告诉他人。",
+            number="code",
+        ),
+        _t(
+            "binding_added",
+            "账户绑定提醒",
+            "您的户号{account_masked}于{at}绑定了一个新的微信账号。如非本人操作，请尽快拨打95598处理。",
+            "户号{account_masked}于{at}绑定了新微信，如非本人操作请拨打95598。",
+            when="at",
         ),
         # Made by the notifier itself: several SMS updates of one ticket merged into one.
         _t(

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 
+from backend.access import service as access
+from backend.access.deps import ReaderDep
 from backend.core.deps import Role, SessionDep, SettingsDep, caller_role, require
 from backend.core.errors import error_responses
 from backend.core.idempotency import run_once
@@ -73,13 +75,15 @@ def create_complaint(
     return TicketRead.model_validate(answer)
 
 
-@router.get("/tickets", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
+@router.get("/tickets", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(403, 404))
 def list_tickets(
     session: SessionDep,
+    reader: ReaderDep,
     account_no: Annotated[str, Query(pattern=r"^\d{10}$")],
     open: bool = False,
 ) -> list[TicketRead]:
     customer = customers.get_customer(session, account_no)
+    access.require_customer(session, reader, customer)
     return [service.read(session, t) for t in service.list_for_customer(session, customer, open_only=open)]
 
 
@@ -99,9 +103,14 @@ def assign(
     return service.read(session, ticket)
 
 
-@router.get("/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
-def get_ticket(ticket_no: TicketNo, session: SessionDep) -> TicketRead:
-    return service.read(session, service.get_ticket(session, ticket_no))
+@router.get(
+    "/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(403, 404)
+)
+def get_ticket(ticket_no: TicketNo, session: SessionDep, reader: ReaderDep) -> TicketRead:
+    """To its reporter, the account's owner, or after the phone check (403 `verification_required`)."""
+    ticket = service.get_ticket(session, ticket_no)
+    access.require_ticket(session, reader, ticket)
+    return service.read(session, ticket)
 
 
 @router.post(
@@ -129,9 +138,13 @@ def add_event(
 
 
 @router.post(
-    "/tickets/{ticket_no}/rating", dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409)
+    "/tickets/{ticket_no}/rating", dependencies=[require(Role.actions)], responses=error_responses(400, 403, 404, 409)
 )
-def rate(ticket_no: TicketNo, data: RatingCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
+def rate(
+    ticket_no: TicketNo, data: RatingCreate, session: TxSessionDep, role: CallerRole, reader: ReaderDep
+) -> TicketRead:
+    """Only the ticket's reporter or the account's owner rates it."""
+    access.require_ticket(session, reader, service.get_ticket(session, ticket_no))
     ticket = service.rate(session, ticket_no, score=data.score, comment=data.comment, actor=actor_of(role))
     return service.read(session, ticket)
 

@@ -125,6 +125,11 @@ def actions_headers() -> dict[str, str]:
     return bearer(TOKENS["powerdesk_actions_token"])
 
 
+def speaking_for(sender: str) -> dict[str, str]:
+    """The assistant's headers when it asks on behalf of `sender` ("sms:<phone>", "wechat:<openid>")."""
+    return bearer(TOKENS["powerdesk_actions_token"]) | {"X-PowerDesk-Sender": sender}
+
+
 @pytest.fixture
 def worker_headers() -> dict[str, str]:
     return bearer(TOKENS["powerdesk_worker_token"])
@@ -146,6 +151,7 @@ class County:
     a4: str = "1000000004"
     a1_phone: str = "13800000001"
     a1_openid: str = "o_a1"
+    a2_phone: str = "13800000002"
 
 
 def shop_application(county: County) -> dict[str, object]:
@@ -196,7 +202,7 @@ def county(session_factory: sessionmaker[Session]) -> County:
             )
         rows = (
             (spec.a1, "T1", "urban", "resident", spec.a1_phone, spec.a1_openid, False),
-            (spec.a2, "T2", "rural", "resident", "13800000002", None, False),
+            (spec.a2, "T2", "rural", "resident", spec.a2_phone, None, False),
             (spec.a3, "T3", "remote", "resident", "13800000003", None, True),
             (spec.a4, "T1", "urban", "business", spec.a1_phone, None, False),
         )

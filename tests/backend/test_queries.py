@@ -13,7 +13,7 @@ from backend.applications.models import Application
 from backend.billing.service import due_date_of, shift_period
 from backend.billing.tariff import Tariff, price
 from backend.notifications.models import OutboxMessage
-from tests.backend.conftest import County, shop_application
+from tests.backend.conftest import County, shop_application, speaking_for
 
 
 def test_application_stages_time_limit_and_pushes(
@@ -44,9 +44,10 @@ def test_application_stages_time_limit_and_pushes(
     ]
     assert all(s["left_at"] for s in final["stages"])
     assert client.post(f"/api/v1/applications/{number}/advance", headers=admin_headers).status_code == 409
-    read = client.get(f"/api/v1/applications/{number}", headers=actions_headers).json()
+    owner = speaking_for(f"sms:{county.a1_phone}")  # A4's registered phone, writing by SMS
+    read = client.get(f"/api/v1/applications/{number}", headers=owner).json()
     assert read["manager"] == {"name": "周敏", "phone": "13700001111"}
-    listed = client.get("/api/v1/applications", params={"account_no": county.a4}, headers=actions_headers).json()
+    listed = client.get("/api/v1/applications", params={"account_no": county.a4}, headers=owner).json()
     assert [a["application_no"] for a in listed] == [number]
     with session_factory() as session:
         keys = set(
@@ -56,7 +57,7 @@ def test_application_stages_time_limit_and_pushes(
         )
     assert f"application:{number}:survey" in keys and f"application:{number}:completed" in keys
     assert len(keys) == 8
-    assert client.get("/api/v1/applications/YK202001010001", headers=actions_headers).status_code == 404
+    assert client.get("/api/v1/applications/YK202001010001", headers=owner).status_code == 404
 
 
 def test_application_verdicts() -> None:
@@ -105,11 +106,12 @@ def test_bills_and_comparison(
         "/api/v1/bills", json={"account_no": county.a1, "period": "2026-10", "kwh": 1}, headers=admin_headers
     )
     assert r.status_code == 409
-    bills = client.get("/api/v1/bills", params={"account_no": county.a1}, headers=actions_headers).json()
+    owner = speaking_for(f"wechat:{county.a1_openid}")
+    bills = client.get("/api/v1/bills", params={"account_no": county.a1}, headers=owner).json()
     assert [b["period"] for b in bills] == ["2026-10", "2026-09", "2025-10"]
     assert [t["kwh"] for t in bills[0]["tiers"]] == [230, 70, 0]
     assert bills[2]["arrears"] == bills[2]["amount"]  # unpaid and long past due
-    comparison = client.get("/api/v1/bills/comparison", params={"account_no": county.a1}, headers=actions_headers)
+    comparison = client.get("/api/v1/bills/comparison", params={"account_no": county.a1}, headers=owner)
     assert comparison.json() == {
         "period": "2026-10",
         "kwh": 300,
@@ -120,7 +122,7 @@ def test_bills_and_comparison(
         "similar_households": 2,
     }
     assert (
-        client.get("/api/v1/bills/comparison", params={"account_no": county.a3}, headers=actions_headers).status_code
+        client.get("/api/v1/bills/comparison", params={"account_no": county.a3}, headers=admin_headers).status_code
         == 404
     )
     with session_factory() as session:

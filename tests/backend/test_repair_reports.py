@@ -21,7 +21,7 @@ from backend.outages import service as outages
 from backend.outages.models import OutageSubscription
 from backend.tickets import service as tickets
 from backend.tickets.models import Ticket
-from tests.backend.conftest import County
+from tests.backend.conftest import County, speaking_for
 
 
 def report(client: TestClient, headers: dict[str, str], key: str, **body: object) -> dict:
@@ -104,7 +104,8 @@ def test_the_customer_is_found_by_phone_address_or_wechat_binding(
 ) -> None:
     assert report(client, actions_headers, "by-openid")["ticket_no"]  # sender o_a1 is bound to A1
     by_address = report(client, actions_headers, "by-address", address="人民路2号", sender_id="o_x")
-    by_ticket = client.get(f"/api/v1/tickets/{by_address['ticket_no']}", headers=actions_headers).json()
+    reporter = speaking_for("wechat:o_x")  # the reporter reads the ticket they reported
+    by_ticket = client.get(f"/api/v1/tickets/{by_address['ticket_no']}", headers=reporter).json()
     assert by_ticket["account_no"] == county.a2
     r = client.post(
         "/api/v1/repair-reports",
@@ -259,7 +260,7 @@ def test_a_second_report_while_a_ticket_is_open_is_a_reminder_on_that_ticket(
     assert again[0]["deadline"] == first["deadline"] and again[0]["worker"] == first["worker"]
     assert again[0]["status"] == "dispatched"
     assert tickets_count(session_factory) == 1
-    ticket = client.get(f"/api/v1/tickets/{first['ticket_no']}", headers=actions_headers).json()
+    ticket = client.get(f"/api/v1/tickets/{first['ticket_no']}", headers=speaking_for("wechat:o_a1")).json()
     reminders = [e for e in ticket["timeline"] if e["type"] == "reminded"]
     assert len(reminders) == 2 and "还是没电" in reminders[0]["note"]
     assert ticket["status"] == "dispatched"  # a reminder moves nothing

@@ -49,11 +49,13 @@ def test_seed_builds_the_demo_county(
     ).json()
     assert report["outcome"] == "ticket_created" and report["worker"]["name"] == "赵磊"
 
-    bills = client.get("/api/v1/bills", params={"account_no": "3100000001"}, headers=actions_headers).json()
+    zhang_wei = actions_headers | {"X-PowerDesk-Sender": "wechat:o_demo_resident_01"}
+    bills = client.get("/api/v1/bills", params={"account_no": "3100000001"}, headers=zhang_wei).json()
     assert len(bills) == 12 and bills[0]["peak_kwh"] is not None
-    comparison = client.get("/api/v1/bills/comparison", params={"account_no": "3100000001"}, headers=actions_headers)
+    comparison = client.get("/api/v1/bills/comparison", params={"account_no": "3100000001"}, headers=zhang_wei)
     assert comparison.json()["similar_households"] > 10
-    apps = client.get("/api/v1/applications", params={"account_no": "3100000004"}, headers=actions_headers).json()
+    shop = actions_headers | {"X-PowerDesk-Sender": "wechat:o_demo_business_01"}
+    apps = client.get("/api/v1/applications", params={"account_no": "3100000004"}, headers=shop).json()
     assert apps and apps[0]["manager"]["name"]
     # Ids continue after the explicit ones the seed inserted.
     new = {"code": "F999", "name": "新线"}

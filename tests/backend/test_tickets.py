@@ -18,7 +18,7 @@ from backend.customers import service as customers
 from backend.notifications.models import OutboxMessage
 from backend.tickets import service, state
 from backend.tickets.models import TicketEvent
-from tests.backend.conftest import County
+from tests.backend.conftest import County, speaking_for
 
 EVENTS = ["accept", "arrive", "resolve", "close", "cancel"]
 
@@ -125,21 +125,22 @@ def test_worker_progress_through_the_api(
     with session_factory() as session:
         assert session.scalar(select(func.count(OutboxMessage.id))) == len(pushes)
 
-    assert client.post(f"{url}/rating", json={"score": 6}, headers=actions_headers).status_code == 422
-    rated = client.post(f"{url}/rating", json={"score": 5, "comment": "很及时"}, headers=actions_headers)
+    owner = speaking_for("wechat:o")  # the reporter
+    assert client.post(f"{url}/rating", json={"score": 6}, headers=owner).status_code == 422
+    stranger = client.post(f"{url}/rating", json={"score": 1}, headers=speaking_for("wechat:o_stranger"))
+    assert stranger.status_code == 403 and stranger.json()["code"] == "verification_required"
+    rated = client.post(f"{url}/rating", json={"score": 5, "comment": "很及时"}, headers=owner)
     assert rated.status_code == 200 and rated.json()["rating"] == 5
-    again = client.post(f"{url}/rating", json={"score": 1}, headers=actions_headers)
+    again = client.post(f"{url}/rating", json={"score": 1}, headers=owner)
     assert again.status_code == 409 and again.json()["code"] == "already_rated"
     assert client.post(f"{url}/rating", json={"score": 5}, headers=worker_headers).status_code == 403
     closed = client.post(f"{url}/events", json={"type": "close"}, headers=actions_headers).json()
     assert closed["status"] == "closed"
 
-    listed = client.get("/api/v1/tickets", params={"account_no": county.a2}, headers=actions_headers).json()
+    a2_owner = speaking_for(f"sms:{county.a2_phone}")
+    listed = client.get("/api/v1/tickets", params={"account_no": county.a2}, headers=a2_owner).json()
     assert [t["ticket_no"] for t in listed] == [ticket_no]
-    assert (
-        client.get("/api/v1/tickets", params={"account_no": county.a2, "open": True}, headers=actions_headers).json()
-        == []
-    )
+    assert client.get("/api/v1/tickets", params={"account_no": county.a2, "open": True}, headers=a2_owner).json() == []
 
 
 def test_photos_and_unknown_tickets(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:

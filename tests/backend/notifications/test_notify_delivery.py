@@ -38,7 +38,9 @@ OPENID = "o_customer_a2_wechat"
 def bind_wechat(factory, county):  # type: ignore[no-untyped-def]
     """A2 follows the account (the county's own openid is too short for the simulated WeChat)."""
     with factory() as session, session.begin():
-        return customers.bind_openid(session, openid=OPENID, account_no=county.a2, phone_last4="0002").id
+        customer = customers.get_customer(session, county.a2)
+        customers.bind_openid(session, openid=OPENID, customer=customer)
+        return customer.id
 
 
 def push(factory, key, template="ticket_dispatched", params=None, **recipient):  # type: ignore[no-untyped-def]

@@ -1,0 +1,72 @@
+"""The one action of the assistant: every message is answered by the conversation (dialogue/).
+
+Rasa does the understanding (jieba, intents, entities) and carries the conversation; this adapter
+turns the tracker into a `Message` and the remembered `State` (slot `conversation`), runs the turn,
+and hands back what to say (domain responses) and the new state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.journal import Keeper
+from clients.backend import BackendClient
+from dialogue import engine
+from dialogue.message import FALLBACK, Message
+from dialogue.state import State
+
+HISTORY_LINES = 30
+
+
+def message_of(tracker: Tracker) -> Message:
+    latest = tracker.latest_message or {}
+    intent = latest.get("intent") or {}
+    ranking = tuple(
+        (str(item.get("name")), float(item.get("confidence") or 0))
+        for item in latest.get("intent_ranking") or []
+        if item.get("name") and item.get("name") != FALLBACK
+    )
+    entities: dict[str, str] = {}
+    for found in latest.get("entities") or []:
+        entities.setdefault(str(found.get("entity")), str(found.get("value")))
+    return Message(
+        text=str(latest.get("text") or ""),
+        intent=str(intent.get("name") or FALLBACK),
+        confidence=float(intent.get("confidence") or 0),
+        ranking=ranking,
+        entities=entities,
+        metadata=dict(latest.get("metadata") or {}),
+        channel=tracker.get_latest_input_channel() or "rest",
+        sender_id=tracker.sender_id,
+    )
+
+
+def history_of(tracker: Tracker) -> list[dict[str, Any]]:
+    """The conversation so far, for a person who takes it over."""
+    lines = []
+    for event in tracker.events:
+        if event.get("event") not in ("user", "bot") or not event.get("text"):
+            continue
+        stamp = event.get("timestamp")
+        moment = datetime.fromtimestamp(float(stamp), timezone.utc) if stamp else datetime.now(timezone.utc)
+        who = "customer" if event["event"] == "user" else "bot"
+        lines.append({"from": who, "text": str(event["text"]), "at": moment.isoformat()})
+    return lines[-HISTORY_LINES:-1] if lines and lines[-1]["from"] == "customer" else lines[-HISTORY_LINES:]
+
+
+class ActionConverse(Action):
+    def name(self) -> str:
+        return "action_converse"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[Any]:
+        client = BackendClient.from_env()
+        state = State.load(tracker.get_slot("conversation"))
+        turn = await engine.respond(state, message_of(tracker), client, Keeper(client), history_of(tracker))
+        for say in turn.replies:
+            dispatcher.utter_message(response=say.response, **say.params)
+        return [SlotSet("conversation", turn.state.dump())]

@@ -1,0 +1,156 @@
+"""A person behind the bot (转人工): the request with the conversation so far, an honest wait, the
+customer's messages passed on while they wait (acknowledged once), a callback when nobody is on
+duty, and "不用了" to go back to the assistant. A business customer's "客户经理" goes to their own
+manager. When the agent releases the conversation, the next message is the assistant's again.
+
+Task `handoff`: step `waiting`; fields `handoff_id`, `acknowledged`. Task `callback`: step `offer`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from clients.backend import BackendError, BackendRejected, BackendUnavailable
+from dialogue.context import Turn
+from dialogue.phrases import time_phrase
+from dialogue.tasks import Task, TaskData
+
+logger = logging.getLogger(__name__)
+
+ENDED = ("released", "closed", "cancelled")
+
+
+def transcript(turn: Turn, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    lines = list(history)
+    lines.append({"from": "customer", "text": turn.message.bare, "at": datetime.now(timezone.utc).isoformat()})
+    return lines
+
+
+async def request(turn: Turn, history: list[dict[str, Any]], target: str = "queue") -> None:
+    handoff: dict[str, Any] = {
+        "channel": turn.message.channel,
+        "sender_id": turn.message.sender_id,
+        "reason": turn.message.bare[:200],
+        "transcript": transcript(turn, history),
+        "target": target,
+    }
+    if turn.accounts:
+        handoff["account_no"] = turn.accounts[0]
+    try:
+        result = await turn.backend.create_handoff(handoff)
+    except BackendError as exc:
+        logger.warning("handoff request failed: %s", exc)
+        turn.say("utter_handoff_failed")
+        return
+    status = result.get("status", "waiting")
+    if status == "manager":
+        manager = result.get("manager") or {}
+        turn.say(
+            "utter_handoff_manager",
+            manager_name=manager.get("name") or "",
+            manager_phone=manager.get("phone_masked") or "",
+        )
+        return
+    if status == "unavailable":
+        reason = result.get("unavailable_reason")
+        turn.say("utter_handoff_outside_hours" if reason == "outside_hours" else "utter_handoff_no_agent")
+        turn.state.start("callback", "offer")
+        return
+    turn.state.start("handoff", "waiting", handoff_id=result.get("id"), acknowledged=False)
+    turn.say(
+        "utter_handoff_queued",
+        queue_position=result.get("queue_position") or 1,
+        wait_minutes=result.get("estimated_wait_minutes") or 1,
+    )
+
+
+class Handoff(Task):
+    """While a person has (or will have) the conversation, every message is theirs."""
+
+    name = "handoff"
+    label = "人工服务"
+
+    async def ask(self, turn: Turn, task: TaskData) -> None:
+        turn.say("utter_handoff_waiting")
+
+    async def remind(self, turn: Turn, task: TaskData) -> None:
+        turn.say("utter_handoff_waiting")
+
+    async def cancel(self, turn: Turn, task: TaskData) -> None:
+        try:
+            await turn.backend.cancel_handoff(task["handoff_id"])
+        except BackendError as exc:
+            logger.warning("handoff cancel failed: %s", exc)
+        turn.say("utter_handoff_cancelled")
+
+    async def answer(self, turn: Turn, task: TaskData) -> bool:
+        try:
+            result = await turn.backend.handoff_message(task["handoff_id"], turn.message.bare)
+        except BackendUnavailable as exc:
+            logger.warning("a message for the agent could not be passed on: %s", exc)
+            turn.say("utter_handoff_relay_failed")
+            return True
+        except BackendRejected as exc:
+            logger.info("handoff %s no longer takes messages: %s", task["handoff_id"], exc.code)
+            result = {"status": "closed"}
+        if result.get("status") in ENDED:
+            turn.state.finish()
+            summary = str(result.get("summary") or "")
+            turn.say("utter_handoff_back_summary" if summary else "utter_handoff_back", summary=summary)
+            return False  # the assistant answers this message itself
+        if not task.get("acknowledged"):
+            task["acknowledged"] = True
+            turn.say("utter_handoff_passed_on")
+        return True
+
+
+class Callback(Task):
+    """Nobody can take the conversation now: offer that someone calls back."""
+
+    name = "callback"
+    label = "预约回电"
+
+    async def ask(self, turn: Turn, task: TaskData) -> None:
+        turn.say("utter_callback_offer")
+
+    async def remind(self, turn: Turn, task: TaskData) -> None:
+        turn.say("utter_callback_offer")
+
+    async def cancel(self, turn: Turn, task: TaskData) -> None:
+        turn.say("utter_callback_declined")
+
+    async def answer(self, turn: Turn, task: TaskData) -> bool:
+        message = turn.message
+        phone = message.phone() or (message.sender_id if message.channel == "sms" else None)
+        answer = message.yes_no()
+        if answer is False:
+            turn.state.finish()
+            await self.cancel(turn, task)
+            return True
+        if phone is None and answer is True and turn.identity.accounts:
+            phone = "registered"
+        if phone is None:
+            if answer is True:
+                turn.say("utter_callback_ask_phone")
+                return True
+            return False
+        turn.state.finish()
+        body: dict[str, Any] = {
+            "channel": message.channel,
+            "sender_id": message.sender_id,
+            "reason": "转人工无人接听，预约回电",
+        }
+        if phone != "registered":
+            body["phone"] = phone
+        if turn.accounts:
+            body["account_no"] = turn.accounts[0]
+        try:
+            result = await turn.backend.create_callback(body)
+        except BackendError as exc:
+            logger.warning("callback request failed: %s", exc)
+            turn.say("utter_handoff_failed")
+            return True
+        turn.say("utter_callback_booked", deadline=time_phrase(result.get("contact_deadline")) or "尽快")
+        return True

@@ -1,0 +1,149 @@
+"""What a message means, in the light of what was just said.
+
+The NLU's intent is the starting point; words settle what it cannot know: which bill question
+("阶梯怎么算" is not "跟邻居比"), praise against complaint ("师傅很快" is not a complaint), and a
+follow-up to the last answer ("送电" after an application is its connection date, not an outage;
+"多了" after a bill is month on month). The meanings are the keys of the engine's handlers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dialogue.message import FALLBACK, Message
+from dialogue.state import State
+
+# --- words that decide on their own ----------------------------------------------------------------
+UNBIND = re.compile(r"解绑|解除绑定|取消绑定|解除关联|换绑")
+BIND = re.compile(r"绑定|绑个户号|绑户号|关联户号|绑一下")
+MANAGER = re.compile(r"客户经理|业扩经理|对接的?经理|找经理")
+HAZARD = re.compile(
+    r"电线(掉|断|落|垂)|(着|起|失)火|冒烟|冒火|火花|火星|打火|触电|被电(到|击|了)|电到人|漏电(?!保护|开关|保)|电线杆(倒|断)|"
+    r"高压线(断|掉)|爆炸|烧焦|烧起来|带电"
+)
+URGE = re.compile(
+    r"快点|快些|尽快|赶紧|催一下|催催|催办|太慢|怎么还没(人)?来|还要多久|多久能(到|来|修好)|急死|着急|"
+    r"等了(好|很)?久|老人|小孩|孩子|病人|孕妇|冰箱|制氧|呼吸机"
+)
+# A question about a promised date of a connection application (业扩), not about an outage.
+CONNECTION_DATE = re.compile(r"送电|通电|接电|装表|什么时候能用(上)?电|啥时候(能)?(用上)?电|多久能(用上)?电|接火")
+MATERIALS = re.compile(r"材料|准备什么|要带|需要什么|要什么|资料")
+ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?'\"-]*$")
+
+# --- bills ----------------------------------------------------------------------------------------
+BILL_WORDS = re.compile(r"电费|账单|电价|度电|用电量|用了多少|缴费|欠费|余额|阶梯|峰谷|力调|基本电费|预付费")
+BILL_MEANINGS = (
+    ("bill_tou", re.compile(r"峰谷|峰电|谷电|分时|平段|尖峰")),
+    ("bill_power_factor", re.compile(r"力调|功率因数|力率")),
+    ("bill_basic", re.compile(r"基本电费|容量电费|需量|变压器容量")),
+    ("bill_prepaid", re.compile(r"预付费|预存|预交|充值|余额不足.*停")),
+    ("bill_tiers", re.compile(r"阶梯|第[一二三123]档|档位|梯度")),
+    ("bill_peers", re.compile(r"邻居|别人家|别家|人家|同类|平均|其他(人|家)|隔壁|跟.{0,4}比")),
+    (
+        "bill_month",
+        re.compile(r"上个?月|上期|环比|比上|多了|涨了|贵了|高了|翻倍|怎么这么(多|贵|高)|为(什么|啥)(这么)?(多|贵|高)"),
+    ),
+    ("bill_arrears", re.compile(r"欠费|欠多少|欠了|欠钱|拖欠|没交|欠不欠|有没有欠")),
+    ("bill_due", re.compile(r"什么时候交|截止|最晚|到期|哪天交|几号交")),
+)
+#: tariff questions anyone may ask (no personal data); the others need the customer's account
+GENERAL_BILL = frozenset({"bill_tou", "bill_power_factor", "bill_basic", "bill_prepaid", "bill_tiers"})
+
+# --- praise, complaint ----------------------------------------------------------------------------
+PRAISE = re.compile(
+    r"很快|挺快|真快|及时|辛苦|表扬|点赞|给力|专业|耐心|态度(很|真|挺)?好|服务(很|真|挺)?好|"
+    r"谢谢师傅|感谢师傅|师傅(人)?(很|真|挺)好|好评|满意"
+)
+NEGATIVE = re.compile(
+    r"不(满意|好|行|及时|专业|耐烦|礼貌)|没(人|来|修|到)|慢|差|投诉|迟到|烂|垃圾|凶|骂|恶劣|乱收|敷衍"
+)
+
+INTENT_MEANINGS = {
+    "greet": "greet",
+    "goodbye": "goodbye",
+    "thank": "thank",
+    "bot_challenge": "bot_challenge",
+    "out_of_scope": "out_of_scope",
+    "report_outage": "report_outage",
+    "report_hazard": "report_hazard",
+    "query_outage": "query_outage",
+    "query_repair_progress": "query_repair_progress",
+    "query_application": "query_application",
+    "apply_connection": "apply_connection",
+    "payment_methods": "payment_methods",
+    "contact_grid_worker": "contact_grid_worker",
+    "complaint": "complaint",
+    "rate_service": "rate_service",
+    "request_human": "request_human",
+    "affirm": "affirm",
+    "deny": "deny",
+    "inform": "inform",
+    "accept_task": "worker_step",
+    "arrive_site": "worker_step",
+    "resolve_task": "worker_step",
+}
+#: meanings that answer nothing on their own: a task's free-text question may take them
+WEAK = frozenset({"inform", "affirm", "deny", "fallback", "report_outage", "urge"})
+
+
+def bill_meaning(text: str, intent: str) -> str | None:
+    for meaning, words in BILL_MEANINGS:
+        if words.search(text):
+            return meaning
+    if intent == "query_bill":
+        return "bill_amount"
+    if intent == "explain_bill":
+        return "bill_why"
+    return None
+
+
+def meaning_of(message: Message, state: State) -> str:
+    text = message.text
+    intent = message.intent
+    if message.emoji_only:
+        return "emoji"
+    if not message.bare:
+        return "empty"
+    if message.is_restart():
+        return "restart"
+    if ENGLISH.match(message.bare) and len(message.bare) > 3:
+        return "english"
+    if UNBIND.search(text):
+        return "unbind"
+    if BIND.search(text) and intent not in ("report_outage", "report_hazard"):
+        return "bind"
+    if HAZARD.search(text) or intent == "report_hazard":
+        return "report_hazard"
+    if MANAGER.search(text):
+        return "application_manager"
+    follow_up = _follow_up(message, state)
+    if follow_up:
+        return follow_up
+    if intent in ("query_bill", "explain_bill") or BILL_WORDS.search(text):
+        found = bill_meaning(text, intent)
+        if found and (intent in ("query_bill", "explain_bill") or found in GENERAL_BILL):
+            return found
+    if intent in ("complaint", "thank", "rate_service") and PRAISE.search(text) and not NEGATIVE.search(text):
+        return "praise"
+    if intent == "complaint" and URGE.search(text) and not re.search(r"投诉|举报|态度", text):
+        return "urge"
+    if intent == FALLBACK:
+        return "urge" if URGE.search(text) else "fallback"
+    return INTENT_MEANINGS.get(intent, "fallback")
+
+
+def _follow_up(message: Message, state: State) -> str | None:
+    """A short question that continues the last answer's topic."""
+    text = message.text
+    if state.topic_is("application"):
+        if CONNECTION_DATE.search(text) or (message.intent == "query_outage" and len(message.bare) <= 12):
+            return "application_connection_date"
+        if MATERIALS.search(text):
+            return "application_materials"
+    if state.topic_is("bill") and message.intent not in ("payment_methods",):
+        found = bill_meaning(text, "")
+        if found:
+            return found
+    if state.topic_is("ticket") and URGE.search(text):
+        return "urge"
+    return None

@@ -1,0 +1,35 @@
+"""The conversation suite (tests/conversations/*.yml) through the WeChat channel of a running stack:
+every conversation must reach its outcome, turn by turn (tests/conversations/suite.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import LiveStack, running_stack
+from tests.conversations.suite import Result, Stack, load_suite, play_all, report
+
+CONVERSATIONS = load_suite()
+
+
+@pytest.fixture(scope="module")
+def results(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Result]]:
+    # The "dispatched" push waits long enough not to cross the replies the suite reads.
+    with running_stack(
+        redis_url, tmp_path_factory.mktemp("conversations"), CHAT_CONFIRMATION_HOLD_SECONDS="600"
+    ) as live:
+        played = play_all(speaker(live), CONVERSATIONS)
+    print(report(played))
+    yield {r.conversation.name: r for r in played}
+
+
+def speaker(live: LiveStack) -> Stack:
+    return Stack(live.backend_url, live.simulator_url, live.env["POWERDESK_ADMIN_TOKEN"])
+
+
+@pytest.mark.parametrize("name", [c.name for c in CONVERSATIONS])
+def test_conversation(results: dict[str, Result], name: str) -> None:
+    result = results[name]
+    transcript = "\n".join(f"客户: {said}\n小电: {reply}" for said, reply in result.transcript)
+    assert result.ok, "\n".join(result.problems) + "\n" + transcript

@@ -1,0 +1,130 @@
+"""Repair reports in conversation: one confirmation, the outage pool first, digressions, corrections,
+cancelling, and a report kept while the backend is down (dialogue/repair.py, dialogue/engine.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from clients.backend import BackendClient
+from tests.dialogue.conftest import Backend, Chat, Place, names, values
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def tickets_of(backend: Backend, account_no: str) -> list[dict]:
+    return [t for t in backend.admin("GET", f"/tickets?account_no={account_no}") if t["kind"] != "complaint"]
+
+
+def test_a_bound_customer_files_with_one_confirmation(chat: Chat, place: Place, backend: Backend) -> None:
+    """Two messages: the report, and "1" on the one confirmation showing address, masked phone, problem."""
+    first = chat.say("我家停电了", "report_outage")
+    assert names(first) == ["utter_report_confirm"]
+    shown = values(first, "utter_report_confirm")
+    assert shown["place"] == place.address and shown["phone"] == place.phone[:3] + "****" + place.phone[-4:]
+    assert shown["description"] == "我家停电了"
+    done = chat.say("1", "affirm")
+    assert names(done)[:2] == ["utter_report_ticket_created", "utter_report_worker"]
+    assert [t["description"] for t in tickets_of(backend, place.account_no)] == ["我家停电了"]
+    assert chat.state.task is None
+
+
+def test_only_this_home_gets_the_self_check_hint_with_the_confirmation(chat: Chat) -> None:
+    """ "邻居家有电": the hint comes together with the offer to send a crew, not instead of it."""
+    assert chat.said("家里突然停电了，邻居家有电", "report_outage") == [
+        "utter_report_self_check",
+        "utter_report_confirm",
+    ]
+
+
+def test_inside_a_known_outage_the_customer_is_told_at_once_and_no_ticket_opens(
+    chat: Chat, place: Place, backend: Backend
+) -> None:
+    now = datetime.now(SHANGHAI)
+    backend.admin("POST", "/outages", {"kind": "fault", "cause": "10千伏线路故障", "transformer_codes": [place.transformer_code],
+                                       "starts_at": (now - timedelta(hours=1)).isoformat(),
+                                       "estimated_restore_at": (now + timedelta(hours=2)).isoformat()})  # fmt: skip
+    told = chat.say("我家没电了", "report_outage")
+    assert names(told) == ["utter_outage_current", "utter_outage_subscribed"]
+    assert values(told, "utter_outage_current")["cause"] == "10千伏线路故障"
+    assert chat.state.task is None, "no form is left asking questions"
+    assert chat.said("好吧谢谢", "thank") == ["utter_thank"]
+    assert tickets_of(backend, place.account_no) == []
+
+
+def test_a_question_mid_report_is_answered_then_the_report_resumes(chat: Chat, backend: Backend, place: Place) -> None:
+    chat.say("家里停电了", "report_outage")
+    digression = chat.said("怎么交电费", "payment_methods")
+    assert digression == ["utter_payment_methods", "utter_report_remind_confirm"]
+    assert chat.said("继续报修", "report_outage") == ["utter_report_confirm"]
+    assert chat.said("1", "affirm")[0] == "utter_report_ticket_created"
+    assert len(tickets_of(backend, place.account_no)) == 1
+
+
+def test_cancel_words_end_the_report_and_say_so(chat: Chat, backend: Backend, place: Place) -> None:
+    chat.say("停电了", "report_outage")
+    assert chat.said("算了", "deny") == ["utter_task_cancelled"]
+    assert chat.state.task is None
+    assert chat.said("1", "affirm") == ["utter_nothing_asked"], "a stray 1 files nothing"
+    assert tickets_of(backend, place.account_no) == []
+
+
+def test_a_correction_updates_the_report_before_it_is_filed(chat: Chat, backend: Backend, place: Place) -> None:
+    chat.say("停电了", "report_outage")
+    fixed = chat.say("不对，是5单元", "inform")
+    assert names(fixed) == ["utter_report_updated", "utter_report_confirm"]
+    assert "5单元" in values(fixed, "utter_report_confirm")["place"]
+    phone = chat.say("电话换成13912345678", "inform", phone="13912345678")
+    assert values(phone, "utter_report_confirm")["phone"] == "139****5678"
+    chat.say("1", "affirm")
+    [ticket] = tickets_of(backend, place.account_no)
+    assert "地址更正：5单元" in ticket["description"]
+
+
+def test_urgency_at_the_confirmation_is_noted_not_taken_as_an_answer(
+    chat: Chat, backend: Backend, place: Place
+) -> None:
+    chat.say("停电了", "report_outage")
+    assert chat.said("能不能快点啊，家里有老人", "complaint") == ["utter_report_urgency_noted", "utter_report_confirm"]
+    chat.say("1", "affirm")
+    [ticket] = tickets_of(backend, place.account_no)
+    assert "家里有老人" in ticket["description"]
+
+
+def test_an_unknown_account_is_said_at_once(backend: Backend, place: Place) -> None:
+    stranger = Chat(backend.client(), "o_stranger_unknown_account")
+    asked = stranger.said("我家停电了", "report_outage")
+    assert asked == ["utter_report_ask_place"]
+    told = stranger.say("3999999999", "inform", account_no="3999999999")
+    assert names(told) == ["utter_report_account_unknown"]
+    assert stranger.state.task["step"] == "place"
+    by_account = stranger.said(place.account_no, "inform", account_no=place.account_no)
+    assert by_account == ["utter_report_ask_phone"], "a stranger's callback number is asked, the owner's not shown"
+
+
+def test_a_report_while_the_backend_is_down_is_kept_and_the_customer_told(place: Place) -> None:
+    down = Chat(BackendClient("http://127.0.0.1:9", "token"), place.openid)
+    down.state.identity.loaded = True
+    down.state.identity.kind = "customer"
+    down.state.identity.accounts = [
+        {"account_no": place.account_no, "address": place.address, "phone_masked": "139****0078"}
+    ]
+    assert down.said("停电了", "report_outage") == ["utter_report_confirm"]
+    assert down.said("1", "affirm") == ["utter_report_queued"]
+    [(kind, report, _)] = down.journal.kept
+    assert kind == "repair_report" and report["account_no"] == place.account_no
+
+
+def test_a_task_ignored_three_times_is_set_aside_and_comes_back(chat: Chat) -> None:
+    chat.say("停电了", "report_outage")
+    for _ in range(2):
+        assert chat.said("你是机器人吗", "bot_challenge") == ["utter_bot_challenge", "utter_report_remind_confirm"]
+    assert chat.said("你是机器人吗", "bot_challenge") == ["utter_bot_challenge", "utter_task_parked"]
+    assert chat.state.task is None
+    assert chat.said("继续", "inform") == ["utter_report_confirm"]
+
+
+def test_a_hazard_takes_over_a_report(chat: Chat) -> None:
+    chat.say("停电了", "report_outage")
+    hazard = chat.said("外面电线掉地上了在冒火花", "report_hazard")
+    assert hazard == ["utter_hazard_safety", "utter_hazard_ask_place"]
+    assert chat.state.task["name"] == "hazard"
