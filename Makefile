@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 APP_PY := .venv/bin/python
 BOT_PY := .venv-bot/bin/python
-APP_TESTS := tests/backend tests/connectors tests/simulator tests/notifier tests/e2e
+APP_TESTS := tests/backend tests/dialogue tests/connectors tests/simulator tests/notifier tests/e2e tests/conversations
 BOT_TESTS := tests/actions tests/bot
 
 .PHONY: help run test test-app test-bot bench eval lint envs model lock clean
@@ -20,7 +20,7 @@ help:
 	@echo "make run    install what is missing, then start the whole stack with the simulator"
 	@echo "make test   install what is missing, then run every test of both environments"
 	@echo "make bench  run the benchmarks (figures go to docs/benchmarks.md)"
-	@echo "make eval   5-fold cross-validation of the NLU"
+	@echo "make eval   5-fold cross-validation of the NLU, then the conversation suite's task success"
 	@echo "make lint   ruff and mypy on the app env"
 
 .venv/.installed: requirements/app.lock
@@ -55,8 +55,9 @@ test-bot: .venv-bot/.installed model
 bench: envs model
 	$(APP_PY) -m bench
 
-eval: .venv-bot/.installed
+eval: envs model
 	$(BOT_PY) -m scripts.nlu_eval
+	$(APP_PY) -m tests.conversations.suite
 
 lint: .venv/.installed
 	$(APP_PY) -m ruff check .

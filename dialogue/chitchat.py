@@ -82,7 +82,7 @@ def numbers_alone(turn: Turn) -> bool:
     if message.account_no() or message.phone():
         turn.say("utter_number_what_for")
         return True
-    if message.entities.get("address") or message.location():
+    if message.address() or message.location():
         turn.say("utter_place_what_for")
         return True
     return False

@@ -114,6 +114,15 @@ async def _manager(turn: Turn) -> None:
     await applications.answer(turn, "application_manager")
 
 
+async def _urge(turn: Turn) -> None:
+    """ "能不能快点": inside a known outage, empathy and where it stands; else press the open ticket."""
+    if turn.state.topic_is("outage"):
+        turn.say("utter_urge_outage")
+        await outage.query(turn)
+    else:
+        await tickets.urge(turn)
+
+
 async def _inform(turn: Turn) -> None:
     """An entity with nothing asked: a QX or YK number is a progress question; others, ask what for."""
     message = turn.message
@@ -144,7 +153,7 @@ HANDLERS: dict[str, Handler] = {
     "report_hazard": hazard.begin,
     "query_outage": outage.query,
     "query_repair_progress": tickets.query,
-    "urge": tickets.urge,
+    "urge": _urge,
     "query_application": _with_meaning(applications.answer, "query_application"),
     "application_connection_date": _with_meaning(applications.answer, "application_connection_date"),
     "application_materials": _with_meaning(applications.answer, "application_materials"),

@@ -21,7 +21,7 @@ def where_in(turn: Turn) -> dict[str, Any] | None:
     location = message.location()
     if location:
         return {"latitude": location[0], "longitude": location[1]}
-    address = message.entities.get("address")
+    address = message.address()
     if address:
         return {"address": address}
     return None
@@ -72,9 +72,6 @@ class GridPlace(Task):
 
     async def answer(self, turn: Turn, task: TaskData) -> bool:
         where = where_in(turn)
-        bare = turn.message.bare
-        if where is None and len(bare) >= 4 and any(c in bare for c in "路街村镇小区栋号苑园"):
-            where = {"address": bare[:200]}
         if where is None:
             return False
         turn.state.finish()

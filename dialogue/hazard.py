@@ -35,8 +35,9 @@ def take_place(turn: Turn, task: TaskData) -> bool:
         task["latitude"], task["longitude"] = location
         task["address"] = str(message.metadata.get("address") or "微信定位位置")[:200]
         return True
-    if message.entities.get("address"):
-        task["address"] = message.entities["address"][:200]
+    address = message.address()
+    if address:
+        task["address"] = address
         return True
     if message.account_no():
         task["account_no"] = message.account_no()

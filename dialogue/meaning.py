@@ -28,6 +28,8 @@ URGE = re.compile(
 # A question about a promised date of a connection application (业扩), not about an outage.
 CONNECTION_DATE = re.compile(r"送电|通电|接电|装表|什么时候能用(上)?电|啥时候(能)?(用上)?电|多久能(用上)?电|接火")
 MATERIALS = re.compile(r"材料|准备什么|要带|需要什么|要什么|资料")
+PAY = re.compile(r"(怎么|在哪|哪里|去哪)(儿)?(交|缴|付|充)")
+QUESTION = re.compile(r"吗|没有|是不是|查|有没有|会不会|[？?]")
 ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?'\"-]*$")
 
 # --- bills ----------------------------------------------------------------------------------------
@@ -128,8 +130,20 @@ def meaning_of(message: Message, state: State) -> str:
     if intent == "complaint" and URGE.search(text) and not re.search(r"投诉|举报|态度", text):
         return "urge"
     if intent == FALLBACK:
-        return "urge" if URGE.search(text) else "fallback"
+        if URGE.search(text):
+            return "urge"
+        return _outage_family(message) or "fallback"
+    if intent in ("affirm", "deny") and message.yes_no() is None:
+        return "fallback"  # a yes or no the NLU is unsure of, in words that are neither
     return INTENT_MEANINGS.get(intent, "fallback")
+
+
+def _outage_family(message: Message) -> str | None:
+    """The NLU torn between reporting and asking about an outage: a question is a question."""
+    top = [name for name, _ in message.ranking[:2]]
+    if set(top) != {"report_outage", "query_outage"} or "电" not in message.text:
+        return None
+    return "query_outage" if QUESTION.search(message.text) else "report_outage"
 
 
 def _follow_up(message: Message, state: State) -> str | None:
@@ -144,6 +158,8 @@ def _follow_up(message: Message, state: State) -> str | None:
         found = bill_meaning(text, "")
         if found:
             return found
+        if PAY.search(message.bare) and len(message.bare) <= 8:
+            return "payment_methods"
     if state.topic_is("ticket") and URGE.search(text):
         return "urge"
     return None

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FALLBACK = "nlu_fallback"
+#: the NLU's confidence from which a short message's intent alone is taken as a yes or no
+SURE = 0.6
 
 ACCOUNT_RE = re.compile(r"(?<!\d)\d{10}(?!\d)")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -87,6 +89,21 @@ CONTINUE_RE = re.compile(r"^(继续|接着|回到)(刚才|之前|上面)?的?(�
 CORRECTION_RE = re.compile(r"^(不对|不是|错了|说错了|写错了|更正|改一下|改成|应该是)[，,。:：\s]*(应该是|是|改成|在)?")
 
 
+# What an address has: a numbered building part, or a named street, village or estate.
+ADDRESS_HINT = re.compile(
+    r"\d+\s*(号|栋|幢|单元|室|楼|层|组)|[路街巷弄村]|小区|苑|花园|镇|乡|社区|大厦|广场|公寓|新村|屯"
+)
+ADDRESS_FILLER = re.compile(r"^(地址|我的地址|住址|详细地址|我家|我们家|家里|我家住|我住|住|就)?(是|在|住在|：|:)?\s*")
+# "我们小区", "这个村": a place word that names no place
+NOT_A_PLACE = re.compile(r"(我们|咱们|我家|我们家|这个|那个|这边|那边|你们|他们|本)(小区|村|镇|街道?|社区|楼)")
+# what follows an address in a question about it: "…5栋的网格员是谁", "…那边停电了吗"
+ADDRESS_TAIL = re.compile(
+    r"(的|那边|这边|那里|这里|附近|一带|旁边)?(网格员|停电|没电|来电|供电|有没有|是不是|什么|怎么|谁|吗|呢|电线|冒|着火|起火).*$"
+)
+SEGMENTS = re.compile(r"[，,。；;！!？?\s]+")
+NUMBERS = re.compile(r"(电话|手机|号码|户号)?[:：]?\s*\d{10,11}")
+
+
 def _bare(text: str) -> str:
     return text.strip().strip(_TRAILING).strip()
 
@@ -118,9 +135,9 @@ class Message:
             return True
         if bare in NO:
             return False
-        if self.intent == "affirm" and len(bare) <= 8:
+        if self.intent == "affirm" and self.confidence >= SURE and len(bare) <= 8:
             return True
-        if self.intent == "deny" and len(bare) <= 8:
+        if self.intent == "deny" and self.confidence >= SURE and len(bare) <= 8:
             return False
         return None
 
@@ -152,18 +169,31 @@ class Message:
     # --- numbers and places -------------------------------------------------------------------
 
     def account_no(self) -> str | None:
-        return self.entities.get("account_no") or _first(ACCOUNT_RE, self.text)
+        return _valid(self.entities.get("account_no"), ACCOUNT_RE) or _first(ACCOUNT_RE, self.text)
 
     def phone(self) -> str | None:
-        return self.entities.get("phone") or _first(PHONE_RE, self.text)
+        return _valid(self.entities.get("phone"), PHONE_RE) or _first(PHONE_RE, self.text)
 
     def ticket_no(self) -> str | None:
-        found = self.entities.get("ticket_no") or _first(TICKET_RE, self.text)
+        found = _valid(self.entities.get("ticket_no"), TICKET_RE) or _first(TICKET_RE, self.text)
         return found.upper() if found else None
 
     def application_no(self) -> str | None:
-        found = self.entities.get("application_no") or _first(APPLICATION_RE, self.text)
+        found = _valid(self.entities.get("application_no"), APPLICATION_RE) or _first(APPLICATION_RE, self.text)
         return found.upper() if found else None
+
+    def address(self) -> str | None:
+        """The address the message gives: the part of it that reads as one ("和平路29号3栋…", numbers
+        and fillers like "我家在" left out), which the NLU's address entity may only partly cover."""
+        entity = self.entities.get("address")
+        text = NOT_A_PLACE.sub("", self.text)
+        segments = [
+            ADDRESS_TAIL.sub("", ADDRESS_FILLER.sub("", NUMBERS.sub("", part))) for part in SEGMENTS.split(text)
+        ]
+        candidates = [part for part in segments if len(part) >= 4 and ADDRESS_HINT.search(part)]
+        if entity and ADDRESS_HINT.search(entity):
+            candidates = [part for part in candidates if entity in part] or [entity]
+        return max(candidates, key=len)[:200] if candidates else None
 
     def location(self) -> tuple[float, float] | None:
         lat, lon = self.metadata.get("latitude"), self.metadata.get("longitude")
@@ -185,6 +215,11 @@ class Message:
         if self.intent == intent:
             return self.confidence
         return next((score for name, score in self.ranking if name == intent), 0.0)
+
+
+def _valid(value: str | None, pattern: re.Pattern[str]) -> str | None:
+    """An entity value only when it is the whole number it claims to be (the NLU may tag "3单元")."""
+    return value if value and pattern.fullmatch(value) else None
 
 
 def _first(pattern: re.Pattern[str], text: str) -> str | None:

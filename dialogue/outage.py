@@ -84,7 +84,7 @@ def where_in(turn: Turn) -> tuple[dict[str, Any], str] | None:
     location = message.location()
     if location:
         return {"latitude": location[0], "longitude": location[1]}, "您所在位置"
-    address = message.entities.get("address")
+    address = message.address()
     if address:
         return {"address": address}, f"{address}一带"
     return None
@@ -129,9 +129,6 @@ class OutagePlace(Task):
 
     async def answer(self, turn: Turn, task: TaskData) -> bool:
         named = where_in(turn)
-        bare = turn.message.bare
-        if named is None and len(bare) >= 4 and any(c in bare for c in "路街村镇小区栋号苑园"):
-            named = ({"address": bare[:200]}, f"{bare[:40]}一带")
         if named is None:
             return False
         turn.state.finish()

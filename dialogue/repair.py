@@ -27,12 +27,12 @@ from clients.backend import BackendRejected, BackendUnavailable
 from dialogue import outage
 from dialogue.context import Turn
 from dialogue.meaning import URGE, WEAK, meaning_of
+from dialogue.message import NUMBERS
 from dialogue.phrases import listing, mask_account, mask_phone, time_phrase
 from dialogue.tasks import Task, TaskData
 
 logger = logging.getLogger(__name__)
 
-ADDRESS_HINT = re.compile(r"[路街道巷弄号村镇乡区县苑园栋幢楼单元室里坊小区屯组]")
 ONLY_HOME = re.compile(
     r"(邻居|隔壁|楼上|楼下|对门|对面|别人家|别家|人家|其他(人|家)|左右)[^，。,]{0,6}(都|也|家)?[^，。,]{0,3}(有电|有灯|亮|正常)|"
     r"(只有|就|只是|光)(我|我们|咱)家|跳闸|空开|漏电(保护|开关)|总闸"
@@ -45,13 +45,10 @@ DONT_KNOW = re.compile(r"不知道|不记得|记不(得|清)|忘(了|记)|找不
 DEFAULT_DESCRIPTION = "停电报修"
 
 
-def looks_like_address(text: str) -> bool:
-    return len(text) >= 4 and bool(ADDRESS_HINT.search(text))
-
-
 def description_in(text: str) -> str | None:
-    bare = text.strip()
-    if len(bare) < 2 or bare.startswith("/") or NO_DESCRIPTION.match(bare):
+    """The problem as the customer put it, without the numbers they gave with it."""
+    bare = NUMBERS.sub("", text).strip(" ，,。")
+    if len(bare) < 2 or text.startswith("/") or NO_DESCRIPTION.match(bare):
         return None
     return bare[:500]
 
@@ -128,29 +125,21 @@ class RepairReport(Task):
         if choice == len(accounts) + 1 or message.yes_no() is False:
             task["step"] = "place"
             return NEXT
-        if typed or message.phone() or message.location() or message.entities.get("address"):
+        if typed or message.phone() or message.location() or message.address():
             place_from(turn, task)
-            return NEXT
-        if looks_like_address(message.bare) and meaning_of(message, turn.state) in WEAK:
-            task["address"] = task["label"] = message.bare[:200]
             return NEXT
         task.pop("other_place")
         return None
 
     async def _place(self, turn: Turn, task: TaskData) -> str | None:
         message = turn.message
-        if message.account_no() or message.phone() or message.location() or message.entities.get("address"):
+        if message.account_no() or message.phone() or message.location() or message.address():
             clear_place(task)
             place_from(turn, task)
             return NEXT
-        bare = message.bare
-        if DONT_KNOW.search(bare):
+        if DONT_KNOW.search(message.bare):
             turn.say("utter_report_place_help")
             return ASKED
-        if looks_like_address(bare) and meaning_of(message, turn.state) in WEAK | {"query_outage"}:
-            clear_place(task)
-            task["address"] = task["label"] = bare[:200]
-            return NEXT
         return None
 
     async def _description(self, turn: Turn, task: TaskData) -> str | None:
@@ -196,7 +185,7 @@ class RepairReport(Task):
             task["callback"] = message.phone()
             turn.say("utter_report_updated")
             return NEXT
-        if _is_place_fix(text) and (correction or looks_like_address(text)):
+        if _is_place_fix(text) and (correction or message.address()):
             correct_place(task, text)
             turn.say("utter_report_updated")
             return NEXT
@@ -257,7 +246,7 @@ def place_from(turn: Turn, task: TaskData) -> None:
     message = turn.message
     account_no = message.account_no()
     phone = message.phone()
-    address = message.entities.get("address")
+    address = message.address()
     location = message.location()
     if account_no:
         own = turn.identity.account(account_no)
@@ -266,15 +255,15 @@ def place_from(turn: Turn, task: TaskData) -> None:
         else:
             task["account_no"] = account_no
             task["label"] = f"户号{mask_account(account_no)}"
-    elif phone and turn.message.channel != "sms" and not turn.accounts:
-        task["phone"] = phone
-        task["label"] = f"手机{mask_phone(phone)}登记的地址"
     elif address:
-        task["address"] = task["label"] = address[:200]
+        task["address"] = task["label"] = address
     elif location:
         task["latitude"], task["longitude"] = location
         label = str(turn.message.metadata.get("address") or "您发送的位置")
         task["address"] = task["label"] = label[:200]
+    elif phone and turn.message.channel != "sms" and not turn.accounts:
+        task["phone"] = phone
+        task["label"] = f"手机{mask_phone(phone)}登记的地址"
     if phone and not task.get("callback"):
         task["callback"] = phone
 
@@ -284,10 +273,14 @@ def has_place(task: TaskData) -> bool:
 
 
 def registered_phone(turn: Turn, task: TaskData) -> str | None:
-    """The masked phone on file for the report's place, when it is the sender's own account."""
-    if not task.get("own"):
+    """The masked phone on file: the report's place's when it is the sender's own account, else the
+    phone of the sender's first account (they report another place, or have not chosen yet)."""
+    if task.get("own"):
+        account = turn.identity.account(task.get("account_no", ""))
+    elif turn.identity.accounts:  # another place, or not chosen yet: the customer's own phone on file
+        account = turn.identity.accounts[0]
+    else:
         return None
-    account = turn.identity.account(task.get("account_no", ""))
     return str(account.get("phone_masked")) if account and account.get("phone_masked") else None
 
 
@@ -329,7 +322,7 @@ async def advance(turn: Turn, task: TaskData) -> None:
             task["step"] = "place"
             await RepairReport().ask(turn, task)
             return
-    if task.get("own") and task.get("callback") is None and registered_phone(turn, task):
+    if task.get("callback") is None and registered_phone(turn, task):
         task["callback"] = "registered"
     if not task.get("checked"):
         task["checked"] = True
@@ -380,6 +373,8 @@ async def check_place(turn: Turn, task: TaskData) -> str:
     if place.get("ambiguous"):
         turn.say("utter_report_place_ambiguous")
         return "unknown"
+    if task.get("account_no") and not task.get("own") and place.get("label"):
+        task["label"] = f"{place['label']}（户号{mask_account(task['account_no'])}）"
     if any(outage.is_current(o) for o in place.get("outages") or []) or place.get("open_repair"):
         return "file_now"
     return "ok"

@@ -57,23 +57,30 @@ def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[Live
         raise RuntimeError(f"no trained model at {MODEL}: run `make model` (make test does it first)")
     ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}
     simulator_url = f"http://127.0.0.1:{ports['simulator']}"
-    settings = dev_secrets() | {
-        "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
-        "REDIS_URL": redis_url,
-        "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
-        "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
-        "GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
-        "WECHAT_API_BASE_URL": simulator_url,
-        "WECOM_API_BASE_URL": simulator_url,
-        "SMS_PROVIDER": "aliyun",
-        "SMS_API_BASE_URL": simulator_url,
-        "POWERDESK_VAR_DIR": str(work),
-        # No quiet hours: the end-to-end pushes must not depend on the time of day the tests run
-        # (quiet hours have their own tests in tests/backend/notifications).
-        "QUIET_HOURS_START": "00:00",
-        "QUIET_HOURS_END": "00:00",
-    } | overrides
+    settings = (
+        dev_secrets()
+        | {
+            "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
+            "REDIS_URL": redis_url,
+            "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
+            "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
+            "GATEWAY_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "WECHAT_API_BASE_URL": simulator_url,
+            "WECOM_API_BASE_URL": simulator_url,
+            "SMS_PROVIDER": "aliyun",
+            "SMS_API_BASE_URL": simulator_url,
+            "POWERDESK_VAR_DIR": str(work),
+            # No quiet hours: the end-to-end pushes must not depend on the time of day the tests run
+            # (quiet hours have their own tests in tests/backend/notifications).
+            "QUIET_HOURS_START": "00:00",
+            "QUIET_HOURS_END": "00:00",
+            # The "dispatched" push of a ticket reported in chat waits this long, so that tests reading
+            # the bot's reply to a message never take that push for it.
+            "CHAT_CONFIRMATION_HOLD_SECONDS": "600",
+        }
+        | overrides
+    )
     stack = Stack(base_env(settings), work / "log")
     try:
         stack.start_all(ports)

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from backend.access import service as access
+from backend.access.deps import ReaderDep
 from backend.core.deps import Role, SessionDep, caller_role, require
 from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
@@ -32,12 +34,16 @@ def list_customers(
     return [service.read(session, c, full=True) for c in rows]
 
 
+AccountNo = Annotated[str, Path(pattern=r"^\d{10}$")]
+
+
 @router.get(
-    "/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404)
+    "/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(403, 404)
 )
 def get_customer(
-    account_no: Annotated[str, Path(pattern=r"^\d{10}$")],
-    session: SessionDep,
-    role: Annotated[Role, Depends(caller_role)],
+    account_no: AccountNo, session: SessionDep, role: Annotated[Role, Depends(caller_role)], reader: ReaderDep
 ) -> CustomerRead:
-    return service.read(session, service.get_customer(session, account_no), full=role is Role.admin)
+    """To the admin in full; to the assistant only for the account's owner or after the phone check."""
+    customer = service.get_customer(session, account_no)
+    access.require_customer(session, reader, customer)
+    return service.read(session, customer, full=role is Role.admin)

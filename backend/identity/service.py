@@ -137,7 +137,10 @@ def bind(session: Session, *, openid: str, account_no: str, code: str) -> Custom
             template="binding_added",
             urgent=True,
             phone=customer.phone,
-            params={"account_masked": mask_account(customer.account_no), "at": moment.astimezone(clock.LOCAL_ZONE).isoformat()},
+            params={
+                "account_masked": mask_account(customer.account_no),
+                "at": moment.astimezone(clock.LOCAL_ZONE).isoformat(),
+            },
         )
         logger.info("account %s bound to %s", mask_account(account_no), mask_id(openid))
         return customer

@@ -1,4 +1,5 @@
-"""Action tests against a real backend process (app env) on a fresh SQLite database.
+"""Action-server tests (the adapter of dialogue/ to Rasa) against a real backend process (app env)
+on a fresh SQLite database.
 
 `backend` starts the backend once per session on a database with the small demo seed (its fixed
 demo customers have bills and applications); `world` creates a small topology through the
@@ -136,37 +137,26 @@ def make_tracker(
     text: str = "",
     intent: str = "inform",
     entities: list[dict[str, Any]] | None = None,
-    slots: dict[str, Any] | None = None,
+    conversation: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
-    active_loop: str | None = None,
     channel: str = "wechat",
+    ranking: list[dict[str, Any]] | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> Tracker:
+    """A tracker as the rasa server sends it to the action server for one user message."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
-        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+        "intent_ranking": ranking or [{"name": intent, "confidence": 1.0}],
         "entities": entities or [],
         "metadata": metadata or {"message_key": f"test:{secrets.token_hex(6)}"},
     }
     events = [
-        {
-            "event": "user",
-            "text": text,
-            "parse_data": latest,
-            "input_channel": channel,
-            "timestamp": time.time(),
-        }
+        *(history or []),
+        {"event": "user", "text": text, "parse_data": latest, "input_channel": channel, "timestamp": time.time()},
     ]
-    return Tracker(
-        sender_id,
-        slots or {},
-        latest,
-        events,
-        False,
-        None,
-        {"name": active_loop} if active_loop else {},
-        "action_listen",
-    )
+    slots = {"conversation": conversation} if conversation is not None else {}
+    return Tracker(sender_id, slots, latest, events, False, None, {}, "action_listen")
 
 
 def ent(name: str, value: str) -> dict[str, Any]:

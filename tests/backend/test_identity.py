@@ -6,7 +6,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.notifications.models import OutboxMessage
-
 from tests.backend.conftest import County
 
 

@@ -1,4 +1,6 @@
-"""The YAML conversation tests of tests/bot/stories, run with the trained model.
+"""The YAML conversation tests of tests/bot/stories, run with the trained model: every line of these
+conversations must be understood as written (intent and entities), and every turn routed to
+action_converse (the dialogue's own behaviour is proved by tests/conversations/ and tests/dialogue/).
 
 Equivalent command: `rasa test core --model models/powerdesk.tar.gz --stories tests/bot/stories
 --fail-on-prediction-errors`. The NLU is part of the test: every `user:` text must be classified

@@ -21,7 +21,7 @@ def conversation_stack() -> Iterator[Stack]:
         redis = Processes(base_env({}), work / "redis-log")
         try:
             redis_url = os.environ.get("REDIS_URL") or redis.start_redis(free_port(), work / "redis")
-            with running_stack(redis_url, work, CHAT_CONFIRMATION_HOLD_SECONDS="600") as live:
+            with running_stack(redis_url, work) as live:
                 yield Stack(live.backend_url, live.simulator_url, live.env["POWERDESK_ADMIN_TOKEN"])
         finally:
             redis.stop()

@@ -58,7 +58,7 @@ def load_suite(directory: Path = SUITE_DIR) -> list[Conversation]:
             found.append(
                 Conversation(
                     item["name"], item.get("who", "resident"), item["turns"], item.get("outcome") or {}, path.name
-                )  # fmt: skip
+                )
             )
     return found
 
@@ -77,14 +77,15 @@ class Stack:
     """The running stack, spoken to as the platforms and the admin do."""
 
     def __init__(self, backend_url: str, simulator_url: str, admin_token: str) -> None:
-        self.admin = httpx.Client(base_url=f"{backend_url}/api/v1", timeout=20,
-                                  headers={"Authorization": f"Bearer {admin_token}"})  # fmt: skip
+        self.admin = httpx.Client(
+            base_url=f"{backend_url}/api/v1", timeout=20, headers={"Authorization": f"Bearer {admin_token}"}
+        )
         self.simulator = httpx.Client(base_url=simulator_url, timeout=40)
         self._setup = threading.Lock()
         self._feeder: str | None = None
 
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        answer = self.admin.post(path, json=body)
+    def post(self, path: str, body: dict[str, Any], **headers: str) -> Any:
+        answer = self.admin.post(path, json=body, headers=headers)
         if answer.status_code >= 300:
             raise AssertionError(f"setup POST {path}: {answer.status_code} {answer.text}")
         return answer.json()
@@ -107,6 +108,13 @@ class Stack:
     def position(self) -> int:
         return len(self.records())
 
+    def settle(self, to: str, pushes: int) -> None:
+        """Wait until the notifier has sent `to` the pushes the setup caused (bills, stage changes,
+        outage notices), so that none of them is taken for a reply."""
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline and len(self.records(to=to)) < pushes:
+            time.sleep(0.1)
+
     def wechat(self, openid: str, action: dict[str, Any]) -> str:
         """Send as a WeChat user; the bot's reply to it (one customer-service message per turn)."""
         since = self.position()
@@ -117,8 +125,9 @@ class Stack:
 
     def wecom(self, user_id: str, text: str) -> str:
         since = self.position()
-        answer = self.simulator.post(f"/sim/wecom/users/{user_id}/send", params={"wait": "true"},
-                                     json={"type": "text", "content": text})  # fmt: skip
+        answer = self.simulator.post(
+            f"/sim/wecom/users/{user_id}/send", params={"wait": "true"}, json={"type": "text", "content": text}
+        )
         if answer.json().get("answer") != "success":
             raise AssertionError(f"the gateway did not acknowledge: {answer.text}")
         return self._reply(user_id, since, api="message_send")
@@ -160,10 +169,21 @@ def make_persona(stack: Stack, kind: str) -> dict[str, Any]:
     cell, worker_code, transformer = f"CCV{tag}", f"WCV{tag}", f"TCV{tag}"
     worker_id = f"wg_conv_{tag}"
     stack.post("/grid-cells", {"code": cell, "name": f"和平{n}号网格"})
-    stack.post("/workers", {"code": worker_code, "name": f"李{['明', '强', '伟', '军'][n % 4]}", "phone": f"139{tag}",
-                            "grid_cell_code": cell, "wecom_user_id": worker_id, "capacity": 20})  # fmt: skip
-    stack.post("/transformers", {"code": transformer, "name": f"和平{n}号台区", "feeder_code": stack.feeder(),
-                                 "grid_cell_code": cell})  # fmt: skip
+    stack.post(
+        "/workers",
+        {
+            "code": worker_code,
+            "name": f"李{['明', '强', '伟', '军'][n % 4]}",
+            "phone": f"139{tag}",
+            "grid_cell_code": cell,
+            "wecom_user_id": worker_id,
+            "capacity": 20,
+        },
+    )
+    stack.post(
+        "/transformers",
+        {"code": transformer, "name": f"和平{n}号台区", "feeder_code": stack.feeder(), "grid_cell_code": cell},
+    )
     persona: dict[str, Any] = {"worker_id": worker_id, "worker_code": worker_code, "transformer": transformer}
     openid = f"o_conv_{tag}"
     account = f"39{tag}"
@@ -171,39 +191,105 @@ def make_persona(stack: Stack, kind: str) -> dict[str, Any]:
     address = f"青山县城关镇和平路{n}号3栋2单元501"
     business = "business" in kind
     customer = {
-        "account_no": account, "name": "青山县鑫隆超市" if business else "陈静", "phone": phone, "address": address,
-        "customer_type": "business" if business else "resident", "area_type": "urban", "transformer_code": transformer,
-    }  # fmt: skip
+        "account_no": account,
+        "name": "青山县鑫隆超市" if business else "陈静",
+        "phone": phone,
+        "address": address,
+        "customer_type": "business" if business else "resident",
+        "area_type": "urban",
+        "transformer_code": transformer,
+    }
     bound = not kind.startswith(("stranger", "owner_unbound", "sms"))
     if bound:
         customer["wechat_openid"] = openid
     stack.post("/customers", customer)
-    persona |= {"openid": openid, "account_no": account, "account_masked": mask_account(account), "phone": phone,
-                "phone_last4": phone[-4:], "phone_masked": f"{phone[:3]}****{phone[-4:]}", "address": address,
-                "n": n, "sender": phone if kind.startswith("sms") else openid, "accounts": [account]}  # fmt: skip
+    persona |= {
+        "openid": openid,
+        "account_no": account,
+        "account_masked": mask_account(account),
+        "phone": phone,
+        "phone_last4": phone[-4:],
+        "phone_masked": f"{phone[:3]}****{phone[-4:]}",
+        "address": address,
+        "n": n,
+        "sender": phone if kind.startswith("sms") else openid,
+        "accounts": [account],
+        "bound": bound,
+    }
+    pushes = 0  # what the setup makes the notifier send this customer before the conversation starts
     for offset, kwh in ((-2, 180), (-1, 310)):
         stack.post("/bills", {"account_no": account, "period": month(offset), "kwh": kwh})
+        pushes += 1
     now = datetime.now(SHANGHAI)
     if kind in ("resident_in_fault", "stranger_in_fault"):
-        stack.post("/outages", {"kind": "fault", "cause": "10千伏线路故障", "starts_at": (now - timedelta(hours=1)).isoformat(),
-                                "estimated_restore_at": (now + timedelta(hours=3)).isoformat(),
-                                "transformer_codes": [transformer]})  # fmt: skip
+        stack.post(
+            "/outages",
+            {
+                "kind": "fault",
+                "cause": "10千伏线路故障",
+                "starts_at": (now - timedelta(hours=1)).isoformat(),
+                "estimated_restore_at": (now + timedelta(hours=3)).isoformat(),
+                "transformer_codes": [transformer],
+            },
+        )
+        pushes += 1
     if kind == "resident_planned":
         start = (now + timedelta(days=6)).replace(hour=8, minute=0, second=0, microsecond=0)
-        stack.post("/outages", {"kind": "planned", "cause": "线路检修", "starts_at": start.isoformat(),
-                                "estimated_restore_at": (start + timedelta(hours=9)).isoformat(),
-                                "transformer_codes": [transformer]})  # fmt: skip
+        stack.post(
+            "/outages",
+            {
+                "kind": "planned",
+                "cause": "线路检修",
+                "starts_at": start.isoformat(),
+                "estimated_restore_at": (start + timedelta(hours=9)).isoformat(),
+                "transformer_codes": [transformer],
+            },
+        )
+        pushes += 1
     if kind == "resident_two_accounts":
         second = f"38{tag}"
         stack.post("/customers", customer | {"account_no": second, "address": f"青山县城关镇和平路{n}号5栋101"})
         persona |= {"second_account": second, "accounts": [account, second]}
     if business:
-        application = stack.post("/applications", {"account_no": account, "applicant_name": "青山县鑫隆超市",
-                                                   "type": "low_voltage", "capacity_kva": 80, "address": address,
-                                                   "manager_name": "周敏", "manager_phone": "13700001111"})  # fmt: skip
+        application = stack.post(
+            "/applications",
+            {
+                "account_no": account,
+                "applicant_name": "青山县鑫隆超市",
+                "type": "low_voltage",
+                "capacity_kva": 80,
+                "address": address,
+                "manager_name": "周敏",
+                "manager_phone": "13700001111",
+            },
+        )
         persona["application_no"] = application["application_no"]
         for _ in range(2):
             stack.post(f"/applications/{application['application_no']}/advance", {})
+        pushes += 3
+    if kind.startswith("worker"):
+        reports = 2 if kind == "worker_two_tasks" else 0 if kind == "worker_idle" else 1
+        for number in range(reports):
+            report_for = account if number == 0 else f"38{tag}"
+            if number:
+                stack.post(
+                    "/customers",
+                    customer
+                    | {
+                        "account_no": report_for,
+                        "address": f"青山县城关镇和平路{n}号9栋101",
+                        "phone": f"136{tag}",
+                        "wechat_openid": f"o_conv2_{tag}",
+                    },
+                )
+            ticket = stack.post(
+                "/repair-reports",
+                {"account_no": report_for, "channel": "wechat", "sender_id": openid, "description": "家里停电了"},
+                **{"Idempotency-Key": f"conv-{tag}-{number}"},
+            )
+            persona[f"ticket_no{number + 1 if number else ''}"] = ticket["ticket_no"]
+        persona["worker_pushes"] = reports
+    persona["setup_pushes"] = pushes
     return persona
 
 
@@ -225,11 +311,8 @@ def check_reply(reply: str, turn: dict[str, Any], values: dict[str, Any]) -> lis
             problems.append(f"expected {wanted!r}")
     for unwanted in turn.get("not") or []:
         unwanted = fill(str(unwanted), values)
-        if (
-            unwanted.startswith("re:")
-            and re.search(unwanted[3:], reply)
-            or not unwanted.startswith("re:")
-            and unwanted in reply
+        if (unwanted.startswith("re:") and re.search(unwanted[3:], reply)) or (
+            not unwanted.startswith("re:") and unwanted in reply
         ):
             problems.append(f"did not expect {unwanted!r}")
     if re.search(r"\b[a-z]+_[a-z_]+\b|[{}]", reply):
@@ -242,6 +325,10 @@ def play(stack: Stack, conversation: Conversation) -> Result:
     try:
         values = make_persona(stack, conversation.persona)
         worker = conversation.persona.startswith("worker")
+        if worker:
+            stack.settle(values["worker_id"], values["worker_pushes"])
+        elif values["bound"]:
+            stack.settle(values["openid"], values["setup_pushes"])
         for number, turn in enumerate(conversation.turns, start=1):
             said = fill(str(turn.get("say", "")), values)
             if "code_from_sms" in turn:
@@ -319,11 +406,18 @@ def report(results: list[Result]) -> str:
             lines += [f"    客户: {said}\n    小电: {reply}" for said, reply in result.transcript]
     passed = sum(r.ok for r in results)
     lines.append(f"task success rate: {passed}/{len(results)} ({100 * passed / max(len(results), 1):.1f} %)")
-    filed = [r.messages_to_ticket for r in results
-             if r.messages_to_ticket and r.conversation.persona.startswith("resident") and r.conversation.outcome.get("tickets")]  # fmt: skip
+    filed = [
+        r.messages_to_ticket
+        for r in results
+        if r.messages_to_ticket
+        and r.conversation.persona.startswith("resident")
+        and r.conversation.outcome.get("tickets")
+    ]
     if filed:
-        lines.append(f"median customer messages to a filed report (bound customers): {statistics.median(filed):g}"
-                     f" over {len(filed)} conversations")  # fmt: skip
+        lines.append(
+            f"median customer messages to a filed report (bound customers): {statistics.median(filed):g}"
+            f" over {len(filed)} conversations"
+        )
     return "\n".join(lines)
 
 

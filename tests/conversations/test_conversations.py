@@ -3,11 +3,9 @@ every conversation must reach its outcome, turn by turn (tests/conversations/sui
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import LiveStack, running_stack
+from tests.conftest import LiveStack
 from tests.conversations.suite import Result, Stack, load_suite, play_all, report
 
 CONVERSATIONS = load_suite()

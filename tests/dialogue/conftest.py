@@ -40,9 +40,12 @@ class Backend:
             f"{self.url}/api/v1{path}",
             data=json.dumps(body).encode() if body is not None else None,
             method=method,
-            headers={"Authorization": f"Bearer {self.env['POWERDESK_ADMIN_TOKEN']}",
-                     "Content-Type": "application/json", **headers},
-        )  # fmt: skip
+            headers={
+                "Authorization": f"Bearer {self.env['POWERDESK_ADMIN_TOKEN']}",
+                "Content-Type": "application/json",
+                **headers,
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.loads(response.read() or b"null")
@@ -90,16 +93,39 @@ def place(backend: Backend) -> Place:
     cell, transformer, feeder = f"G{tag}", f"T{tag}", f"F{tag}"
     backend.admin("POST", "/feeders", {"code": feeder, "name": f"10kV测试{tag}线"})
     backend.admin("POST", "/grid-cells", {"code": cell, "name": f"阳光社区网格{tag}"})
-    backend.admin("POST", "/transformers", {"code": transformer, "name": f"阳光小区{tag}号配变",
-                                            "feeder_code": feeder, "grid_cell_code": cell})  # fmt: skip
+    backend.admin(
+        "POST",
+        "/transformers",
+        {"code": transformer, "name": f"阳光小区{tag}号配变", "feeder_code": feeder, "grid_cell_code": cell},
+    )
     worker_code, wecom_id = f"W{tag}", f"wk{tag.lower()}"
-    backend.admin("POST", "/workers", {"code": worker_code, "name": "王师傅", "phone": f"137{number:06d}12",
-                                       "grid_cell_code": cell, "wecom_user_id": wecom_id})  # fmt: skip
+    backend.admin(
+        "POST",
+        "/workers",
+        {
+            "code": worker_code,
+            "name": "王师傅",
+            "phone": f"137{number:06d}12",
+            "grid_cell_code": cell,
+            "wecom_user_id": wecom_id,
+        },
+    )
     openid, account_no, phone = f"o{tag.lower()}test", f"32{number:06d}01", f"139{number:06d}78"
     address = f"阳光小区{tag}栋2单元501"
-    backend.admin("POST", "/customers", {"account_no": account_no, "name": "张三", "phone": phone, "address": address,
-                                         "customer_type": "resident", "area_type": "urban",
-                                         "transformer_code": transformer, "wechat_openid": openid})  # fmt: skip
+    backend.admin(
+        "POST",
+        "/customers",
+        {
+            "account_no": account_no,
+            "name": "张三",
+            "phone": phone,
+            "address": address,
+            "customer_type": "resident",
+            "area_type": "urban",
+            "transformer_code": transformer,
+            "wechat_openid": openid,
+        },
+    )
     return Place(openid, account_no, phone, address, worker_code, wecom_id, transformer, cell)
 
 
@@ -127,8 +153,15 @@ class Chat:
     def say(self, text: str, intent: str = "inform", confidence: float = 0.95, **entities: str) -> list[Say]:
         self.turns += 1
         metadata = {"message_key": f"test:{self.sender_id}:{self.turns}:{secrets.token_hex(3)}"}
-        message = Message(text=text, intent=intent, confidence=confidence, entities=entities, metadata=metadata,
-                          channel=self.channel, sender_id=self.sender_id)  # fmt: skip
+        message = Message(
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            entities=entities,
+            metadata=metadata,
+            channel=self.channel,
+            sender_id=self.sender_id,
+        )
         turn = asyncio.run(engine.respond(self.state, message, self.client, self.journal))
         self.state = turn.state
         return turn.replies

@@ -40,9 +40,17 @@ def test_inside_a_known_outage_the_customer_is_told_at_once_and_no_ticket_opens(
     chat: Chat, place: Place, backend: Backend
 ) -> None:
     now = datetime.now(SHANGHAI)
-    backend.admin("POST", "/outages", {"kind": "fault", "cause": "10千伏线路故障", "transformer_codes": [place.transformer_code],
-                                       "starts_at": (now - timedelta(hours=1)).isoformat(),
-                                       "estimated_restore_at": (now + timedelta(hours=2)).isoformat()})  # fmt: skip
+    backend.admin(
+        "POST",
+        "/outages",
+        {
+            "kind": "fault",
+            "cause": "10千伏线路故障",
+            "transformer_codes": [place.transformer_code],
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "estimated_restore_at": (now + timedelta(hours=2)).isoformat(),
+        },
+    )
     told = chat.say("我家没电了", "report_outage")
     assert names(told) == ["utter_outage_current", "utter_outage_subscribed"]
     assert values(told, "utter_outage_current")["cause"] == "10千伏线路故障"

@@ -116,13 +116,28 @@ def test_every_response_renders_in_human_words(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("key", sorted(TEMPLATES))
 def test_every_push_renders_in_human_words(key: str) -> None:
-    rendered = render(key, {**SAMPLES, "code": "204817", "deadline": "2026-12-03T15:30:00+08:00",
-                            "starts_at": "2026-12-09T08:00:00+08:00", "estimated_restore_at": "2026-12-09T17:00:00+08:00",
-                            "due_date": "2026-12-20", "at": "2026-12-03T10:00:00+08:00",
-                            "contact_deadline": "2026-12-04T10:00:00+08:00", "kind_label": "计划停电",
-                            "stage_label": "现场勘查", "applicant_name": "青山县鑫源超市", "period": "2026年11月",
-                            "arrears": "56.20", "resolution": "表箱空开跳闸，已合上", "latest": "抢修人员已到达现场",
-                            "items": "1. 新任务", "text": "您好，您的工单正在处理中。"})  # fmt: skip
+    rendered = render(
+        key,
+        {
+            **SAMPLES,
+            "code": "204817",
+            "deadline": "2026-12-03T15:30:00+08:00",
+            "starts_at": "2026-12-09T08:00:00+08:00",
+            "estimated_restore_at": "2026-12-09T17:00:00+08:00",
+            "due_date": "2026-12-20",
+            "at": "2026-12-03T10:00:00+08:00",
+            "contact_deadline": "2026-12-04T10:00:00+08:00",
+            "kind_label": "计划停电",
+            "stage_label": "现场勘查",
+            "applicant_name": "青山县鑫源超市",
+            "period": "2026年11月",
+            "arrears": "56.20",
+            "resolution": "表箱空开跳闸，已合上",
+            "latest": "抢修人员已到达现场",
+            "items": "1. 新任务",
+            "text": "您好，您的工单正在处理中。",
+        },
+    )
     for text in (rendered.text, rendered.sms_text, *rendered.template_data.values()):
         assert foreign_words(text) == [], text
 

@@ -1,0 +1,82 @@
+"""The action server's one action: a Rasa tracker in, the conversation's turn out (actions/converse.py).
+
+What the adapter must carry across: the message as the NLU read it (without its fallback pseudo
+intent), the channel and sender, the remembered state between turns, and every response by name
+with its values (all of which the domain must define)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.converse import ActionConverse, history_of, message_of
+from tests.actions.conftest import Backend, World, ent, make_tracker, responses
+
+
+def test_the_message_is_carried_as_the_nlu_read_it() -> None:
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.3},
+        {"name": "report_outage", "confidence": 0.28},
+        {"name": "query_outage", "confidence": 0.2},
+    ]
+    tracker = make_tracker(
+        "13800138001",
+        "停电了 3100000001",
+        "nlu_fallback",
+        [ent("account_no", "3100000001")],
+        channel="sms",
+        ranking=ranking,
+        metadata={"message_key": "k1", "emoji_only": False},
+    )
+    message = message_of(tracker)
+    assert (message.intent, message.channel, message.sender_id) == ("nlu_fallback", "sms", "13800138001")
+    assert message.ranking == (("report_outage", 0.28), ("query_outage", 0.2))
+    assert message.entities == {"account_no": "3100000001"} and message.key == "k1"
+
+
+def test_the_history_for_a_person_is_the_turns_before_this_one() -> None:
+    earlier = [
+        {"event": "user", "text": "停电了", "timestamp": 1.0},
+        {"event": "bot", "text": "请核对", "timestamp": 2.0},
+        {"event": "slot", "name": "x", "value": 1},
+    ]
+    lines = history_of(make_tracker("o1", "转人工", "request_human", history=earlier))
+    assert [(line["from"], line["text"]) for line in lines] == [("customer", "停电了"), ("bot", "请核对")]
+
+
+async def run(tracker: Any, domain: dict[str, Any]) -> tuple[CollectingDispatcher, dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionConverse().run(dispatcher, tracker, domain)
+    [slot] = [e for e in events if e["event"] == "slot" and e["name"] == "conversation"]
+    return dispatcher, slot["value"]
+
+
+async def test_a_report_over_two_turns_keeps_its_state_in_the_slot(
+    world: World, actions_env: Backend, domain: dict[str, Any]
+) -> None:
+    dispatcher, state = await run(make_tracker(world.openid, "家里停电了", "report_outage"), domain)
+    assert responses(dispatcher) == ["utter_report_confirm"]
+    assert dispatcher.messages[0]["place"].startswith("阳光小区")
+    assert state["tasks"][0]["name"] == "repair" and state["identity"]["accounts"][0]["account_no"] == world.account_no
+    dispatcher, state = await run(make_tracker(world.openid, "1", "affirm", conversation=state), domain)
+    assert responses(dispatcher)[0] == "utter_report_ticket_created"
+    assert state["tasks"] == []
+    assert len(actions_env.admin("GET", f"/tickets?account_no={world.account_no}&open=true")) == 1
+
+
+async def test_every_response_it_sends_is_in_the_domain(world: World, domain: dict[str, Any]) -> None:
+    known = set(domain["responses"])
+    state: dict[str, Any] | None = None
+    sent: list[str] = []
+    for text, intent in (
+        ("你好", "greet"),
+        ("停电了", "report_outage"),
+        ("怎么交电费", "payment_methods"),
+        ("算了", "deny"),
+        ("力调电费是什么", "explain_bill"),
+        ("谢谢", "thank"),
+    ):
+        dispatcher, state = await run(make_tracker(world.openid, text, intent, conversation=state), domain)
+        sent += responses(dispatcher)
+    assert sent and set(sent) <= known, set(sent) - known
