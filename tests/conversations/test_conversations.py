@@ -12,14 +12,10 @@ CONVERSATIONS = load_suite()
 
 
 @pytest.fixture(scope="module")
-def results(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Result]]:
-    # The "dispatched" push waits long enough not to cross the replies the suite reads.
-    with running_stack(
-        redis_url, tmp_path_factory.mktemp("conversations"), CHAT_CONFIRMATION_HOLD_SECONDS="600"
-    ) as live:
-        played = play_all(speaker(live), CONVERSATIONS)
+def results(live_stack: LiveStack) -> dict[str, Result]:
+    played = play_all(speaker(live_stack), CONVERSATIONS)
     print(report(played))
-    yield {r.conversation.name: r for r in played}
+    return {r.conversation.name: r for r in played}
 
 
 def speaker(live: LiveStack) -> Stack:
