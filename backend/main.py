@@ -15,9 +15,11 @@ from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
 from backend.core.redis import get_redis
+from connectors import log_masking
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    log_masking.install()
     settings = settings or get_settings()
 
     @asynccontextmanager

@@ -89,10 +89,10 @@ def query_of(request: Request) -> dict[str, str]:
     return {name: request.args.get(name, "") for name in request.args}
 
 
-async def read_capped(request: Request) -> bytes | None:
-    """The body, or None as soon as it exceeds the cap (nothing more is read or parsed)."""
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body of a streamed request, or None as soon as it exceeds `limit` (nothing more is read)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
@@ -101,7 +101,7 @@ async def read_capped(request: Request) -> bytes | None:
         if chunk is None:
             break
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)

@@ -21,6 +21,7 @@ from functools import partial
 from sanic import Sanic
 from sanic.response import HTTPResponse
 
+from connectors import log_masking
 from connectors._ack import acknowledge, webhook_blueprint
 from connectors._journal import Journal
 from connectors.wechat.protocol import CallbackGate
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_masking.install()
     create_app().run(host=args.host, port=args.port, access_log=False, workers=1)
 
 

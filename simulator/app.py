@@ -16,6 +16,7 @@ import aiohttp
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from connectors import log_masking
 from simulator import console, sms_gateway, wechat_api, wecom_api
 from simulator.peer import CallbackPeer
 from simulator.settings import SimulatorSettings
@@ -25,6 +26,7 @@ PAGE = Path(__file__).parent / "static" / "index.html"
 
 
 def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
+    log_masking.install()
     settings = settings or SimulatorSettings()
 
     @asynccontextmanager

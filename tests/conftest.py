@@ -48,6 +48,11 @@ class LiveStack:
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.env['POWERDESK_ADMIN_TOKEN']}"}
 
+    @property
+    def rasa_headers(self) -> dict[str, str]:
+        """Rasa's HTTP API and REST channel take the API token in this header only."""
+        return {"Authorization": f"Bearer {self.env['RASA_API_TOKEN']}"}
+
 
 @pytest.fixture(scope="session")
 def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
@@ -73,7 +78,7 @@ def live_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "QUIET_HOURS_START": "00:00",
         "QUIET_HOURS_END": "00:00",
     }
-    stack = Stack(base_env(settings), work / "log")
+    stack = Stack(base_env(settings), work / "log", rest_channel=True)
     try:
         stack.start_all(ports)
         yield LiveStack(

@@ -47,6 +47,7 @@ from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
+from connectors import log_masking
 from connectors.sms.aliyun import AliyunSms
 from connectors.sms.client import SmsClient, SmsProvider
 from connectors.sms.errors import SmsError
@@ -380,6 +381,7 @@ def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_masking.install()
     settings = get_notifier_settings()
     redis = connect(settings.redis_url, timeout=1.0)
     wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)
