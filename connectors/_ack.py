@@ -17,6 +17,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors._journal import Journal
+from connectors._rejections import RejectionMeter
 from connectors._xml import MAX_BODY_BYTES
 from connectors.wechat.protocol import CallbackGate, Inbound, Quarantined, Rejected
 
@@ -38,17 +39,28 @@ SUCCESS = Ack(200, "success")
 Receive = Callable[[dict[str, str], bytes], HTTPResponse]
 
 
-def acknowledge(gate: CallbackGate, journal: Journal, channel: str, query: dict[str, str], body: bytes) -> Ack:
+def acknowledge(
+    gate: CallbackGate,
+    journal: Journal,
+    channel: str,
+    query: dict[str, str],
+    body: bytes,
+    meter: RejectionMeter | None = None,
+) -> Ack:
     """Verify, dedup and journal one callback; what to answer, and the message if it is new."""
     try:
         inbound = gate.open(query, body)
     except Rejected as exc:
         logger.warning("%s callback refused (%s): %s", channel, exc.status, exc.reason)
+        if meter is not None:
+            meter.refused(exc.reason)
         return Ack(exc.status, exc.reason)
     except Quarantined as exc:
         logger.warning("%s signed but malformed callback quarantined: %s", channel, exc.reason)
         journal.quarantine(channel, exc.reason, body)
         return SUCCESS
+    if meter is not None:
+        meter.accepted()
     if not journal.first_nonce(channel, inbound.nonce_key):
         logger.warning("%s replayed nonce acked, not processed", channel)
         return SUCCESS

@@ -50,6 +50,8 @@ class Settings(DatabaseSettings):
     arrears_reminder_days: int = Field(default=30, ge=1)
     quiet_hours_start: time = time(22, 0)
     quiet_hours_end: time = time(7, 0)
+    #: the largest request body any route reads (checked before authentication)
+    backend_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @field_validator("powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token")
     @classmethod

@@ -164,9 +164,14 @@ class Notifier:
         )
         recipients = resolve_all(session, rows)
         known = service.contacts(session, {r.key for r in recipients})
-        blocked = service.blocked_phones(session, {r.phone for r in recipients if r.phone})
+        blocks = service.sms_blocks(session, {r.phone for r in recipients if r.phone})
         return [
-            Claimed(row, recipient, known.get(recipient.key), recipient.phone in blocked)
+            Claimed(
+                row,
+                recipient,
+                known.get(recipient.key),
+                not service.sms_allowed(blocks.get(recipient.phone or ""), urgent=row.urgent),
+            )
             for row, recipient in zip(rows, recipients, strict=True)
         ]
 
@@ -217,9 +222,12 @@ class Notifier:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
             claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500])
             return
+        unreachable = dict(known.unreachable or {}) if known else {}
+        if row.avoid_channel:  # a delivery report said it did not arrive that way
+            unreachable[row.avoid_channel] = f"not delivered: {row.delivery_error}"
         channels = plan(
             recipient,
-            unreachable=dict(known.unreachable or {}) if known else {},
+            unreachable=unreachable,
             sms_blocked=claimed.sms_blocked,
             preferred=known.preferred_channel if known else None,
         )
