@@ -146,6 +146,16 @@ class Stack:
             process.wait()
             self.processes.remove(process)
 
+    def kill(self, name: str) -> None:
+        """Kill the named process's group at once (SIGKILL, as a crash does) and forget it."""
+        for process in [p for p in self.processes if p.name == name]:
+            try:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.popen.wait(10)
+            self.processes.remove(process)
+
     def start_all(self, ports: Mapping[str, int]) -> None:
         """Migrate, seed an empty database, then start every tier (ports by lower-case tier name)."""
         self.migrate()

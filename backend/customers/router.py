@@ -11,6 +11,7 @@ from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service
 from backend.customers.schemas import CustomerCreate, CustomerRead, CustomerType
+from backend.topology.scope import ScopeDep
 
 router = APIRouter(tags=["customers"])
 
@@ -39,5 +40,7 @@ def get_customer(
     account_no: Annotated[str, Path(pattern=r"^\d{10}$")],
     session: SessionDep,
     role: Annotated[Role, Depends(caller_role)],
+    scope: ScopeDep,
 ) -> CustomerRead:
-    return service.read(session, service.get_customer(session, account_no), full=role is Role.admin)
+    customer = service.get_customer_in_scope(session, account_no, scope)
+    return service.read(session, customer, full=role is Role.admin)

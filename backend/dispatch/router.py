@@ -11,13 +11,16 @@ from backend.core.errors import error_responses
 from backend.customers import service as customers
 from backend.dispatch import service
 from backend.dispatch.schemas import CellRef, Contact, GridWorkersRead
+from backend.topology.scope import ScopeDep
 
 router = APIRouter(tags=["dispatch"])
 
 
 @router.get("/grid-workers", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
-def grid_workers(session: SessionDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]) -> GridWorkersRead:
-    customer = customers.get_customer(session, account_no)
+def grid_workers(
+    session: SessionDep, scope: ScopeDep, account_no: Annotated[str, Query(pattern=r"^\d{10}$")]
+) -> GridWorkersRead:
+    customer = customers.get_customer_in_scope(session, account_no, scope)
     found = service.responsible(session, customers.grid_cell_id_of(session, customer))
     return GridWorkersRead(
         grid_cell=CellRef(code=found.cell_code, name=found.cell_name),

@@ -18,7 +18,7 @@ from backend.identity.schemas import BindRequest, IdentityRead
 router = APIRouter(tags=["identity"])
 
 
-@router.get("/identity", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/identity", dependencies=[require(Role.actions)])
 def resolve_identity(
     session: SessionDep,
     wechat_openid: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
