@@ -46,8 +46,10 @@ def test_row42_the_action_server_killed_during_a_turn_and_the_message_answered_a
     answered = replies_to(live_stack, CUSTOMER, since)
     assert len(answered) == 2 and answered[0] == texts.DELAYED and answered[1] != texts.DELAYED, answered
     tracker = httpx.get(f"{live_stack.rasa_url}/conversations/{CUSTOMER}/tracker", headers=live_stack.rasa_headers)
-    said = [e["text"] for e in tracker.json()["events"] if e["event"] == "user"]
-    assert said.count("这个月电费多少") == 1  # the failed turn left nothing behind
+    events = tracker.json()["events"]
+    said = [e["text"] for e in events if e["event"] == "user"]
+    brief = [(e["event"], e.get("name") or e.get("text")) for e in events]
+    assert said.count("这个月电费多少") == 1, brief  # the failed turn left nothing behind
 
 
 def test_row35_an_sms_reply_is_answered_by_sms_and_its_delivery_recorded(live_stack: LiveStack) -> None:

@@ -11,6 +11,7 @@ action server is down (`TurnFailed`, connectors/turn_failures.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -246,3 +247,27 @@ async def test_row44_two_servers_on_one_journal_answer_a_message_once(backend: B
     await first.queues.drain()
     await second.queues.drain()
     assert len(assistant.messages) == 1 and len(backend.texts()) == 1
+
+
+async def test_row43_a_turn_slower_than_the_limit_is_given_up_and_tried_again(
+    channel: SmsInput, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn that hangs on a slow action server is cut at TURN_TIMEOUT_SECONDS (45 s, under Rasa's
+    60 s lock and far under its 300 s action timeout): nothing of it is saved, the message waits
+    as an outage and is answered by the next try."""
+    monkeypatch.setattr(_inbox, "TURN_TIMEOUT_SECONDS", 0.2)
+    calls = 0
+
+    async def slow_then_quick(message: UserMessage) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.sleep(5)
+        await message.output_channel.send_text_message(message.sender_id, "您好")
+
+    (key,) = journal_push(channel, ALIYUN)
+    await run_due(channel, slow_then_quick)
+    entry = channel.journal.entry(key)
+    assert entry is not None and entry.state == "pending" and entry.attempts == 0
+    await run_due(channel, slow_then_quick)
+    assert channel.journal.state(key) == "done" and backend.texts() == [texts.DELAYED, "您好"]
