@@ -109,9 +109,7 @@ def get_ticket(ticket_no: TicketNo, session: SessionDep, scope: ScopeDep) -> Tic
     return service.read(session, ticket)
 
 
-def acting_worker(
-    session: Session, ticket_no: str, worker_code: str | None, scope: WorkerScope | None
-) -> str | None:
+def acting_worker(session: Session, ticket_no: str, worker_code: str | None, scope: WorkerScope | None) -> str | None:
     """The worker an event or photo is recorded for: a worker request acts as itself, on a ticket
     of its scope."""
     if scope is None:
