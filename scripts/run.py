@@ -23,10 +23,14 @@ def load_settings() -> dict[str, str]:
     settings.update({k: v for k, v in os.environ.items() if v})
     var = Path(settings.setdefault("POWERDESK_VAR_DIR", str(ROOT / "var")))
     secrets_file = var / "dev-secrets.env"
-    if not secrets_file.exists():
-        var.mkdir(parents=True, exist_ok=True)
-        secrets_file.write_text("".join(f"{k}={v}\n" for k, v in dev_secrets().items()))
-        secrets_file.chmod(0o600)
+    var.mkdir(parents=True, exist_ok=True)
+    secrets_file.touch()
+    secrets_file.chmod(0o600)
+    kept = dotenv_values(secrets_file)
+    missing = {k: v for k, v in dev_secrets().items() if not kept.get(k)}  # secrets added since it was written
+    if missing:
+        with secrets_file.open("a") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in missing.items()))
     for key, value in dotenv_values(secrets_file).items():
         if value:
             settings.setdefault(key, value)

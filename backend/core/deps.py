@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +26,8 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class Role(str, Enum):
@@ -74,7 +77,9 @@ class Caller:
     worker_code: str | None = None
 
 
-async def caller(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def caller(
+    request: Request, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
     """Who the request's token belongs to; 401 when there is none or it is wrong."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token:
@@ -90,6 +95,7 @@ async def caller(settings: SettingsDep, authorization: Annotated[str | None, Hea
             expected = worker_token(settings.powerdesk_worker_token, code)
             if hmac.compare_digest(token.encode(), expected.encode()):
                 return Caller(Role.worker, code)
+    logger.warning("%s %s refused: missing or invalid bearer token", request.method, request.url.path)
     raise HTTPException(401, detail="missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -104,9 +110,10 @@ async def caller_role(who: CallerDep) -> Role:
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets the admin and the given roles through, and answers 403 to others."""
 
-    async def _check(role: Annotated[Role, Depends(caller_role)]) -> Role:
+    async def _check(request: Request, role: Annotated[Role, Depends(caller_role)]) -> Role:
         if role is Role.admin or role in roles:
             return role
+        logger.warning("%s %s refused: role %s may not call it", request.method, request.url.path, role.value)
         raise HTTPException(403, detail=f"role {role.value} may not call this")
 
     return Depends(_check)

@@ -32,24 +32,27 @@ def test_row42_the_action_server_killed_during_a_turn_and_the_message_answered_a
     action server is started again; nothing was saved from the failed turn."""
     actions = next(p for p in live_stack.stack.processes if p.name == "actions")
     os.killpg(actions.popen.pid, signal.SIGSTOP)  # the call to it is taken by the kernel and never answered
-    since = say(live_stack, f"/sim/wechat/users/{CUSTOMER}/send", "这个月电费多少")
-    time.sleep(2.0)  # the turn is now waiting on the frozen action server
-    live_stack.stack.kill("actions")
-    deadline = time.monotonic() + 30
-    while texts.DELAYED not in replies_to(live_stack, CUSTOMER, since) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert replies_to(live_stack, CUSTOMER, since) == [texts.DELAYED]
-    live_stack.stack.start_actions(live_stack.ports["actions"])
+    try:
+        since = say(live_stack, f"/sim/wechat/users/{CUSTOMER}/send", "这个月电费多少")
+        time.sleep(2.0)  # the turn is now waiting on the frozen action server
+        live_stack.stack.kill("actions")
+        deadline = time.monotonic() + 30
+        while texts.DELAYED not in replies_to(live_stack, CUSTOMER, since) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        # his planned outage next week may be announced meanwhile: only the turn's messages are looked at
+        assert not any("电费" in text for text in replies_to(live_stack, CUSTOMER, since))
+        assert texts.DELAYED in replies_to(live_stack, CUSTOMER, since)
+    finally:
+        live_stack.stack.start_actions(live_stack.ports["actions"])
     deadline = time.monotonic() + 90
-    while len(replies_to(live_stack, CUSTOMER, since)) < 2 and time.monotonic() < deadline:
+    while not any("电费" in text for text in replies_to(live_stack, CUSTOMER, since)) and time.monotonic() < deadline:
         time.sleep(0.5)
     answered = replies_to(live_stack, CUSTOMER, since)
-    assert len(answered) == 2 and answered[0] == texts.DELAYED and answered[1] != texts.DELAYED, answered
+    bill = next(n for n, text in enumerate(answered) if "电费" in text)
+    assert answered.count(texts.DELAYED) == 1 and answered.index(texts.DELAYED) < bill, answered
     tracker = httpx.get(f"{live_stack.rasa_url}/conversations/{CUSTOMER}/tracker", headers=live_stack.rasa_headers)
-    events = tracker.json()["events"]
-    said = [e["text"] for e in events if e["event"] == "user"]
-    brief = [(e["event"], e.get("name") or e.get("text")) for e in events]
-    assert said.count("这个月电费多少") == 1, brief  # the failed turn left nothing behind
+    said = [e["text"] for e in tracker.json()["events"] if e["event"] == "user"]
+    assert said.count("这个月电费多少") == 1, said  # the failed turn left nothing behind
 
 
 def test_row35_an_sms_reply_is_answered_by_sms_and_its_delivery_recorded(live_stack: LiveStack) -> None:
