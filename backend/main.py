@@ -14,10 +14,13 @@ from backend.api import api_router
 from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
+from backend.core.limits import BodyLimit
 from backend.core.redis import get_redis
+from connectors import log_masking
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    log_masking.install()
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -30,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
 
     app = FastAPI(title="PowerDesk backend", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=settings.backend_max_body_bytes)
     install_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
 

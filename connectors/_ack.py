@@ -17,6 +17,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors._journal import Journal
+from connectors._rejections import RejectionMeter
 from connectors._xml import MAX_BODY_BYTES
 from connectors.wechat.protocol import CallbackGate, Inbound, Quarantined, Rejected
 
@@ -38,17 +39,28 @@ SUCCESS = Ack(200, "success")
 Receive = Callable[[dict[str, str], bytes], HTTPResponse]
 
 
-def acknowledge(gate: CallbackGate, journal: Journal, channel: str, query: dict[str, str], body: bytes) -> Ack:
+def acknowledge(
+    gate: CallbackGate,
+    journal: Journal,
+    channel: str,
+    query: dict[str, str],
+    body: bytes,
+    meter: RejectionMeter | None = None,
+) -> Ack:
     """Verify, dedup and journal one callback; what to answer, and the message if it is new."""
     try:
         inbound = gate.open(query, body)
     except Rejected as exc:
         logger.warning("%s callback refused (%s): %s", channel, exc.status, exc.reason)
+        if meter is not None:
+            meter.refused(exc.reason)
         return Ack(exc.status, exc.reason)
     except Quarantined as exc:
         logger.warning("%s signed but malformed callback quarantined: %s", channel, exc.reason)
         journal.quarantine(channel, exc.reason, body)
         return SUCCESS
+    if meter is not None:
+        meter.accepted()
     if not journal.first_nonce(channel, inbound.nonce_key):
         logger.warning("%s replayed nonce acked, not processed", channel)
         return SUCCESS
@@ -89,10 +101,10 @@ def query_of(request: Request) -> dict[str, str]:
     return {name: request.args.get(name, "") for name in request.args}
 
 
-async def read_capped(request: Request) -> bytes | None:
-    """The body, or None as soon as it exceeds the cap (nothing more is read or parsed)."""
+async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The body of a streamed request, or None as soon as it exceeds `limit` (nothing more is read)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return None
     chunks: list[bytes] = []
     size = 0
@@ -101,7 +113,7 @@ async def read_capped(request: Request) -> bytes | None:
         if chunk is None:
             break
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
     return b"".join(chunks)

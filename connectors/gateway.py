@@ -1,15 +1,22 @@
 """The webhook gateway: `python -m connectors.gateway [--host H] [--port P]` (bot env, default :5006).
 
-WeChat and WeCom wait at most 5 s for a callback's answer and retry otherwise. Inside the rasa
-server an acknowledgement shares two cores and one interpreter lock with the turns, so under load
-its answer waits for theirs. This small process answers the platforms' callbacks on their own
-(`/webhooks/wechat/webhook`, `/webhooks/wecom/webhook`): it verifies, decrypts, drops duplicates
-and journals each message exactly as the channels do (connectors/_ack.py), then answers
-`success`. The channels in the rasa server follow the journal (a shared SQLite file under
-`POWERDESK_VAR_DIR`) and hold the conversations. A message acked here is durable: if the rasa
-server is down, it is handled when it starts.
+WeChat and WeCom wait at most 5 s for a callback's answer and retry otherwise; Aliyun waits 700 ms.
+Inside the rasa server an acknowledgement shares two cores and one interpreter lock with the turns,
+so under load its answer waits for theirs. This small process is the only one the platforms reach:
 
-Settings are the channels' own (WECHAT_*, WECOM_*, see .env.example); no rasa import.
+- `/webhooks/wechat/webhook`, `/webhooks/wecom/webhook`: verified, decrypted, deduplicated and
+  journalled exactly as the channels do (connectors/_ack.py), answered `success`;
+- `/webhooks/sms/webhook` (replies) and `/webhooks/sms/report` (delivery reports): the providers'
+  pushes behind a secret header, journalled item by item (connectors/sms/webhook.py).
+
+The channels in the rasa server follow the journal (a shared SQLite file under `POWERDESK_VAR_DIR`)
+and hold the conversations; a message acked here is durable: if the rasa server is down, it is
+handled when it starts. Delivery reports are handed to the backend from here
+(connectors/sms/reports.py). A rising share of refused callbacks raises an ALERT
+(connectors/_rejections.py). Every body is capped before anything else is read.
+
+Settings are the channels' own (WECHAT_*, WECOM_*, SMS_INBOUND_TOKEN, SMS_ALLOWED_IPS, BACKEND_URL,
+POWERDESK_ACTIONS_TOKEN; see .env.example); no rasa import.
 """
 
 from __future__ import annotations
@@ -21,25 +28,43 @@ from functools import partial
 from sanic import Sanic
 from sanic.response import HTTPResponse
 
+from connectors import log_masking
 from connectors._ack import acknowledge, webhook_blueprint
 from connectors._journal import Journal
+from connectors._rejections import RejectionMeter
+from connectors._settings import required, setting
+from connectors.sms.reports import ReportForwarder
+from connectors.sms.webhook import SmsWebhookSettings, sms_blueprint
 from connectors.wechat.protocol import CallbackGate
 from connectors.wechat.settings import WeChatSettings
 from connectors.wecom.settings import WeComSettings
 
 DEFAULT_PORT = 5006
+#: the largest body any route reads (the platforms' callbacks are capped lower, at 64 KB)
+MAX_BODY_BYTES = 256 * 1024
 
 
-def _receive(gate: CallbackGate, journal: Journal, channel: str, query: dict[str, str], body: bytes) -> HTTPResponse:
-    return acknowledge(gate, journal, channel, query, body).http()
+def _receive(
+    gate: CallbackGate, journal: Journal, channel: str, meter: RejectionMeter, query: dict[str, str], body: bytes
+) -> HTTPResponse:
+    return acknowledge(gate, journal, channel, query, body, meter).http()
 
 
 def create_app() -> Sanic:
     journal = Journal()
     app = Sanic("powerdesk_gateway")
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     for channel, gate in (("wechat", WeChatSettings.load().gate()), ("wecom", WeComSettings.load().gate())):
-        hook = webhook_blueprint(channel, gate, partial(_receive, gate, journal, channel))
-        app.blueprint(hook, url_prefix=f"/webhooks/{channel}")
+        receive = partial(_receive, gate, journal, channel, RejectionMeter(channel))
+        app.blueprint(webhook_blueprint(channel, gate, receive), url_prefix=f"/webhooks/{channel}")
+    app.blueprint(sms_blueprint(SmsWebhookSettings.load(), journal))
+    forwarder = ReportForwarder(
+        journal, setting(None, "BACKEND_URL", "http://127.0.0.1:8000"), required(None, "POWERDESK_ACTIONS_TOKEN")
+    )
+
+    @app.listener("after_server_start")
+    async def start(app: Sanic, _: object) -> None:
+        app.add_task(forwarder.run())
 
     @app.listener("after_server_stop")
     async def close(*_: object) -> None:
@@ -54,6 +79,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_masking.install()
     create_app().run(host=args.host, port=args.port, access_log=False, workers=1)
 
 

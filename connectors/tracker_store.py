@@ -12,7 +12,8 @@ Conversations are kept in memory, as by Rasa's default store, and written throug
 SQLite file (`conversations.sqlite3` under `POWERDESK_VAR_DIR`), so that a restart of the rasa
 server does not drop a customer in the middle of a repair report: the next message continues
 the form where it stood. What compaction drops is the old turns' detail, which the backend's
-tickets and the channels' journals keep where it matters.
+tickets and the channels' journals keep where it matters. A conversation not saved for
+`POWERDESK_MESSAGE_RETENTION_HOURS` (default 24) is deleted with the messages it holds.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors._journal import open_local, var_dir
+from connectors._journal import open_local, retention_seconds, var_dir
 
 logger = logging.getLogger(__name__)
 
-#: conversations not saved for this long are deleted (sessions themselves expire after an hour)
-KEEP_SECONDS = 7 * 24 * 3600
+#: conversations are pruned every this many saves (and when the file is opened): those not saved
+#: for `POWERDESK_MESSAGE_RETENTION_HOURS` (default 24) are deleted, with the messages they hold
 PRUNE_EVERY = 1000
 
 
@@ -87,6 +88,7 @@ class ConversationFile(MutableMapping[str, str]):
         )
         self._cache: dict[str, str] = {}
         self._writes = 0
+        self._db.execute("DELETE FROM conversation WHERE saved_at < ?", (time.time() - retention_seconds(),))
 
     def __getitem__(self, sender: str) -> str:
         if sender in self._cache:
@@ -115,7 +117,9 @@ class ConversationFile(MutableMapping[str, str]):
                 )
                 self._writes += 1
                 if self._writes % PRUNE_EVERY == 0:
-                    self._db.execute("DELETE FROM conversation WHERE saved_at < ?", (time.time() - KEEP_SECONDS,))
+                    self._db.execute(
+                        "DELETE FROM conversation WHERE saved_at < ?", (time.time() - retention_seconds(),)
+                    )
                     self._cache = {sender: tracker}
         except sqlite3.Error as exc:
             logger.error("ALERT conversations file unwritable (%s): %s kept in memory only", exc, sender)

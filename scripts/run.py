@@ -23,10 +23,14 @@ def load_settings() -> dict[str, str]:
     settings.update({k: v for k, v in os.environ.items() if v})
     var = Path(settings.setdefault("POWERDESK_VAR_DIR", str(ROOT / "var")))
     secrets_file = var / "dev-secrets.env"
-    if not secrets_file.exists():
-        var.mkdir(parents=True, exist_ok=True)
-        secrets_file.write_text("".join(f"{k}={v}\n" for k, v in dev_secrets().items()))
-        secrets_file.chmod(0o600)
+    var.mkdir(parents=True, exist_ok=True)
+    secrets_file.touch()
+    secrets_file.chmod(0o600)
+    kept = dotenv_values(secrets_file)
+    missing = {k: v for k, v in dev_secrets().items() if not kept.get(k)}  # secrets added since it was written
+    if missing:
+        with secrets_file.open("a") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in missing.items()))
     for key, value in dotenv_values(secrets_file).items():
         if value:
             settings.setdefault(key, value)
@@ -49,7 +53,8 @@ def main() -> int:
     settings.setdefault("SMS_API_BASE_URL", simulator_url)
 
     var = Path(settings["POWERDESK_VAR_DIR"])
-    stack = Stack(base_env(settings), var / "log")
+    # Rasa's REST channel, on loopback and behind RASA_API_TOKEN, for talking to the assistant by curl.
+    stack = Stack(base_env(settings), var / "log", rest_channel=True)
 
     def stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -60,7 +65,7 @@ def main() -> int:
     try:
         if "REDIS_URL" not in settings:
             stack.env["REDIS_URL"] = stack.start_redis(int(settings.get("REDIS_PORT", 6390)), var / "redis")
-            print(f"redis      {stack.env['REDIS_URL']} (private, memory only)")
+            print(f"redis      {stack.env['REDIS_URL'].split('@')[-1]} (private, memory only, password required)")
         stack.start_all({name.lower(): port for name, port in ports.items()})
         print_banner(ports, stack.env, var)
         while all(p.alive() for p in stack.processes):
@@ -88,13 +93,13 @@ def print_banner(ports: dict[str, int], env: dict[str, str], var: Path) -> None:
         f"  backend     {url('BACKEND')}   API docs /docs, health /health",
         f"  actions     {url('ACTIONS')}   health /health",
         f"  rasa        {url('RASA')}   status /status (API token: RASA_API_TOKEN in {var}/dev-secrets.env)",
-        f"  gateway     {url('GATEWAY')}   WeChat's and WeCom's callbacks (/webhooks/wechat/webhook, …/wecom/…)",
+        f"  gateway     {url('GATEWAY')}   the platforms' callbacks (/webhooks/wechat/webhook, …/wecom/…, …/sms/…)",
         f"  database    {env['DATABASE_URL'].split('@')[-1]}",
         f"  redis       {env['REDIS_URL'].split('@')[-1]}",
         f"  simulator   {url('SIMULATOR')}   <- open it to chat as a customer or a grid worker",
         "",
-        "Or talk to the assistant through Rasa's REST channel:",
-        f"  curl -s {url('RASA')}/webhooks/rest/webhook \\",
+        "Or talk to the assistant through Rasa's REST channel (local use only, behind the API token):",
+        f'  curl -s {url("RASA")}/webhooks/rest/webhook -H "Authorization: Bearer $RASA_API_TOKEN" \\',
         """       -d '{"sender": "o_demo_resident_01", "message": "我家停电了"}'""",
         "",
     ]

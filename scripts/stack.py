@@ -47,6 +47,7 @@ def dev_secrets() -> dict[str, str]:
         "POWERDESK_ACTIONS_TOKEN": token(),
         "POWERDESK_WORKER_TOKEN": token(),
         "RASA_API_TOKEN": token(),
+        "ACTION_SERVER_TOKEN": token(),
         "WECHAT_APP_ID": "wx" + secrets.token_hex(8),
         "WECHAT_APP_SECRET": secrets.token_hex(16),
         "WECHAT_TOKEN": secrets.token_hex(8),
@@ -108,6 +109,8 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     processes: list[Process] = field(default_factory=list)
+    #: the rasa server also serves Rasa's REST channel (behind RASA_API_TOKEN): local use and tests
+    rest_channel: bool = False
 
     def run(self, name: str, cmd: list[str]) -> None:
         """Run a command to completion (migrations, seeding); raise with its output on failure."""
@@ -143,6 +146,16 @@ class Stack:
             process.wait()
             self.processes.remove(process)
 
+    def kill(self, name: str) -> None:
+        """Kill the named process's group at once (SIGKILL, as a crash does) and forget it."""
+        for process in [p for p in self.processes if p.name == name]:
+            try:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.popen.wait(10)
+            self.processes.remove(process)
+
     def start_all(self, ports: Mapping[str, int]) -> None:
         """Migrate, seed an empty database, then start every tier (ports by lower-case tier name)."""
         self.migrate()
@@ -156,18 +169,25 @@ class Stack:
 
     # --- the components -------------------------------------------------------------------
 
-    def start_redis(self, port: int, data_dir: Path) -> str:
-        """A private, memory-only redis-server; returns its URL."""
+    def start_redis(self, port: int, data_dir: Path, password: str | None = None) -> str:
+        """A private, memory-only redis-server on loopback that requires `password` (a fresh random
+        one by default); returns its URL. The password goes to the server in a file readable by its
+        owner only, never on its command line."""
         binary = redis_server_binary()
+        password = password or secrets.token_urlsafe(24)
         data_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--dir", str(data_dir)]  # fmt: skip
-        process = self.start("redis", cmd, None)
+        config = data_dir / "redis.conf"
+        config.touch()
+        config.chmod(0o600)
+        config.write_text(
+            f'port {port}\nbind 127.0.0.1\nsave ""\nappendonly no\ndir {data_dir}\nrequirepass {password}\n'
+        )
+        process = self.start("redis", [binary, str(config)], None)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"redis://127.0.0.1:{port}/0"
+                    return f"redis://:{password}@127.0.0.1:{port}/0"
             if not process.alive():
                 break
             time.sleep(0.05)
@@ -187,15 +207,17 @@ class Stack:
         return self.start("backend", cmd, f"http://127.0.0.1:{port}/health")
 
     def start_actions(self, port: int) -> Process:
-        cmd = [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+        """The action server (connectors/action_server.py): ACTION_SERVER_TOKEN from the environment."""
+        cmd = [str(BOT_BIN / "python"), "-m", "connectors.action_server", "--port", str(port)]
         return self.start("actions", cmd, f"http://127.0.0.1:{port}/health", timeout=180)
 
     def start_rasa(self, port: int, credentials: str = "bot/credentials.yml", model: Path = MODEL) -> Process:
-        cmd = [str(BOT_BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
-               "--model", str(model), "--endpoints", "bot/endpoints.yml",
-               "--credentials", credentials]  # fmt: skip
-        if self.env.get("RASA_API_TOKEN"):
-            cmd.append(f"--auth-token={self.env['RASA_API_TOKEN']}")  # a token may start with "-"
+        """The rasa server (connectors/rasa_server.py): RASA_API_TOKEN from the environment, never
+        on this command line."""
+        cmd = [str(BOT_BIN / "python"), "-m", "connectors.rasa_server", "--port", str(port),
+               "--model", str(model), "--endpoints", "bot/endpoints.yml", "--credentials", credentials]  # fmt: skip
+        if self.rest_channel:
+            cmd.append("--enable-rest")
         return self.start("rasa", cmd, f"http://127.0.0.1:{port}/", timeout=300)
 
     def start_gateway(self, port: int) -> Process:

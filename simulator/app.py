@@ -16,6 +16,8 @@ import aiohttp
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
+from backend.core.limits import BodyLimit
+from connectors import log_masking
 from simulator import console, sms_gateway, wechat_api, wecom_api
 from simulator.peer import CallbackPeer
 from simulator.settings import SimulatorSettings
@@ -25,6 +27,7 @@ PAGE = Path(__file__).parent / "static" / "index.html"
 
 
 def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
+    log_masking.install()
     settings = settings or SimulatorSettings()
 
     @asynccontextmanager
@@ -36,6 +39,7 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
                 task.cancel()
 
     app = FastAPI(title="PowerDesk platform simulator", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=4 * 1024 * 1024)  # photos are up to 2 MB
     app.state.settings = settings
     app.state.platform = PlatformState()
     app.state.tasks = set()

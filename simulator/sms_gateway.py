@@ -4,8 +4,11 @@ Point `SMS_API_BASE_URL` at the simulator: both official SDKs POST to `/`, Aliyu
 `x-acs-action` header and its parameters in the query string, Tencent with `X-TC-Action` and a
 JSON body. The gateway renders the approved template (the keys of
 `backend.notifications.templates`), applies the providers' per-phone limits and error codes, and
-records every accepted message. Steering under `/sim/sms`: the record, scripted faults, and a
-phone that replies (上行) to the channel's webhook in the provider's own format.
+records every accepted message. Like the providers, it then reports each message's delivery to
+the webhook gateway (`/webhooks/sms/report`: Aliyun SmsReport, Tencent status callback); a number
+set undeliverable gets a failed report. Steering under `/sim/sms`: the record, scripted faults,
+undeliverable numbers, and a phone that replies (上行) in the provider's own format. Pushes carry
+the secret header `X-Sms-Inbound-Token` (SMS_INBOUND_TOKEN), as the reverse proxy adds it in production.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ ALIYUN_PER_DAY = 50
 TENCENT_PER_DAY = 10
 TENCENT_SAME_CONTENT_SECONDS = 30
 _MOBILE_DIGITS = 11
+#: how long after its acceptance a message's delivery is reported
+REPORT_DELAY_SECONDS = 0.2
 
 
 @dataclass
@@ -72,6 +77,10 @@ class SmsFault:
 @dataclass
 class GatewayState:
     sent: list[SentSms] = field(default_factory=list)
+    #: numbers whose messages are accepted but never arrive (a failed delivery report follows)
+    undeliverable: set[str] = field(default_factory=set)
+    #: delivery reports pushed: (provider, msg_id, delivered, HTTP status or None)
+    reports: list[tuple[str, str, bool, int | None]] = field(default_factory=list)
     #: every submission the gateway saw, accepted or refused: (provider, phone, outcome)
     attempts: list[tuple[str, str, str]] = field(default_factory=list)
     blacklist: set[str] = field(default_factory=set)
@@ -220,13 +229,63 @@ async def send_api(request: Request) -> JSONResponse:
         return JSONResponse({"message": "simulated outage"}, status_code=503)
     if request.headers.get("x-tc-action") == "PullSmsSendStatusByPhoneNumber":
         return await _tencent_statuses(request, state)
+    before = len(state.sent)
     if "x-tc-action" in request.headers:
-        return await _tencent(request, state, fault)
-    if request.headers.get("x-acs-action") == "QuerySendDetails":
+        answer = await _tencent(request, state, fault)
+    elif request.headers.get("x-acs-action") == "QuerySendDetails":
         return _aliyun_details(request, state)
-    if "x-acs-action" in request.headers:
-        return _aliyun(request, state, fault)
-    raise HTTPException(400, "not an SMS API call")
+    elif "x-acs-action" in request.headers:
+        answer = _aliyun(request, state, fault)
+    else:
+        raise HTTPException(400, "not an SMS API call")
+    for message in state.sent[before:]:
+        task = asyncio.create_task(_report_delivery(request, state, message))
+        request.app.state.tasks.add(task)
+        task.add_done_callback(request.app.state.tasks.discard)
+    return answer
+
+
+def delivery_report(message: SentSms, delivered: bool) -> list[dict[str, Any]]:
+    """The provider's report of one message: Aliyun SmsReport or Tencent status callback (arrays)."""
+    moment = datetime.fromtimestamp(message.at, LOCAL_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+    if message.provider == "aliyun":
+        return [
+            {
+                "phone_number": message.phone, "send_time": moment, "report_time": moment, "success": delivered,
+                "err_code": "DELIVERED" if delivered else "MK:0001", "err_msg": "用户接收成功" if delivered else "空号",
+                "sms_size": "1", "biz_id": message.msg_id, "out_id": message.out_id,
+            }
+        ]  # fmt: skip
+    return [
+        {
+            "user_receive_time": moment, "nationcode": "86", "mobile": message.phone,
+            "report_status": "SUCCESS" if delivered else "FAIL", "errmsg": "DELIVRD" if delivered else "MK:0001",
+            "description": "用户短信送达成功" if delivered else "用户短信未送达", "sid": message.msg_id,
+        }
+    ]  # fmt: skip
+
+
+def _inbound_url(request: Request, path: str) -> str:
+    settings = request.app.state.settings
+    return (settings.gateway_url or settings.rasa_url).rstrip("/") + path
+
+
+def _inbound_headers() -> dict[str, str]:
+    return {"X-Sms-Inbound-Token": os.environ.get("SMS_INBOUND_TOKEN", "")}
+
+
+async def _report_delivery(request: Request, state: GatewayState, message: SentSms) -> None:
+    await asyncio.sleep(REPORT_DELAY_SECONDS)
+    delivered = message.phone not in state.undeliverable
+    client: aiohttp.ClientSession = request.app.state.http
+    url, body = _inbound_url(request, "/webhooks/sms/report"), delivery_report(message, delivered)
+    try:
+        async with client.post(url, json=body, headers=_inbound_headers(),
+                               timeout=aiohttp.ClientTimeout(total=5.0)) as answer:  # fmt: skip
+            status: int | None = answer.status
+    except (aiohttp.ClientError, TimeoutError):
+        status = None
+    state.reports.append((message.provider, message.msg_id, delivered, status))
 
 
 def _aliyun_details(request: Request, state: GatewayState) -> JSONResponse:
@@ -310,6 +369,21 @@ def stats(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/sim/sms/reports")
+def reports(request: Request) -> list[dict[str, Any]]:
+    return [
+        {"provider": provider, "msg_id": msg_id, "delivered": delivered, "status": status}
+        for provider, msg_id, delivered, status in gateway(request).reports
+    ]
+
+
+@router.put("/sim/sms/undeliverable/{phone}")
+def undeliverable(request: Request, phone: str) -> dict[str, str]:
+    """From now on, messages to `phone` are accepted but reported undelivered."""
+    gateway(request).undeliverable.add(phone)
+    return {"status": "undeliverable"}
+
+
 @router.delete("/sim/sms/messages")
 def reset(request: Request) -> dict[str, str]:
     request.app.state.sms_gateway = GatewayState()
@@ -361,17 +435,16 @@ def inbound_body(state: GatewayState, reply: PhoneReply, now: float) -> Any:
 
 @router.post("/sim/sms/reply")
 async def phone_reply(request: Request, reply: PhoneReply) -> dict[str, Any]:
-    """A customer's phone answers by SMS: the gateway pushes it to the SMS channel's webhook."""
+    """A customer's phone answers by SMS: the provider pushes it to the webhook gateway."""
     state = gateway(request)
     if reply.text.strip().upper() in ("TD", "T", "退订"):
         state.blacklist.add(reply.phone)
+    elif reply.text.strip() == "订阅":
+        state.blacklist.discard(reply.phone)
     body = inbound_body(state, reply, time.time())
-    settings = request.app.state.settings
-    url = settings.rasa_url.rstrip("/") + "/webhooks/sms/webhook"
-    token = os.environ.get("SMS_INBOUND_TOKEN", "")
     client: aiohttp.ClientSession = request.app.state.http
     try:
-        async with client.post(url, params={"token": token} if token else None, json=body,
+        async with client.post(_inbound_url(request, "/webhooks/sms/webhook"), json=body, headers=_inbound_headers(),
                                timeout=aiohttp.ClientTimeout(total=5.0)) as answer:  # fmt: skip
             status, ack = answer.status, await answer.text()
     except (aiohttp.ClientError, TimeoutError) as exc:

@@ -49,6 +49,11 @@ class LiveStack:
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.env['POWERDESK_ADMIN_TOKEN']}"}
 
+    @property
+    def rasa_headers(self) -> dict[str, str]:
+        """Rasa's HTTP API and REST channel take the API token in this header only."""
+        return {"Authorization": f"Bearer {self.env['RASA_API_TOKEN']}"}
+
 
 @contextmanager
 def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[LiveStack]:
@@ -81,7 +86,7 @@ def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[Live
         }
         | overrides
     )
-    stack = Stack(base_env(settings), work / "log")
+    stack = Stack(base_env(settings), work / "log", rest_channel=True)
     try:
         stack.start_all(ports)
         yield LiveStack(

@@ -1,22 +1,53 @@
-"""Settings of the app-env processes, read from the environment (and `.env` if present)."""
+"""Settings of the app-env processes, read from the environment (and `.env` if present); a value may
+also be read from the file named by `<NAME>_FILE` (how a deployment mounts its secrets)."""
 
 from __future__ import annotations
 
+import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "token"}
+
+
+class FileSecrets(PydanticBaseSettingsSource):
+    """`<NAME>_FILE=/path`: the setting `name` is the file's content (after the environment and .env)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{field_name.upper()}_FILE")
+        return (Path(path).read_text(encoding="utf-8").strip() if path else None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, _, _ = self.get_field_value(field, name)
+            if value:
+                found[name] = value
+        return found
 
 
 class DatabaseSettings(BaseSettings):
     """What migrations and the seeder need: only where the database is."""
 
     model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore", env_ignore_empty=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, FileSecrets(settings_cls)
 
     database_url: str = f"sqlite:///{ROOT / 'var' / 'powerdesk.db'}"
 
@@ -50,6 +81,8 @@ class Settings(DatabaseSettings):
     arrears_reminder_days: int = Field(default=30, ge=1)
     quiet_hours_start: time = time(22, 0)
     quiet_hours_end: time = time(7, 0)
+    #: the largest request body any route reads (checked before authentication)
+    backend_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @field_validator("powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token")
     @classmethod

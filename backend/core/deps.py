@@ -1,12 +1,21 @@
 """FastAPI dependencies: settings, database session, Redis, and bearer-token roles.
 
+A worker integration does not share one token: each worker has its own,
+`pdw1.<worker code>.<HMAC-SHA256 of the code under POWERDESK_WORKER_TOKEN>` (issued by the admin,
+`POST /api/v1/workers/{code}/token`), so a request names its worker and is scoped to that worker's
+grid cell (backend/topology/scope.py). POWERDESK_WORKER_TOKEN itself is only the key.
+
 Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread
 pool, and that hop costs more CPU than the dependency itself (docs/benchmarks.md, backend)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
@@ -17,6 +26,8 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class Role(str, Enum):
@@ -50,26 +61,59 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RedisDep = Annotated[Redis, Depends(get_redis_client)]
 
 
-async def caller_role(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> Role:
-    """The role whose token the request carries; 401 when there is none or it is wrong."""
+WORKER_TOKEN_VERSION = "pdw1"
+
+
+def worker_token(key: str, worker_code: str) -> str:
+    """The bearer token of one worker, derived from POWERDESK_WORKER_TOKEN (`key`)."""
+    mac = hmac.new(key.encode(), f"{WORKER_TOKEN_VERSION}:{worker_code}".encode(), hashlib.sha256).digest()
+    return f"{WORKER_TOKEN_VERSION}.{worker_code}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: Role
+    #: the worker a worker token belongs to (None for the other roles)
+    worker_code: str | None = None
+
+
+async def caller(
+    request: Request, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
+    """Who the request's token belongs to; 401 when there is none or it is wrong."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token:
         for role, expected in (
             (Role.admin, settings.powerdesk_admin_token),
             (Role.actions, settings.powerdesk_actions_token),
-            (Role.worker, settings.powerdesk_worker_token),
         ):
             if hmac.compare_digest(token.encode(), expected.encode()):
-                return role
+                return Caller(role)
+        version, _, rest = token.partition(".")
+        code = rest.rpartition(".")[0]
+        if version == WORKER_TOKEN_VERSION and code:
+            expected = worker_token(settings.powerdesk_worker_token, code)
+            if hmac.compare_digest(token.encode(), expected.encode()):
+                return Caller(Role.worker, code)
+    logger.warning("%s %s refused: missing or invalid bearer token", request.method, request.url.path)
     raise HTTPException(401, detail="missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+async def caller_role(who: CallerDep) -> Role:
+    """The role whose token the request carries."""
+    return who.role
 
 
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """A dependency that lets the admin and the given roles through, and answers 403 to others."""
 
-    async def _check(role: Annotated[Role, Depends(caller_role)]) -> Role:
+    async def _check(request: Request, role: Annotated[Role, Depends(caller_role)]) -> Role:
         if role is Role.admin or role in roles:
             return role
+        logger.warning("%s %s refused: role %s may not call it", request.method, request.url.path, role.value)
         raise HTTPException(403, detail=f"role {role.value} may not call this")
 
     return Depends(_check)

@@ -13,6 +13,7 @@ from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service
 from backend.customers.schemas import CustomerCreate, CustomerRead, CustomerType
+from backend.topology.scope import ScopeDep
 
 router = APIRouter(tags=["customers"])
 
@@ -41,9 +42,14 @@ AccountNo = Annotated[str, Path(pattern=r"^\d{10}$")]
     "/customers/{account_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(403, 404)
 )
 def get_customer(
-    account_no: AccountNo, session: SessionDep, role: Annotated[Role, Depends(caller_role)], reader: ReaderDep
+    account_no: AccountNo,
+    session: SessionDep,
+    role: Annotated[Role, Depends(caller_role)],
+    scope: ScopeDep,
+    reader: ReaderDep,
 ) -> CustomerRead:
-    """To the admin in full; to the assistant only for the account's owner or after the phone check."""
-    customer = service.get_customer(session, account_no)
+    """To the admin in full; to a worker in its cell; to the assistant only for the account's owner
+    or after the phone check."""
+    customer = service.get_customer_in_scope(session, account_no, scope)
     access.require_customer(session, reader, customer)
     return service.read(session, customer, full=role is Role.admin)

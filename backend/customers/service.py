@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
@@ -9,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.errors import Invalid, NotFound
-from backend.core.masking import mask_phone
+from backend.core.masking import mask_account, mask_phone
 from backend.core.unique import add_unique
 from backend.customers.models import Customer, WechatBinding
 from backend.customers.schemas import CustomerBrief, CustomerCreate, CustomerRead
 from backend.topology import service as topology
+from backend.topology.scope import WorkerScope
+
+logger = logging.getLogger(__name__)
 
 
 def create_customer(session: Session, data: CustomerCreate) -> Customer:
@@ -118,6 +122,15 @@ def lock(session: Session, customer: Customer) -> None:
     if session.get_bind().dialect.name == "sqlite":
         return
     session.execute(_LOCK, {"customer_id": customer.id})
+
+
+def get_customer_in_scope(session: Session, account_no: str, scope: WorkerScope | None) -> Customer:
+    """The customer, if a worker request may see it (its own cell); answered as unknown otherwise."""
+    customer = get_customer(session, account_no)
+    if scope is not None and grid_cell_id_of(session, customer) != scope.grid_cell_id:
+        logger.warning("worker %s refused customer %s of another grid cell", scope.code, mask_account(account_no))
+        raise NotFound(f"没有找到户号 {account_no}，请核对后再试", code="customer_not_found")
+    return customer
 
 
 def grid_cell_id_of(session: Session, customer: Customer) -> int:

@@ -12,6 +12,7 @@ from backend.core.schemas import NO_NUL
 from backend.customers import service as customers
 from backend.dispatch import service
 from backend.dispatch.schemas import CellRef, Contact, GridWorkersRead
+from backend.topology.scope import ScopeDep
 
 router = APIRouter(tags=["dispatch"])
 
@@ -19,14 +20,16 @@ router = APIRouter(tags=["dispatch"])
 @router.get("/grid-workers", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404, 422))
 def grid_workers(
     session: SessionDep,
+    scope: ScopeDep,
     account_no: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
     address: Annotated[str | None, Query(min_length=2, max_length=200, pattern=NO_NUL)] = None,
 ) -> GridWorkersRead:
-    """The grid worker of an account or of an address (not private: told to anyone who asks)."""
+    """The grid worker of an account or of an address (not private: told to anyone who asks; a
+    worker only within its cell)."""
     if (account_no is None) == (address is None):
         raise Invalid("请只提供 account_no 或 address 中的一项", code="one_place_required")
     if account_no:
-        customer = customers.get_customer(session, account_no)
+        customer = customers.get_customer_in_scope(session, account_no, scope)
     else:
         matches = customers.find_by_address(session, address or "")
         if not matches:

@@ -19,7 +19,7 @@ from backend.identity.schemas import BindCodeRead, BindCodeRequest, BindRequest,
 router = APIRouter(tags=["identity"])
 
 
-@router.get("/identity", dependencies=[require(Role.actions, Role.worker)])
+@router.get("/identity", dependencies=[require(Role.actions)])
 def resolve_identity(
     session: SessionDep,
     wechat_openid: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,

@@ -31,7 +31,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel: Mapped[str | None] = mapped_column(String(16))  # wechat_cs|wechat_template|sms|wecom
-    provider_msg_id: Mapped[str | None] = mapped_column(String(128))
+    provider_msg_id: Mapped[str | None] = mapped_column(String(128), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -49,6 +49,11 @@ class OutboxMessage(Base):
     sending_channel: Mapped[str | None] = mapped_column(String(16))
     # Several SMS updates of one ticket go out as one message; the others point at it.
     merged_into_id: Mapped[int | None] = mapped_column(Integer)
+    # Added in 0006, from the providers' delivery reports: when the SMS reached the phone, or the
+    # provider's error when it did not; the push then goes out again avoiding that channel.
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivery_error: Mapped[str | None] = mapped_column(String(64))
+    avoid_channel: Mapped[str | None] = mapped_column(String(16))
 
 
 class PushContact(Base):

@@ -15,6 +15,8 @@ from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
 from backend.notifications import service
 from backend.notifications.schemas import (
+    DeliveryReports,
+    DeliveryReportsRead,
     NotificationCreate,
     NotificationDetail,
     NotificationRead,
@@ -29,7 +31,7 @@ router = APIRouter(tags=["notifications"])
 @router.post(
     "/notifications",
     status_code=201,
-    dependencies=[require(Role.actions, Role.worker)],
+    dependencies=[require(Role.actions)],
     responses=error_responses(400, 404, 409),
 )
 def create_notification(data: NotificationCreate, session: TxSessionDep) -> NotificationRead:
@@ -70,8 +72,23 @@ def list_notifications(
     "/notifications/opt-outs", status_code=204, dependencies=[require(Role.actions)], responses=error_responses(400)
 )
 def opt_out(data: OptOutCreate, session: TxSessionDep) -> None:
-    """An SMS reply TD/退订: the number gets no more SMS, from now on."""
+    """An SMS reply TD/T/退订: the number gets no more SMS from now on, but the urgent notices the
+    utility owes (outage started or restored, hazards)."""
     service.block_sms(session, data.phone, "opt_out")
+
+
+@router.delete("/notifications/opt-outs/{phone}", status_code=204, dependencies=[require(Role.actions)])
+def opt_in(phone: Annotated[str, Path(pattern=r"^1[3-9]\d{9}$")], session: TxSessionDep) -> None:
+    """An SMS reply 订阅 after an opt-out: SMS again (answered the same whether or not it had opted out)."""
+    service.unblock_sms(session, phone)
+
+
+@router.post("/notifications/delivery-reports", dependencies=[require(Role.actions)], responses=error_responses(400))
+def delivery_reports(data: DeliveryReports, session: TxSessionDep) -> DeliveryReportsRead:
+    """The SMS providers' delivery reports, handed over by the webhook gateway: a push is marked
+    delivered, or sent again by another channel when the SMS did not arrive."""
+    applied, resent, unknown = service.record_deliveries(session, data.reports)
+    return DeliveryReportsRead(applied=applied, resent=resent, unknown=unknown)
 
 
 @router.put(

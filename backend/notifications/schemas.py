@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from backend.core.schemas import RequestModel
 
@@ -25,10 +25,15 @@ class Recipient(RequestModel):
         return self
 
 
+ParamName = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+ParamValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+
+
 class NotificationCreate(RequestModel):
     recipient: Recipient
     template: str = Field(min_length=1, max_length=64)
-    params: dict[str, Any] = Field(default_factory=dict)
+    #: the template's variables: at most 20, named like `ticket_no`, each a short value
+    params: dict[ParamName, ParamValue] = Field(default_factory=dict, max_length=20)
     dedup_key: str = Field(min_length=1, max_length=255)
     urgent: bool = False
 
@@ -50,6 +55,32 @@ class NotificationDetail(NotificationRead):
 
 class OptOutCreate(RequestModel):
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")
+
+
+class DeliveryReport(RequestModel):
+    """One provider delivery report (connectors/sms/protocol.py `DeliveryReport.payload`)."""
+
+    provider: Literal["aliyun", "tencent"]
+    phone: str = Field(pattern=r"^1[3-9]\d{9}$")
+    #: the provider's message id: Aliyun BizId, Tencent SerialNo (sid)
+    msg_id: str = Field(min_length=1, max_length=128)
+    #: our id when the provider echoes it (Aliyun OutId, "pd<outbox id>"), else ""
+    out_id: str = Field(default="", max_length=64)
+    delivered: bool
+    code: str = Field(default="", max_length=64)
+
+
+class DeliveryReports(RequestModel):
+    reports: list[DeliveryReport] = Field(min_length=1, max_length=100)
+
+
+class DeliveryReportsRead(BaseModel):
+    #: reports that matched a push and changed it (a repeated report changes nothing)
+    applied: int
+    #: pushes sent again by another channel because the SMS did not arrive
+    resent: int
+    #: reports that matched no push (sent by hand, or already pruned)
+    unknown: int
 
 
 class WechatFollow(RequestModel):

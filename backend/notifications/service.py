@@ -5,7 +5,8 @@ WeChat users who unfollowed)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -55,6 +56,18 @@ def rows_by_status(session: Session, *, status: str, limit: int) -> list[OutboxM
     )
 
 
+def unblock_sms(session: Session, phone: str) -> bool:
+    """The number replied 订阅: SMS again. Only an opt-out is undone (an invalid number or the
+    provider's blacklist stay); True when there was one."""
+    row = session.scalar(select(SmsBlock).where(SmsBlock.phone == phone, SmsBlock.reason == "opt_out"))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    logger.info("SMS to %s allowed again: subscribed", mask_phone(phone))
+    return True
+
+
 def block_sms(session: Session, phone: str, reason: str) -> None:
     """Never SMS `phone` again (TD/退订 reply, provider blacklist, invalid number)."""
     if session.scalar(select(SmsBlock.id).where(SmsBlock.phone == phone)) is None:
@@ -63,11 +76,64 @@ def block_sms(session: Session, phone: str, reason: str) -> None:
         logger.info("SMS to %s blocked: %s", mask_phone(phone), reason)
 
 
-def blocked_phones(session: Session, phones: Collection[str]) -> set[str]:
-    """Those of `phones` that must not get SMS."""
+def sms_blocks(session: Session, phones: Collection[str]) -> dict[str, str]:
+    """Those of `phones` that are blocked, with why (opt_out | blacklist | invalid)."""
     if not phones:
-        return set()
-    return set(session.scalars(select(SmsBlock.phone).where(SmsBlock.phone.in_(phones))))
+        return {}
+    query = select(SmsBlock.phone, SmsBlock.reason).where(SmsBlock.phone.in_(phones))
+    return {phone: reason for phone, reason in session.execute(query)}
+
+
+def sms_allowed(reason: str | None, *, urgent: bool) -> bool:
+    """Whether a push may go by SMS to a number blocked for `reason` (None: not blocked).
+
+    An opt-out (TD/退订) stops everything but the urgent notices the utility owes by law: an outage
+    that has started and its restoration, a hazard (《电力供应与使用条例》第二十八条); the 《通信短信息
+    服务管理规定》 (MIIT order 31) lets a user refuse commercial SMS, which these are not. A planned
+    outage is also announced publicly, so its notice respects the opt-out. An invalid number or the
+    provider's blacklist stops everything (docs/adr/draft-sms-consent.md).
+    """
+    return reason is None or (reason == "opt_out" and urgent)
+
+
+def record_deliveries(session: Session, reports: Sequence[Any], *, now: datetime | None = None) -> tuple[int, int, int]:
+    """Apply providers' delivery reports to the pushes they are about: (applied, resent, unknown).
+
+    A delivered SMS gets `delivered_at`. An SMS that did not arrive is sent again, at once, by the
+    recipient's other channels (a WeChat template message when they follow the account): the row goes
+    back to pending with `avoid_channel = "sms"`; with no other channel it ends dead. Repeated and
+    late reports change nothing (a push is re-sent once)."""
+    moment = now or clock.now()
+    applied = resent = unknown = 0
+    for report in reports:
+        row = _push_of(session, report)
+        if row is None:
+            unknown += 1
+            continue
+        if report.delivered:
+            if row.delivered_at is None and row.delivery_error is None:
+                row.delivered_at = moment
+                applied += 1
+            continue
+        if row.status != "sent" or row.channel != "sms" or row.avoid_channel is not None:
+            continue
+        row.status, row.avoid_channel, row.delivery_error = "pending", "sms", report.code or "undelivered"
+        row.next_attempt_at, row.last_error = moment, f"sms not delivered: {report.code}"[:500]
+        applied += 1
+        resent += 1
+        logger.warning("push %s: SMS to %s not delivered (%s), sent again by another channel",
+                       row.dedup_key, mask_phone(report.phone), report.code)  # fmt: skip
+    session.flush()
+    return applied, resent, unknown
+
+
+def _push_of(session: Session, report: Any) -> OutboxMessage | None:
+    """The SMS push a report is about: by the provider's id, else by our `pd<id>`."""
+    query = select(OutboxMessage).where(OutboxMessage.channel == "sms")
+    row = session.scalar(query.where(OutboxMessage.provider_msg_id == report.msg_id).limit(1))
+    if row is None and report.out_id.startswith("pd") and report.out_id[2:].isdigit():
+        row = session.scalar(query.where(OutboxMessage.id == int(report.out_id[2:])))
+    return row
 
 
 def contact(session: Session, recipient_key: str) -> PushContact | None:

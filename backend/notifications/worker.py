@@ -47,6 +47,7 @@ from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
+from connectors import log_masking
 from connectors.sms.aliyun import AliyunSms
 from connectors.sms.client import SmsClient, SmsProvider
 from connectors.sms.errors import SmsError
@@ -163,9 +164,14 @@ class Notifier:
         )
         recipients = resolve_all(session, rows)
         known = service.contacts(session, {r.key for r in recipients})
-        blocked = service.blocked_phones(session, {r.phone for r in recipients if r.phone})
+        blocks = service.sms_blocks(session, {r.phone for r in recipients if r.phone})
         return [
-            Claimed(row, recipient, known.get(recipient.key), recipient.phone in blocked)
+            Claimed(
+                row,
+                recipient,
+                known.get(recipient.key),
+                not service.sms_allowed(blocks.get(recipient.phone or ""), urgent=row.urgent),
+            )
             for row, recipient in zip(rows, recipients, strict=True)
         ]
 
@@ -216,9 +222,12 @@ class Notifier:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
             claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500])
             return
+        unreachable = dict(known.unreachable or {}) if known else {}
+        if row.avoid_channel:  # a delivery report said it did not arrive that way
+            unreachable[row.avoid_channel] = f"not delivered: {row.delivery_error}"
         channels = plan(
             recipient,
-            unreachable=dict(known.unreachable or {}) if known else {},
+            unreachable=unreachable,
             sms_blocked=claimed.sms_blocked,
             preferred=known.preferred_channel if known else None,
         )
@@ -380,6 +389,7 @@ def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_masking.install()
     settings = get_notifier_settings()
     redis = connect(settings.redis_url, timeout=1.0)
     wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)

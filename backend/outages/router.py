@@ -12,6 +12,7 @@ from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 from backend.outages import service
 from backend.outages.schemas import OutageCreate, OutageRead, OutageUpdate
+from backend.topology.scope import ScopeDep
 
 router = APIRouter(tags=["outages"])
 OutageId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -35,13 +36,14 @@ def get_outage(outage_id: OutageId, session: SessionDep) -> OutageRead:
 @router.get("/outages", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
 def list_outages(
     session: SessionDep,
+    scope: ScopeDep,
     account_no: Annotated[str | None, Query(pattern=r"^\d{10}$")] = None,
     open_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[OutageRead]:
     """With `account_no`: the outages covering that customer now or upcoming; else the pool."""
     if account_no:
-        rows = service.covering(session, customers.get_customer(session, account_no))
+        rows = service.covering(session, customers.get_customer_in_scope(session, account_no, scope))
     else:
         rows = service.list_outages(session, open_only=open_only, limit=limit)
     return [service.read(session, o, detail=False) for o in rows]

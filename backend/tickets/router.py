@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
+from sqlalchemy.orm import Session
 
 from backend.access import service as access
 from backend.access.deps import ReaderDep
 from backend.core.deps import Role, SessionDep, SettingsDep, caller_role, require
-from backend.core.errors import error_responses
+from backend.core.errors import Forbidden, error_responses
 from backend.core.idempotency import run_once
 from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep, TxSessionDep
@@ -26,6 +27,7 @@ from backend.tickets.schemas import (
     TicketRead,
 )
 from backend.topology import service as topology
+from backend.topology.scope import ScopeDep, WorkerScope
 
 router = APIRouter(tags=["tickets"])
 TicketNo = Annotated[str, Path(pattern=r"^QX\d{12}$")]
@@ -79,10 +81,11 @@ def create_complaint(
 def list_tickets(
     session: SessionDep,
     reader: ReaderDep,
+    scope: ScopeDep,
     account_no: Annotated[str, Query(pattern=r"^\d{10}$")],
     open: bool = False,
 ) -> list[TicketRead]:
-    customer = customers.get_customer(session, account_no)
+    customer = customers.get_customer_in_scope(session, account_no, scope)
     access.require_customer(session, reader, customer)
     return [service.read(session, t) for t in service.list_for_customer(session, customer, open_only=open)]
 
@@ -106,11 +109,24 @@ def assign(
 @router.get(
     "/tickets/{ticket_no}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(403, 404)
 )
-def get_ticket(ticket_no: TicketNo, session: SessionDep, reader: ReaderDep) -> TicketRead:
-    """To its reporter, the account's owner, or after the phone check (403 `verification_required`)."""
+def get_ticket(ticket_no: TicketNo, session: SessionDep, reader: ReaderDep, scope: ScopeDep) -> TicketRead:
+    """To its reporter, the account's owner, or after the phone check (403 `verification_required`);
+    to a worker within its scope."""
     ticket = service.get_ticket(session, ticket_no)
+    service.check_worker_access(session, ticket, scope, act=False)
     access.require_ticket(session, reader, ticket)
     return service.read(session, ticket)
+
+
+def acting_worker(session: Session, ticket_no: str, worker_code: str | None, scope: WorkerScope | None) -> str | None:
+    """The worker an event or photo is recorded for: a worker request acts as itself, on a ticket
+    of its scope."""
+    if scope is None:
+        return worker_code
+    if worker_code not in (None, scope.code):
+        raise Forbidden("网格员只能以本人身份处理工单", code="not_this_worker")
+    service.check_worker_access(session, service.get_ticket(session, ticket_no), scope, act=True)
+    return scope.code
 
 
 @router.post(
@@ -124,6 +140,7 @@ def add_event(
     session: TxSessionDep,
     settings: SettingsDep,
     role: CallerRole,
+    scope: ScopeDep,
 ) -> TicketRead:
     ticket = service.apply_event(
         session,
@@ -131,7 +148,7 @@ def add_event(
         ticket_no,
         event=data.type,
         actor=actor_of(role),
-        worker_code=data.worker_code,
+        worker_code=acting_worker(session, ticket_no, data.worker_code, scope),
         note=data.note,
     )
     return service.read(session, ticket)
@@ -155,7 +172,10 @@ def rate(
     dependencies=[require(Role.actions, Role.worker)],
     responses=error_responses(400, 404),
 )
-def add_photo(ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, role: CallerRole) -> TicketRead:
+def add_photo(
+    ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, role: CallerRole, scope: ScopeDep
+) -> TicketRead:
+    acting_worker(session, ticket_no, None, scope)
     ticket = service.add_photo(session, ticket_no, media_id=data.media_id, url=data.url, actor=actor_of(role))
     return service.read(session, ticket)
 
@@ -164,7 +184,13 @@ def add_photo(ticket_no: TicketNo, data: PhotoCreate, session: TxSessionDep, rol
     "/workers/{code}/tickets", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404)
 )
 def worker_tickets(
-    code: Annotated[str, Path(max_length=32, pattern=NO_NUL)], session: SessionDep, open: bool = True
+    code: Annotated[str, Path(max_length=32, pattern=NO_NUL)], session: SessionDep, scope: ScopeDep, open: bool = True
 ) -> list[TicketRead]:
     worker = topology.get_worker(session, code)
+    if (
+        scope is not None
+        and code != scope.code
+        and not (scope.is_supervisor and worker.grid_cell_id == scope.grid_cell_id)
+    ):
+        raise Forbidden("只能查看本人（网格长：本网格）的任务", code="not_this_worker")
     return [service.read(session, t) for t in service.list_for_worker(session, worker, open_only=open)]

@@ -27,6 +27,7 @@ from backend.tickets.models import Ticket, TicketEvent, TicketPhoto
 from backend.tickets.schemas import TicketRead, TicketWorker, TimelineItem
 from backend.topology import service as topology
 from backend.topology.models import Worker
+from backend.topology.scope import WorkerScope
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +328,19 @@ def get_ticket(session: Session, ticket_no: str) -> Ticket:
     if ticket is None:
         raise NotFound(f"没有找到工单 {ticket_no}，请核对工单号", code="ticket_not_found")
     return ticket
+
+
+def check_worker_access(session: Session, ticket: Ticket, scope: WorkerScope | None, *, act: bool) -> None:
+    """A worker request reads the tickets assigned to it or of its cell, and moves the ones assigned
+    to it (a supervisor: of its cell); any other ticket is answered as unknown."""
+    if scope is None or scope.worker_id in (ticket.worker_id, ticket.backup_worker_id):
+        return
+    if ticket.customer_id is not None and (not act or scope.is_supervisor):
+        customer = customers.customer_by_id(session, ticket.customer_id)
+        if customers.grid_cell_id_of(session, customer) == scope.grid_cell_id:
+            return
+    logger.warning("worker %s refused ticket %s outside its scope", scope.code, ticket.ticket_no)
+    raise NotFound(f"没有找到工单 {ticket.ticket_no}，请核对工单号", code="ticket_not_found")
 
 
 def list_for_customer(session: Session, customer: Customer, *, open_only: bool) -> list[Ticket]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from backend.core.deps import Role, SessionDep, require
+from backend.core.deps import Role, SessionDep, SettingsDep, require, worker_token
 from backend.core.errors import error_responses
 from backend.core.schemas import NO_NUL
 from backend.core.tx import TxSessionDep
@@ -20,6 +20,7 @@ from backend.topology.schemas import (
     TransformerRead,
     WorkerCreate,
     WorkerRead,
+    WorkerToken,
 )
 
 router = APIRouter(tags=["topology"])
@@ -71,3 +72,13 @@ def list_workers(
     session: SessionDep, grid_cell_code: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None
 ) -> list[WorkerRead]:
     return service.list_workers(session, grid_cell_code=grid_cell_code)
+
+
+@router.post("/workers/{code}/token", dependencies=[ADMIN], responses=error_responses(404))
+def issue_worker_token(
+    code: Annotated[str, Path(max_length=32, pattern=NO_NUL)], session: SessionDep, settings: SettingsDep
+) -> WorkerToken:
+    """Admin: the bearer token of one worker's integration (a WeCom workbench page, a worker app). It
+    sees that worker's grid cell only; rotating POWERDESK_WORKER_TOKEN withdraws every worker token."""
+    worker = service.get_worker(session, code)
+    return WorkerToken(worker_code=worker.code, token=worker_token(settings.powerdesk_worker_token, worker.code))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.schemas import RequestModel
 
@@ -53,3 +53,9 @@ class WorkerCreate(RequestModel):
 
 class WorkerRead(WorkerCreate):
     pass
+
+
+class WorkerToken(BaseModel):
+    worker_code: str
+    #: `Authorization: Bearer <token>`: the worker's grid cell only (backend/topology/scope.py)
+    token: str

@@ -1,5 +1,6 @@
 """The SMS client the notifier uses: approved templates only, per-phone limits before the provider's,
-segment accounting, and one provider behind an interface (`SMS_PROVIDER` = aliyun | tencent).
+segment accounting, a circuit breaker on the provider (breaker.py), and one provider behind an
+interface (`SMS_PROVIDER` = aliyun | tencent).
 
     client = SmsClient(AliyunSms(...), PhoneLimiter(redis, "aliyun"), template_codes={...})
     client.send("13800001111", "ticket_accepted", {"ticket_no": ...}, text, out_id="outbox:42")
@@ -17,7 +18,8 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from connectors.sms.errors import SmsInvalidNumber, SmsRateLimited
+from connectors.sms.breaker import CircuitBreaker
+from connectors.sms.errors import SmsInvalidNumber, SmsRateLimited, SmsUnavailable
 from connectors.sms.limits import PhoneLimiter
 from connectors.sms.segments import MAX_CHARS, count_segments, signed_length
 
@@ -55,11 +57,16 @@ def mask_phone(phone: str) -> str:
 
 class SmsClient:
     def __init__(
-        self, provider: SmsProvider, limiter: PhoneLimiter, template_codes: dict[str, str] | None = None
+        self,
+        provider: SmsProvider,
+        limiter: PhoneLimiter,
+        template_codes: dict[str, str] | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.provider = provider
         self.limiter = limiter
         self._codes = template_codes or {}
+        self.breaker = breaker or CircuitBreaker(provider.name)
 
     def template_code(self, template: str) -> str:
         """The provider's approved template for our template key (the key itself unless mapped)."""
@@ -70,6 +77,7 @@ class SmsClient:
         code = self.template_code(template)
         if signed_length(text, self.provider.sign_name) > MAX_CHARS:
             raise ValueError(f"SMS for {template} is longer than {MAX_CHARS} characters")
+        self.breaker.before_call()
         wait = self.limiter.reserve(number, code, text)
         if wait:
             logger.info("SMS to %s held by the per-phone limit for %.0f s", mask_phone(number), wait)
@@ -77,7 +85,12 @@ class SmsClient:
         segments = count_segments(text, self.provider.sign_name)
         if segments >= ALERT_SEGMENTS:
             logger.warning("ALERT SMS %s to %s takes %s segments", template, mask_phone(number), segments)
-        msg_id = self.provider.send(number, code, params, out_id)
+        try:
+            msg_id = self.provider.send(number, code, params, out_id)
+        except SmsUnavailable as exc:
+            self.breaker.failed(exc)
+            raise
+        self.breaker.succeeded()
         logger.info(
             "SMS %s sent to %s by %s (%s segment(s), id %s)",
             template, mask_phone(number), self.provider.name, segments, msg_id,

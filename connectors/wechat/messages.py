@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors import texts
 from connectors.text import MAX_CHARS, normalize
-from connectors.wechat import texts
 from connectors.wechat.protocol import Inbound
 
 MENU_INTENTS = {

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from connectors._settings import flag, required, setting
 from connectors.wechat.client import DEFAULT_BASE_URL
 from connectors.wechat.protocol import CallbackGate
-
-
-def setting(credentials: Mapping[str, Any] | None, name: str, default: str = "") -> str:
-    """`name` (upper-case env variable) from credentials (lower-case key) or the environment."""
-    value = (credentials or {}).get(name.lower())
-    if value in (None, ""):
-        value = os.environ.get(name, default)
-    return str(value).strip()
-
-
-def required(credentials: Mapping[str, Any] | None, name: str) -> str:
-    value = setting(credentials, name)
-    if not value:
-        raise ValueError(f"{name} is not set")
-    return value
 
 
 @dataclass(frozen=True)
@@ -40,6 +25,11 @@ class WeChatSettings:
 
     @classmethod
     def load(cls, credentials: Mapping[str, Any] | None = None) -> WeChatSettings:
+        """Raises ValueError when a setting is missing, and when no AES key is set unless plaintext
+        callbacks are explicitly allowed (`WECHAT_ALLOW_PLAINTEXT=1`): a plaintext signature does not
+        cover the body, so anyone holding one signed URL could post any message (RELIABILITY row 7)."""
+        if not setting(credentials, "WECHAT_AES_KEY") and not flag("WECHAT_ALLOW_PLAINTEXT"):
+            raise ValueError("WECHAT_AES_KEY is not set; set WECHAT_ALLOW_PLAINTEXT=1 to accept plaintext callbacks")
         return cls(
             app_id=required(credentials, "WECHAT_APP_ID"),
             app_secret=required(credentials, "WECHAT_APP_SECRET"),

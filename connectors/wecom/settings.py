@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from connectors._settings import required, setting
 from connectors.wechat.protocol import CallbackGate
-from connectors.wechat.settings import required, setting
 from connectors.wecom.client import DEFAULT_BASE_URL
 
 

@@ -7,7 +7,8 @@
 - `settings`: `Settings` on `db_url` with test tokens (`TOKENS`) and REDIS_URL (default db 15).
 - `session_factory`: sessions on `db_url` for service-level tests.
 - `client`: a `TestClient` of `create_app(settings)`, lifespan run.
-- `admin_headers`, `actions_headers`, `worker_headers`: bearer headers of each role.
+- `admin_headers`, `actions_headers`, `worker_headers`: bearer headers of each role (the worker's
+  is W1's own token; `worker_bearer(code)` gives another worker's).
 - `county`: a small topology with customers (see `County`) built through the services.
 """
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core.config import ROOT, Settings
 from backend.core.db import Base, get_engine, normalize_url
 from backend.core.db import session_factory as make_session_factory
+from backend.core.deps import worker_token
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerCreate
 from backend.main import create_app
@@ -132,7 +134,13 @@ def speaking_for(sender: str) -> dict[str, str]:
 
 @pytest.fixture
 def worker_headers() -> dict[str, str]:
-    return bearer(TOKENS["powerdesk_worker_token"])
+    """The integration token of worker W1 (cell C1 of the `county`)."""
+    return worker_bearer("W1")
+
+
+def worker_bearer(code: str) -> dict[str, str]:
+    """The headers of one worker's integration token (backend/core/deps.py `worker_token`)."""
+    return bearer(worker_token(TOKENS["powerdesk_worker_token"], code))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from backend.customers import service as customers
 from backend.notifications.models import OutboxMessage
 from backend.tickets import service, state
 from backend.tickets.models import TicketEvent
-from tests.backend.conftest import County, speaking_for
+from tests.backend.conftest import County, speaking_for, worker_bearer
 
 EVENTS = ["accept", "arrive", "resolve", "close", "cancel"]
 
@@ -88,21 +88,18 @@ def test_worker_progress_through_the_api(
     )
     ticket_no = r.json()["ticket_no"]
     url = f"/api/v1/tickets/{ticket_no}"
-    r = client.post(f"{url}/events", json={"type": "accept", "worker_code": "W3"}, headers=worker_headers)
+    w3, w1 = worker_bearer("W3"), worker_bearer("W1")
+    r = client.post(f"{url}/events", json={"type": "accept", "worker_code": "W3"}, headers=w3)
     assert r.status_code == 200, r.text  # W3 is the backup from the neighbour cell
     assert r.json()["worker"]["code"] == "W3" and r.json()["backup"]["code"] == "W1"
     assert (
-        client.post(f"{url}/events", json={"type": "arrive", "worker_code": "W1"}, headers=worker_headers).json()[
-            "code"
-        ]
+        client.post(f"{url}/events", json={"type": "arrive", "worker_code": "W1"}, headers=w1).json()["code"]
         == "not_assigned"
     )
     arrived = client.post(f"{url}/events", json={"type": "arrive"}, headers=actions_headers).json()
     restore = datetime.fromisoformat(arrived["restore_deadline"])
     assert timedelta(hours=3, minutes=59) < restore - clock.now() < timedelta(hours=4, minutes=1)  # rural: 4 h
-    resolved = client.post(
-        f"{url}/events", json={"type": "resolve", "note": "更换熔断器"}, headers=worker_headers
-    ).json()
+    resolved = client.post(f"{url}/events", json={"type": "resolve", "note": "更换熔断器"}, headers=w3).json()
     assert resolved["status"] == "resolved" and resolved["resolution"] == "更换熔断器"
     assert [e["type"] for e in resolved["timeline"]] == [
         "created",
@@ -120,7 +117,7 @@ def test_worker_progress_through_the_api(
     assert pushes[f"ticket:{ticket_no}:resolved"].params["resolution"] == "更换熔断器"
     assert f"ticket:{ticket_no}:rating_request" in pushes
 
-    r = client.post(f"{url}/events", json={"type": "accept"}, headers=worker_headers)
+    r = client.post(f"{url}/events", json={"type": "accept"}, headers=w3)
     assert r.status_code == 409 and r.json()["code"] == "illegal_transition"
     with session_factory() as session:
         assert session.scalar(select(func.count(OutboxMessage.id))) == len(pushes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.backend.conftest import County
+from tests.backend.conftest import County, speaking_for
 
 
 def test_register_a_county_and_read_it_back(client: TestClient, admin_headers: dict[str, str]) -> None:
@@ -62,7 +62,10 @@ def test_register_a_county_and_read_it_back(client: TestClient, admin_headers: d
 def test_the_assistant_sees_customers_with_masked_phones(
     client: TestClient, county: County, actions_headers: dict[str, str]
 ) -> None:
-    body = client.get(f"/api/v1/customers/{county.a1}", headers=actions_headers).json()
+    """For the owner it speaks for, with the phone masked; for anyone else, nothing."""
+    stranger = client.get(f"/api/v1/customers/{county.a1}", headers=speaking_for("wechat:o_stranger"))
+    assert stranger.status_code == 403 and stranger.json()["code"] == "verification_required"
+    body = client.get(f"/api/v1/customers/{county.a1}", headers=speaking_for(f"wechat:{county.a1_openid}")).json()
     assert body["phone"] is None
     assert body["phone_masked"] == "138****0001"
     assert body["wechat_openids"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors.tracker_store import CompactingTrackerStore, compacted
+from connectors.tracker_store import CompactingTrackerStore, ConversationFile, compacted
 
 ROOT = Path(__file__).resolve().parents[2]
 KEEP = 4
@@ -102,3 +103,16 @@ async def test_a_conversation_goes_on_when_its_file_cannot_be_written(
     kept = await store.retrieve("o_test")
     assert kept is not None and kept.active_loop_name == "repair_form"
     assert "ALERT conversations file unwritable" in caplog.text
+
+
+def test_conversations_are_kept_for_the_message_retention_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POWERDESK_MESSAGE_RETENTION_HOURS: a conversation not saved for longer is gone when the file
+    is opened again, with the customer's words it held; a recent one stays."""
+    monkeypatch.setenv("POWERDESK_MESSAGE_RETENTION_HOURS", "1")
+    conversations = ConversationFile(tmp_path / "c.sqlite3")
+    conversations["o_old"] = '{"events": "我家停电了"}'
+    conversations["o_new"] = '{"events": "电费多少"}'
+    with sqlite3.connect(tmp_path / "c.sqlite3") as db:
+        db.execute("UPDATE conversation SET saved_at = saved_at - 7200 WHERE sender = 'o_old'")
+    reopened = ConversationFile(tmp_path / "c.sqlite3")
+    assert list(reopened) == ["o_new"]

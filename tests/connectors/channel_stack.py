@@ -33,6 +33,7 @@ from tests.support.servers import free_port, serve
 
 FIXTURE_BOT = Path(__file__).parent / "fixture_bot"
 ACTIONS_TOKEN = "channel-tests-actions-token"
+RASA_API_TOKEN = "channel-tests-rasa-api-token"
 #: a message journalled (acked) before a "crash", whose turn never ran: replayed at startup
 REPLAY_USER = "o_replay_user_01"
 
@@ -133,8 +134,12 @@ class ChannelStack:
     def pushes_for(self, recipient: dict[str, str]) -> list[dict[str, Any]]:
         return [p for p in self.recorded.pushes if p["recipient"] == recipient]
 
+    @property
+    def rasa_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {RASA_API_TOKEN}"}
+
     def tracker(self, sender: str) -> dict[str, Any]:
-        answer = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=10)
+        answer = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", headers=self.rasa_headers, timeout=10)
         answer.raise_for_status()
         tracker: dict[str, Any] = answer.json()
         return tracker
@@ -187,24 +192,12 @@ def start_channel_stack(work: Path, redis_url: str) -> Iterator[ChannelStack]:
             "WECOM_AES_KEY": settings.wecom_aes_key, "WECOM_API_BASE_URL": simulator_url,
             "REDIS_URL": redis_url, "BACKEND_URL": backend_url, "POWERDESK_ACTIONS_TOKEN": ACTIONS_TOKEN,
             "POWERDESK_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false",
+            "RASA_API_TOKEN": RASA_API_TOKEN,
         })  # fmt: skip
         processes = Stack(env, work / "log")
         stack.callback(processes.stop)
-        cmd = [
-            str(BOT_BIN / "rasa"),
-            "run",
-            "--enable-api",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(rasa_port),
-            "--model",
-            str(model),
-            "--credentials",
-            str(credentials),
-            "--endpoints",
-            str(endpoints),
-        ]
+        cmd = [str(BOT_BIN / "python"), "-m", "connectors.rasa_server", "--port", str(rasa_port),
+               "--model", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints)]  # fmt: skip
         processes.start("rasa", cmd, f"http://127.0.0.1:{rasa_port}/webhooks/wechat/", timeout=180)
         yield ChannelStack(
             f"http://127.0.0.1:{rasa_port}",

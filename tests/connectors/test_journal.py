@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
 from pathlib import Path
 
-from connectors._journal import Journal
+from connectors._journal import Journal, new_owner
 
 
 def test_a_key_is_accepted_once_even_after_a_restart(tmp_path: Path) -> None:
@@ -24,13 +26,13 @@ def test_pending_entries_survive_a_crash_and_are_listed_in_order(tmp_path: Path)
     journal.accept("k2", "wechat", "o_u", {"n": 2})
     journal.accept("k3", "wecom", "wg", {"n": 3})
     journal.done("k1")
-    journal.failed("k2")
-    del journal  # no close: as if the process died
+    assert journal.claim("k2", "host:1:a", 60) is not None
+    del journal  # no close: as if the process died during the turn of k2
     pending = Journal(tmp_path / "j.sqlite3").pending("wechat")
     assert [(e.key, e.payload, e.attempts) for e in pending] == [("k2", {"n": 2}, 1)]
 
 
-def test_give_up_and_state(tmp_path: Path) -> None:
+def test_give_up_quarantines(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite3")
     journal.accept("k", "wechat", "o_u", {})
     assert journal.state("k") == "pending"
@@ -87,3 +89,91 @@ def test_every_pending_entry_is_replayed_however_many_the_gateway_took(tmp_path:
     journal.done("k0")
     pending = journal.pending("wechat")
     assert len(pending) == 1199 and [e.payload["n"] for e in pending] == list(range(1, 1200))
+
+
+def test_row44_a_claimed_entry_is_taken_by_one_process_only(tmp_path: Path) -> None:
+    """Two rasa servers following one journal: the second cannot claim what the first holds."""
+    first, second = Journal(tmp_path / "j.sqlite3"), Journal(tmp_path / "j.sqlite3")
+    first.accept("k", "wechat", "o_u", {"n": 1})
+    me, other = new_owner(), new_owner()
+    assert first.claim("k", me, 60) is not None
+    assert second.claim("k", other, 60) is None
+    assert second.due("wechat", other) == []  # held by a live owner
+    first.done("k")
+    assert second.claim("k", other, 60) is None  # settled
+
+
+def test_the_entry_of_a_dead_owner_is_taken_over(tmp_path: Path) -> None:
+    """A rasa server killed during a turn: its lease holds, but its pid is gone on this host."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.accept("k", "wechat", "o_u", {"n": 1})
+    dead = f"{socket.gethostname()}:{dead_pid()}:abc"
+    assert journal.claim("k", dead, 600) is not None
+    mine = new_owner()
+    ((_key, _sender, seen),) = journal.due("wechat", mine)
+    assert seen == dead
+    taken = journal.claim("k", mine, 60, seen_owner=seen)
+    assert taken is not None and taken.attempts == 2  # the crashed try counts
+
+
+def test_release_backs_off_and_refunds_an_outage(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.accept("k", "wechat", "o_u", {"n": 1})
+    owner = new_owner()
+    assert journal.claim("k", owner, 60).attempts == 1  # type: ignore[union-attr]
+    journal.release("k", owner, retry_in=30, counted=False)
+    assert journal.claim("k", owner, 60) is None and journal.due("wechat", owner) == []  # not due for 30 s
+    entry = journal.entry("k")
+    assert entry is not None and entry.attempts == 0 and entry.failures == 1 and entry.owner is None
+    journal.release("k", owner, retry_in=0, counted=True)  # not the holder any more: nothing changes
+    assert journal.entry("k") == entry
+
+
+def test_answered_keeps_the_reply_and_notices_are_per_sender(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.accept("k1", "sms", "13800000001", {})
+    journal.accept("k2", "sms", "13800000001", {})
+    journal.answered("k1", "您好")
+    assert journal.entry("k1").reply == "您好"  # type: ignore[union-attr]
+    assert not journal.sender_notified("sms", "13800000001")
+    journal.mark_notified("k1")
+    assert journal.sender_notified("sms", "13800000001") and not journal.sender_notified("sms", "13900000000")
+    journal.done("k1")
+    assert journal.entry("k1").reply is None and not journal.sender_notified("sms", "13800000001")  # type: ignore[union-attr]
+
+
+def test_message_text_is_kept_for_the_retention_only(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """POWERDESK_MESSAGE_RETENTION_HOURS: settled entries older than it are deleted, pending ones kept."""
+    monkeypatch.setenv("POWERDESK_MESSAGE_RETENTION_HOURS", "1")
+    journal = Journal(tmp_path / "j.sqlite3")
+    for key in ("old-done", "old-pending", "new-done"):
+        journal.accept(key, "wechat", "o_u", {"Content": "我家停电了"})
+    journal.done("old-done")
+    journal.done("new-done")
+    journal.quarantine("wechat", "bad", b"<xml/>")
+    with sqlite3.connect(tmp_path / "j.sqlite3") as db:
+        db.execute("UPDATE inbound SET received_at = received_at - 7200 WHERE key LIKE 'old-%'")
+        db.execute("UPDATE quarantine SET received_at = received_at - 7200")
+    journal.prune()
+    assert journal.state("old-done") is None and journal.state("old-pending") == "pending"
+    assert journal.state("new-done") == "done" and journal.quarantined("wechat") == []
+
+
+def test_a_journal_of_the_first_version_gains_the_new_columns(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "j.sqlite3") as db:
+        db.execute(
+            "CREATE TABLE inbound (key TEXT PRIMARY KEY, channel TEXT NOT NULL, sender TEXT NOT NULL,"
+            " payload TEXT NOT NULL, received_at REAL NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+            " attempts INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute(
+            "INSERT INTO inbound (key, channel, sender, payload, received_at) VALUES ('k', 'wechat', 'o', '{}', 0)"
+        )
+    journal = Journal(tmp_path / "j.sqlite3")
+    assert journal.claim("k", new_owner(), 60) is not None
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from backend.notifications.templates import TEMPLATES, render
-from connectors.wechat import texts
+from connectors import texts
 from tests.dialogue.conftest import DOMAIN_DIR
 
-ALLOWED = re.compile(r"QX\d*|YK\d*|kWh|kVA|App")
+ALLOWED = re.compile(r"QX\d*|YK\d*|kWh|kVA|App|TD")
 LATIN = re.compile(r"[A-Za-z_]+")
 
 SAMPLES = {

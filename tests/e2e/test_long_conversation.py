@@ -26,8 +26,8 @@ def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_s
         transcript += say(live_stack, SENDER, text)
     assert TICKET_NO.search("\n".join(transcript)), "no ticket number in the replies:\n" + "\n".join(transcript)
 
-    params = {"token": live_stack.env["RASA_API_TOKEN"]} if live_stack.env.get("RASA_API_TOKEN") else {}
-    tracker = httpx.get(f"{live_stack.rasa_url}/conversations/{SENDER}/tracker", params=params, timeout=10).json()
+    url = f"{live_stack.rasa_url}/conversations/{SENDER}/tracker"
+    tracker = httpx.get(url, headers=live_stack.rasa_headers, timeout=10).json()
     user_turns = [e for e in tracker["events"] if e["event"] == "user"]
     assert KEEP_TURNS <= len(user_turns) <= 2 * KEEP_TURNS  # 34 turns said, at most 2 x keep_turns kept
     assert tracker["slots"]["identity_kind"] == "customer"  # who is talking survives the compaction

@@ -19,8 +19,7 @@ ACCOUNT = "3100000005"  # seeded: 青山县宏达机械厂, no outage, no open t
 
 
 def tracker(live: LiveStack) -> dict:
-    params = {"token": live.env["RASA_API_TOKEN"]} if live.env.get("RASA_API_TOKEN") else {}
-    answer = httpx.get(f"{live.rasa_url}/conversations/{SENDER}/tracker", params=params, timeout=10)
+    answer = httpx.get(f"{live.rasa_url}/conversations/{SENDER}/tracker", headers=live.rasa_headers, timeout=10)
     answer.raise_for_status()
     return dict(answer.json())
 

@@ -19,7 +19,10 @@ CONVERSATION = ["我家停电了", "是的", "是的", "是的"]
 
 def say(stack: LiveStack, sender: str, text: str) -> list[str]:
     response = httpx.post(
-        f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        headers=stack.rasa_headers,
+        timeout=60,
     )
     response.raise_for_status()
     return [m["text"] for m in response.json() if "text" in m]

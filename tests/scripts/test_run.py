@@ -55,8 +55,14 @@ def test_run_starts_every_tier_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
         _wait_for_banner(proc, timeout=420)
         descendants = psutil.Process(proc.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in descendants)
-        for part in ("redis-server", "backend.main", "rasa run actions", "rasa run --enable-api"):
+        for part in ("redis-server", "backend.main", "connectors.action_server", "connectors.rasa_server"):
             assert part in names, f"{part} is not running: {names}"
+        secrets_file = (tmp_path / "dev-secrets.env").read_text()
+        for name in ("RASA_API_TOKEN", "ACTION_SERVER_TOKEN"):
+            secret = next(line.split("=", 1)[1] for line in secrets_file.splitlines() if line.startswith(name))
+            assert secret not in names, f"{name} is on a command line"
+        redis_conf = next(p for p in descendants if "redis-server" in " ".join(p.cmdline()))
+        assert "requirepass" not in " ".join(redis_conf.cmdline())
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['BACKEND_PORT']}/health", timeout=5) as r:
             assert json.load(r)["checks"] == {"database": "ok", "redis": "ok"}
         assert (tmp_path / "powerdesk.db").exists()

@@ -59,7 +59,7 @@ def test_opt_out_blocks_sms_at_once(client, actions_headers, worker_headers, ses
         == 204
     )
     with session_factory() as session:
-        assert service.blocked_phones(session, ["13800000002", "13800000003"]) == {"13800000002"}
+        assert service.sms_blocks(session, ["13800000002", "13800000003"]) == {"13800000002": "opt_out"}
 
 
 def test_follow_and_preference_routes_check_roles_and_input(client, actions_headers, worker_headers, admin_headers):

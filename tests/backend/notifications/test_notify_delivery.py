@@ -174,7 +174,7 @@ def test_provider_blacklist_blocks_the_number_for_good(session_factory, county, 
     )
     drain(make_notifier(session_factory, config), session_factory)
     with session_factory() as session:
-        assert service.blocked_phones(session, ["13800000002"]) == {"13800000002"}
+        assert service.sms_blocks(session, ["13800000002"]) == {"13800000002": "opt_out"}
     assert rows(session_factory)[0].status == "dead"
 
 

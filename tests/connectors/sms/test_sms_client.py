@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from redis import Redis
 
 from connectors.sms.aliyun import AliyunSms
+from connectors.sms.breaker import CircuitBreaker
 from connectors.sms.client import SmsClient
 from connectors.sms.errors import SmsInvalidNumber, SmsOptedOut, SmsRateLimited, SmsRejected, SmsUnavailable
 from connectors.sms.limits import PhoneLimiter
@@ -66,3 +69,41 @@ def test_tencent_opt_out_and_frequency_codes(simulator, redis):
     )
     with pytest.raises(SmsRateLimited):  # the provider's own control is a rate limit, not a failure
         sms.send("13800000007", "ticket_dispatched", PARAMS, TEXT, out_id="c")
+
+
+def test_row39_a_failing_provider_opens_the_circuit_and_a_trial_closes_it(simulator, redis, caplog):
+    """Five outages in a row: the provider is not called for the cooldown (rows stay pending, WeChat
+    is used), one ALERT; after the cooldown one trial call goes through and closes the circuit."""
+    now = [0.0]
+    sms = client("aliyun", simulator.url, redis)
+    sms.breaker = CircuitBreaker("aliyun", threshold=5, cooldown=60, clock=lambda: now[0])
+    httpx.put(f"{simulator.url}/sim/sms/faults", json={"mode": "fail"})
+    codes = []
+    with caplog.at_level(logging.ERROR):
+        for n in range(7):
+            with pytest.raises(SmsUnavailable) as failed:
+                sms.send("13800000002", "ticket_dispatched", PARAMS, f"{TEXT}{n}", out_id=f"pd{n}")
+            codes.append(failed.value.code)
+    assert codes[5:] == ["circuit_open", "circuit_open"] and "circuit_open" not in codes[:5]
+    alerts = [r for r in caplog.records if r.getMessage().startswith("ALERT SMS provider aliyun")]
+    assert len(alerts) == 1
+    httpx.put(f"{simulator.url}/sim/sms/faults", json={"mode": "none"})
+    now[0] = 61.0
+    sms.send("13800000002", "ticket_dispatched", PARAMS, TEXT, out_id="pd9")
+    assert not sms.breaker.is_open and len(simulator.app.state.sms_gateway.sent) == 1
+
+
+def test_a_failed_trial_opens_the_circuit_again(simulator, redis):
+    now = [0.0]
+    sms = client("aliyun", simulator.url, redis)
+    sms.breaker = CircuitBreaker("aliyun", threshold=2, cooldown=60, clock=lambda: now[0])
+    httpx.put(f"{simulator.url}/sim/sms/faults", json={"mode": "fail"})
+    for n in range(2):
+        with pytest.raises(SmsUnavailable):
+            sms.send("13800000002", "ticket_dispatched", PARAMS, f"{TEXT}{n}", out_id=f"pd{n}")
+    now[0] = 61.0
+    with pytest.raises(SmsUnavailable):  # the trial reaches the provider and fails
+        sms.send("13800000002", "ticket_dispatched", PARAMS, TEXT, out_id="pd3")
+    with pytest.raises(SmsUnavailable) as refused:  # open again: not sent
+        sms.send("13800000002", "ticket_dispatched", PARAMS, TEXT + "x", out_id="pd4")
+    assert refused.value.code == "circuit_open"
