@@ -56,11 +56,6 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
-
-
 class TooMany(DomainError):
     status_code = 429
     code = "too_many_attempts"
