@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from backend.applications.router import router as applications_router
 from backend.billing.router import router as billing_router
+from backend.conversations.router import router as conversations_router
 from backend.core.errors import error_responses
 from backend.customers.router import router as customers_router
 from backend.dispatch.router import router as dispatch_router
@@ -26,3 +27,4 @@ api_router.include_router(applications_router)
 api_router.include_router(billing_router)
 api_router.include_router(handoffs_router)
 api_router.include_router(notifications_router)
+api_router.include_router(conversations_router)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, Exists, Table, event, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Exists, Table, event, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -176,6 +176,15 @@ def enqueue_to_customers(
 def enqueued(dedup_key: ColumnElement[str]) -> Exists:
     """EXISTS of a push with this key (an SQL expression), for queries that skip what was enqueued."""
     return exists().where(OutboxMessage.dedup_key == dedup_key)
+
+
+def unsent(session: Session, *, dedup_prefix: str) -> int:
+    """How many pushes whose key starts with `dedup_prefix` are not sent (pending, or dead)."""
+    query = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
+        OutboxMessage.status.in_(("pending", "dead")),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def withdraw(session: Session, *, dedup_prefix: str, reason: str) -> int:

@@ -6,10 +6,9 @@ exponential backoff and jitter; dead after `notifier_max_attempts` tries or when
 refused for good. A row taken over from a notifier that died holding it is first reconciled with
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
-the backend's periodic jobs, each at its own interval: the escalation of tickets not accepted in
-time, and the reminders (applications at risk of missing their time limit, to their customer
-managers; arrears, to customers). Several notifiers may run them at once: the outbox's dedup keys
-keep each push single.
+the domains' periodic jobs (`backend/scheduled.py`: escalation of tasks not accepted in time, the
+service standards, arrears reminders), each at the interval its notifier setting gives. Several
+notifiers may run them at once: the outbox's dedup keys keep each push single.
 """
 
 from __future__ import annotations
@@ -32,14 +31,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.applications import service as applications
-from backend.billing import service as billing
 from backend.core import clock
-from backend.core.config import Settings, get_settings
-from backend.core.db import get_engine, run_in_pages, session_factory
+from backend.core.config import get_settings
+from backend.core.db import get_engine, session_factory
 from backend.core.errors import DomainError
 from backend.core.redis import connect
-from backend.dispatch import escalate
+from backend.core.scheduling import Job
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
 from backend.notifications.models import OutboxMessage, PushContact
@@ -47,6 +44,7 @@ from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
+from backend.scheduled import JOBS
 from connectors.sms.aliyun import AliyunSms
 from connectors.sms.client import SmsClient, SmsProvider
 from connectors.sms.errors import SmsError
@@ -358,23 +356,18 @@ def _sms_provider(settings: NotifierSettings) -> SmsProvider:
     )
 
 
-def remind(settings: Settings, batch: int) -> None:
-    """The backend's reminders: applications at risk, to their customer managers, and arrears, to
-    customers; `batch` rows a transaction."""
-    factory = session_factory(get_engine(settings.database_url))
-    for job in (applications.warn_at_risk, billing.remind_arrears):
-        run_in_pages(factory, partial(job, settings=settings, limit=batch))
-
-
-def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
-    """The backend's jobs a notifier runs; the backend's settings are read when they run."""
+def periodic_jobs(
+    settings: NotifierSettings, factory: sessionmaker[Session], jobs: Sequence[Job] = JOBS
+) -> list[Periodic]:
+    """The domains' jobs, each at the interval of its notifier setting; the backend's settings are
+    read when a job runs."""
     return [
-        Periodic("escalation", settings.notifier_escalation_seconds, escalate.run_once),
         Periodic(
-            "reminders",
-            settings.notifier_reminder_seconds,
-            lambda: remind(get_settings(), settings.notifier_batch_size),
-        ),
+            job.name,
+            float(getattr(settings, job.every)),
+            partial(lambda job: job.run(factory, get_settings(), settings.notifier_batch_size), job),
+        )
+        for job in jobs
     ]
 
 
@@ -383,10 +376,10 @@ def main() -> None:
     settings = get_notifier_settings()
     redis = connect(settings.redis_url, timeout=1.0)
     wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)
+    factory = session_factory(get_engine(settings.database_url))
     notifier = Notifier(
-        session_factory(get_engine(settings.database_url)), build_senders(settings, redis), settings,
-        wakeups=wakeups, periodic=periodic_jobs(settings),
-    )  # fmt: skip
+        factory, build_senders(settings, redis), settings, wakeups=wakeups, periodic=periodic_jobs(settings, factory)
+    )
 
     def _stop(signum: int, _frame: object) -> None:
         logger.info("signal %s: finishing the current round", signum)

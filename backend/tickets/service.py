@@ -18,6 +18,7 @@ from backend.core.config import Settings
 from backend.core.errors import Conflict, NotFound
 from backend.core.masking import mask_account
 from backend.core.sequence import next_number
+from backend.core.workdays import work_calendar
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.dispatch import service as dispatch
@@ -129,7 +130,9 @@ def open_ticket(
     )
     if kind == "complaint":
         ticket.contact_deadline = moment + timedelta(hours=settings.complaint_contact_hours)
-        ticket.answer_deadline = clock.add_working_days(moment, settings.complaint_answer_working_days)
+        ticket.answer_deadline = work_calendar(settings.working_calendar_file).add(
+            moment, settings.complaint_answer_working_days
+        )
     elif customer is not None:
         _set_repair_deadlines(ticket, settings, customer.area_type, moment)
     choice = _choose(session, ticket, customer) if customer is not None else None
@@ -257,7 +260,7 @@ def _announce(
             urgent=True,
         )
     ]
-    reporter = _reporter(ticket, customer)
+    reporter = reporter_of(ticket, customer)
     if reporter:
         pushes.insert(
             0,
@@ -273,7 +276,7 @@ def _announce(
     insert_now(session, pushes)
 
 
-def _reporter(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
+def reporter_of(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
     """Who hears of the ticket's dispatch: the customer, else whoever reported it on WeChat or SMS."""
     if customer is not None:
         return {"customer_id": customer.id}

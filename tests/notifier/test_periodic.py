@@ -4,7 +4,6 @@ reminders delivered once each when two notifier processes run them."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +24,7 @@ from backend.notifications.worker import Notifier, Periodic
 from backend.topology import service as topology
 from backend.topology.schemas import FeederCreate, GridCellCreate, TransformerCreate
 from tests.backend.conftest import TOKENS
+from tests.backend.test_reminders import stage_in_warning
 from tests.notifier.conftest import gateway_stats, wait_for
 
 
@@ -63,9 +63,6 @@ def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
     period = f"{today:%Y-%m}"
     while billing.due_date_of(period) >= today:
         period = billing.shift_period(period, -1)
-    submitted = moment = clock.now()
-    while applications.working_days_between(submitted, moment) < 4:  # 4 of 5 working days used
-        submitted -= timedelta(days=1)
     with factory() as session, session.begin():
         topology.create_feeder(session, FeederCreate(code="F1", name="F1线"))
         topology.create_grid_cell(session, GridCellCreate(code="C1", name="城关一网格"))
@@ -97,8 +94,12 @@ def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
                 manager_phone="13700001111",
             ),
         )
-        app.submitted_at = submitted
-    return f"bill:1000000001:{period}:arrears", f"application:{app.application_no}:at_risk:accepted"
+        session.flush()
+        stage_in_warning(session, settings, app.application_no)
+    return (
+        f"bill:1000000001:{period}:arrears",
+        f"sla:application_stage:{app.application_no}:accepted:warning:p:13700001111",
+    )
 
 
 def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> None:
@@ -119,7 +120,7 @@ def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> N
     time.sleep(1.0)  # a few more runs of the job by both notifiers
     with factory() as session:
         reminders = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.template.in_(("arrears_reminder", "application_at_risk")))
+            select(OutboxMessage).where(OutboxMessage.template.in_(("arrears_reminder", "sla_warning")))
         ).all()
     assert sorted(r.dedup_key for r in reminders) == sorted(keys), notifiers.logs()
     stats = gateway_stats(sim)
