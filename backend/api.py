@@ -12,6 +12,7 @@ from backend.handoffs.router import router as handoffs_router
 from backend.identity.router import router as identity_router
 from backend.notifications.router import router as notifications_router
 from backend.outages.router import router as outages_router
+from backend.reports.router import router as reports_router
 from backend.tickets.router import router as tickets_router
 from backend.topology.router import router as topology_router
 
@@ -28,3 +29,4 @@ api_router.include_router(billing_router)
 api_router.include_router(handoffs_router)
 api_router.include_router(notifications_router)
 api_router.include_router(conversations_router)
+api_router.include_router(reports_router)

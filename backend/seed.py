@@ -163,6 +163,7 @@ def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[li
                 "code": f"G{i + 1:03d}",
                 "name": f"{town}第{i // len(TOWNS) + 1}网格",
                 "neighbour_id": None,
+                "county": COUNTY,
             }
         )
     bulk(session, GridCell, cells)

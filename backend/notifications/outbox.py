@@ -88,6 +88,7 @@ def push(
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": not_before or clock.now(),
+        "created_at": clock.now(),
     }
 
 
@@ -163,6 +164,7 @@ def enqueue_to_customers(
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": not_before or moment,
+            "created_at": moment,
         }
         for key, (customer_id, values) in wanted.items()
         if key not in existing
