@@ -17,6 +17,7 @@ from backend.core import clock
 from backend.handoffs.models import Handoff
 from backend.notifications.models import OutboxMessage
 from backend.sla.models import SlaEvent
+from backend.sla.service import BREACH, STANDARDS, WARNING
 
 
 class DatabaseCollector(Collector):
@@ -59,8 +60,10 @@ class DatabaseCollector(Collector):
         sla = CounterMetricFamily(
             "powerdesk_sla_events", "Service-standard warnings and breaches recorded", labels=["standard", "step"]
         )
-        for standard, step, count in events:
-            sla.add_metric([standard, step], count)
+        recorded = {(standard, step): count for standard, step, count in events}
+        for standard in STANDARDS:  # every series exists from the start, at 0, for the alert rules
+            for step in (WARNING, BREACH):
+                sla.add_metric([standard, step], recorded.get((standard, step), 0))
         yield sla
         yield GaugeMetricFamily("powerdesk_handoffs_waiting", "Conversations waiting for a person", value=waiting)
         yield GaugeMetricFamily(

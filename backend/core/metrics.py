@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -46,20 +53,56 @@ REPORT_SECONDS = Histogram(
 )
 
 
-def exposition(database: Collector | None = None) -> tuple[bytes, str]:
-    """The text a scrape gets: this process's series (or all processes' in multiprocess mode), and
-    the database's figures when a collector is given."""
+class _Together(Collector):
+    """Several collectors' series as one collector's."""
+
+    def __init__(self, *sources: Collector) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Any]:
+        for source in self.sources:
+            yield from source.collect()
+
+
+def registry_with(database: Collector | None = None) -> CollectorRegistry:
+    """What a scrape gets: this process's series (all processes' in multiprocess mode), and the
+    database's figures when a collector of them is given."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
-        body = generate_latest(registry)
-    else:
-        body = generate_latest(REGISTRY)
-    if database is not None:
         own = CollectorRegistry(auto_describe=False)
-        own.register(database)
-        body += generate_latest(own)
-    return body, CONTENT_TYPE_LATEST
+        MultiProcessCollector(own)
+        sources: list[Collector] = [own]
+    else:
+        sources = [REGISTRY]
+    if database is not None:
+        sources.append(database)
+    registry.register(_Together(*sources))
+    return registry
+
+
+def exposition(database: Collector | None = None) -> tuple[bytes, str]:
+    """The body and content type of a scrape (`registry_with`)."""
+    return generate_latest(registry_with(database)), CONTENT_TYPE_LATEST
+
+
+def serve(port: int, database: Collector | None = None, host: str = "127.0.0.1") -> None:
+    """A small metrics listener in a daemon thread, for a process that has no HTTP server (the notifier)."""
+    start_http_server(port, addr=host, registry=registry_with(database))
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as declared, with its routers' prefixes (`/api/v1/tickets/{ticket_no}`):
+    FastAPI keeps included routers nested, so the route knows only its own part of the path."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if template is None:
+        return "unmatched"
+    path = scope.get("path", "")
+    try:
+        own = getattr(route, "path_format", template).format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return template
+    return path[: len(path) - len(own)] + template if path.endswith(own) else template
 
 
 class RequestMetrics:
@@ -88,7 +131,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = route_template(scope)
             method = scope.get("method", "")
             REQUESTS.labels(self.process, method, route, str(status)).inc()
             REQUEST_SECONDS.labels(self.process, method, route).observe(time.perf_counter() - started)

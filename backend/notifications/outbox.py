@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.config import get_settings
+from backend.core.logs import request_id
 from backend.core.redis import get_redis
 from backend.notifications.models import OutboxMessage
 
@@ -89,6 +90,7 @@ def push(
         "attempts": 0,
         "next_attempt_at": not_before or clock.now(),
         "created_at": clock.now(),
+        "trace_id": request_id.get(),
     }
 
 
@@ -153,6 +155,7 @@ def enqueue_to_customers(
         batch = keys[start : start + _KEY_BATCH]
         existing.update(session.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(batch))))
     moment = clock.now()
+    trace_id = request_id.get()
     new_rows = [
         {
             "dedup_key": key,
@@ -165,6 +168,7 @@ def enqueue_to_customers(
             "attempts": 0,
             "next_attempt_at": not_before or moment,
             "created_at": moment,
+            "trace_id": trace_id,
         }
         for key, (customer_id, values) in wanted.items()
         if key not in existing

@@ -58,6 +58,10 @@ class NotifierSettings(DatabaseSettings):
     #: how often it checks the service standards counted in minutes: arrival, restoration, complaints,
     #: outage notices (0: never)
     notifier_sla_seconds: float = 30.0
+    #: port of the notifier's Prometheus listener (`/metrics`); 0: none. Several notifiers on one
+    #: machine each need their own.
+    notifier_metrics_port: int = Field(default=0, ge=0, le=65535)
+    notifier_metrics_host: str = "127.0.0.1"
 
 
 @lru_cache

@@ -35,8 +35,11 @@ from backend.core import clock
 from backend.core.config import get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import DomainError
+from backend.core.logs import configure_logging, request_id
+from backend.core.metrics import JOB_RUNS, PUSH_SECONDS, PUSHES, serve
 from backend.core.redis import connect
 from backend.core.scheduling import Job
+from backend.monitoring import DatabaseCollector
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
 from backend.notifications.models import OutboxMessage, PushContact
@@ -186,16 +189,23 @@ class Notifier:
             try:
                 periodic.job()
             except Exception:  # one failing job must not hold up the others
+                JOB_RUNS.labels(periodic.name, "failed").inc()
                 logger.exception("periodic job %s failed", periodic.name)
+            else:
+                JOB_RUNS.labels(periodic.name, "done").inc()
 
     # --- one row ---------------------------------------------------------------------------------
 
     def process(self, claimed: Claimed, token: str, send_by: datetime) -> None:
+        # The log lines of this push carry the id of the request that caused it.
+        trace = request_id.set(claimed.row.trace_id or f"push-{claimed.row.id}")
         try:
             with self.factory() as session:
                 self._process(session, claimed, token, send_by)
         except Exception:
             logger.exception("push %s failed unexpectedly", claimed.row.id)
+        finally:
+            request_id.reset(trace)
 
     def _process(self, session: Session, claimed: Claimed, token: str, send_by: datetime) -> None:
         row, recipient, known = claimed.row, claimed.recipient, claimed.known
@@ -280,8 +290,13 @@ class Notifier:
             learnt = True
         if learnt:
             session.commit()
+        PUSHES.labels(outcome.channel or "none", outcome.status).inc()
         if outcome.status == "sent":
             moment = clock.now()
+            PUSH_SECONDS.labels(outcome.channel or "none").observe(
+                max((moment - row.next_attempt_at).total_seconds(), 0)
+            )
+            logger.info("push %s sent by %s", row.dedup_key, outcome.channel)
             written = claims.finish(
                 session, row.id, token, status="sent", channel=outcome.channel,
                 provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
@@ -372,11 +387,14 @@ def periodic_jobs(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("notifier")
     settings = get_notifier_settings()
     redis = connect(settings.redis_url, timeout=1.0)
     wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)
     factory = session_factory(get_engine(settings.database_url))
+    if settings.notifier_metrics_port:
+        serve(settings.notifier_metrics_port, DatabaseCollector(factory), settings.notifier_metrics_host)
+        logger.info("metrics at http://%s:%s/metrics", settings.notifier_metrics_host, settings.notifier_metrics_port)
     notifier = Notifier(
         factory, build_senders(settings, redis), settings, wakeups=wakeups, periodic=periodic_jobs(settings, factory)
     )
