@@ -10,6 +10,7 @@ from backend.customers.router import router as customers_router
 from backend.dispatch.router import router as dispatch_router
 from backend.handoffs.router import router as handoffs_router
 from backend.identity.router import router as identity_router
+from backend.live.router import router as live_router
 from backend.notifications.router import router as notifications_router
 from backend.outages.router import router as outages_router
 from backend.reports.router import router as reports_router
@@ -30,3 +31,4 @@ api_router.include_router(handoffs_router)
 api_router.include_router(notifications_router)
 api_router.include_router(conversations_router)
 api_router.include_router(reports_router)
+api_router.include_router(live_router)

@@ -17,6 +17,7 @@ from backend.core.errors import install_handlers
 from backend.core.logs import LogSettings, RequestIds, configure_logging
 from backend.core.metrics import RequestMetrics, exposition
 from backend.core.redis import get_redis
+from backend.live.service import Overview
 from backend.monitoring import DatabaseCollector
 
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, log_settings: LogSettings | Non
         app.state.session_factory = session_factory(engine)
         app.state.redis = get_redis(settings.redis_url)
         app.state.metrics_database = DatabaseCollector(app.state.session_factory)
+        app.state.live_overview = Overview(app.state.session_factory)
         yield
 
     app = FastAPI(title="PowerDesk backend", version="0.1.0", lifespan=lifespan)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -133,6 +133,12 @@ def _scope_customer_ids(outage_id: int) -> Any:
         Customer.transformer_id.in_(topology.transformer_ids_on_feeders(scoped_feeders))
     )
     return union(by_customer, by_transformer, by_feeder)
+
+
+def covered_count(session: Session, outage_id: int) -> int:
+    """How many customers the outage covers."""
+    ids = _scope_customer_ids(outage_id).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
 
 
 def affected_customer_ids(session: Session, outage_id: int) -> list[int]:

@@ -53,9 +53,12 @@ def upgrade() -> None:
     # Reports count tickets and pushes by the day they were created.
     op.create_index("ix_ticket_created_at", "ticket", ["created_at"], unique=False)
     op.create_index("ix_outbox_message_created_at", "outbox_message", ["created_at"], unique=False)
+    # The live view counts the reports of the last minute (tickets and subscriptions to outages).
+    op.create_index("ix_outage_subscription_created_at", "outage_subscription", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outage_subscription_created_at", table_name="outage_subscription")
     op.drop_index("ix_outbox_message_created_at", table_name="outbox_message")
     op.drop_index("ix_ticket_created_at", table_name="ticket")
     with op.batch_alter_table("outbox_message") as batch:
