@@ -179,7 +179,13 @@ def check_stage_limits(session: Session, settings: Settings, *, now: datetime, a
         .order_by(Application.id)
         .limit(limit)
     ).all()
-    promises = [_stage_promise(session, settings, limits, app, entered_at, now) for app, entered_at in rows]
+    # Only the stages whose warning is due are looked up further (manager, customer, cell).
+    due = [
+        (app, entered_at)
+        for app, entered_at in rows
+        if now >= sla.warning_at(entered_at, limits.stage_deadline(app.type, app.stage, entered_at), limits.share)
+    ]
+    promises = [_stage_promise(session, settings, limits, app, entered_at, now) for app, entered_at in due]
     sla.enforce(session, settings, promises, now=now)
     return rows[-1][0].id if len(rows) == limit else None
 
