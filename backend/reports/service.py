@@ -79,6 +79,8 @@ class Tally:
     customers: int = 0
     repeat_outage_customers: int = 0
     breaches: Counter[str] = field(default_factory=Counter)
+    stages_finished: int = 0
+    stages_on_time: int = 0
 
     def read(self, *, per_customers: bool = True) -> dict[str, Any]:
         figures: dict[str, Any] = {
@@ -99,6 +101,8 @@ class Tally:
         }
         if per_customers:
             figures |= {
+                "application_stages_finished": self.stages_finished,
+                "application_stages_on_time_pct": _pct(self.stages_on_time, self.stages_finished),
                 "customers": self.customers,
                 "complaints_per_10k": round(self.complaints * 10_000 / self.customers, 2) if self.customers else None,
                 "complaint_topics": topics(self.complaint_texts),
@@ -179,6 +183,7 @@ def build(session: Session, settings: Settings, period: Period) -> dict[str, Any
     ):
         for tally in tallies(cell_id, worker_id):
             tally.breaches[standard] += 1
+    stages = _applications(session, settings, start, period.end, tallies)
     report = {
         "period": {
             "kind": period.kind,
@@ -205,7 +210,7 @@ def build(session: Session, settings: Settings, period: Period) -> dict[str, Any
             for worker in sorted(units.workers.values(), key=lambda w: w.code)
             if worker.id in workers
         ],
-        "applications": _applications(session, settings, start, period.end),
+        "applications": stages,
         "pushes": _pushes(session, start, period.end),
         "conversations": conversation_figures(session, start, period.end),
     }
@@ -334,18 +339,28 @@ def _customers(
                 tally.repeat_outage_customers += 1
 
 
-def _applications(session: Session, settings: Settings, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Each 业扩 stage: how many were finished in the period, and how many within the stage's limit."""
+def _applications(
+    session: Session, settings: Settings, start: datetime, end: datetime, tallies: Any
+) -> list[dict[str, Any]]:
+    """Each 业扩 stage: how many were finished in the period, and how many within the stage's limit;
+    each unit's tally gets its customers' applications (those of no customer count in the whole only)."""
     limits = Limits.of(settings)
     done: Counter[str] = Counter()
     on_time: Counter[str] = Counter()
-    for app_type, stage, entered, left in session.execute(
-        select(Application.type, ApplicationStage.name, ApplicationStage.entered_at, ApplicationStage.left_at)
+    cell_of = func.coalesce(Customer.grid_cell_id, Transformer.grid_cell_id)
+    for app_type, stage, entered, left, cell_id in session.execute(
+        select(Application.type, ApplicationStage.name, ApplicationStage.entered_at, ApplicationStage.left_at, cell_of)
         .join(Application, Application.id == ApplicationStage.application_id)
+        .outerjoin(Customer, Customer.id == Application.customer_id)
+        .outerjoin(Transformer, Transformer.id == Customer.transformer_id)
         .where(ApplicationStage.left_at.is_not(None), ApplicationStage.left_at >= start, ApplicationStage.left_at < end)
     ):
+        kept = left is not None and left <= limits.stage_deadline(app_type, stage, entered)
         done[stage] += 1
-        on_time[stage] += left is not None and left <= limits.stage_deadline(app_type, stage, entered)
+        on_time[stage] += kept
+        for tally in tallies(cell_id):
+            tally.stages_finished += 1
+            tally.stages_on_time += kept
     return [
         {
             "stage": stage,

@@ -40,6 +40,8 @@ PER_CUSTOMER = [
     ("频繁停电用户", "repeat_outage_customers"),
     ("万户投诉率", "complaints_per_10k"),
     ("投诉热点", "complaint_topics"),
+    ("业扩环节办结", "application_stages_finished"),
+    ("业扩环节按时率(%)", "application_stages_on_time_pct"),
 ]
 
 

@@ -202,6 +202,14 @@ def test_the_monthly_report_matches_the_month_worked_out_by_hand(
         2, 50.0, 3.5,
     )  # fmt: skip
     assert workers["W3"]["arrival_measured"] == 1 and workers["W3"]["avg_arrival_minutes"] is None
+    assert (
+        counties["青山县"]["application_stages_finished"],
+        counties["青山县"]["application_stages_on_time_pct"],
+    ) == (
+        2,
+        50.0,
+    )
+    assert cells["C2"]["application_stages_finished"] == 0 and cells["C2"]["application_stages_on_time_pct"] is None
     stages = {s["stage"]: s for s in report["applications"]}
     assert (stages["accepted"]["finished"], stages["accepted"]["on_time"]) == (1, 0)
     assert (stages["survey"]["finished"], stages["survey"]["on_time"], stages["survey"]["on_time_pct"]) == (1, 1, 100.0)
