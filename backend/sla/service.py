@@ -114,20 +114,15 @@ def enforce(session: Session, settings: Settings, promises: Sequence[Promise], *
     done = {tuple(row) for row in fired_before}
     fired = 0
     for promise in promises:
-        key = (promise.standard, promise.subject, promise.stage)
-        if (*key, BREACH) in done:
+        standard, subject, stage = promise.standard, promise.subject, promise.stage
+        if (standard, subject, stage, BREACH) in done:
             continue
         if now >= promise.deadline:
             _breach(session, settings, promise, now)
             fired += 1
-        elif (
-            now >= warning_at(promise.start, promise.deadline, settings.sla_warning_share)
-            and (
-                *key,
-                WARNING,
-            )
-            not in done
-        ):
+            continue
+        warned = (standard, subject, stage, WARNING) in done
+        if not warned and now >= warning_at(promise.start, promise.deadline, settings.sla_warning_share):
             _warn(session, settings, promise, now)
             fired += 1
     return fired
