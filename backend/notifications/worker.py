@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from redis import Redis
@@ -371,19 +370,14 @@ def _sms_provider(settings: NotifierSettings) -> SmsProvider:
     )
 
 
-def periodic_jobs(
-    settings: NotifierSettings, factory: sessionmaker[Session], jobs: Sequence[Job] = JOBS
-) -> list[Periodic]:
-    """The domains' jobs, each at the interval of its notifier setting; the backend's settings are
-    read when a job runs."""
-    return [
-        Periodic(
-            job.name,
-            float(getattr(settings, job.every)),
-            partial(lambda job: job.run(factory, get_settings(), settings.notifier_batch_size), job),
-        )
-        for job in jobs
-    ]
+def periodic_jobs(settings: NotifierSettings, factory: sessionmaker[Session]) -> list[Periodic]:
+    """The domains' jobs (`backend/scheduled.py`), each at the interval of its notifier setting; the
+    backend's settings are read when a job runs."""
+
+    def runner(job: Job) -> Callable[[], object]:
+        return lambda: job.run(factory, get_settings(), settings.notifier_batch_size)
+
+    return [Periodic(job.name, float(getattr(settings, job.every)), runner(job)) for job in JOBS]
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from backend.customers.schemas import CustomerCreate
 from backend.notifications.channels import Senders
 from backend.notifications.models import OutboxMessage
 from backend.notifications.settings import NotifierSettings
-from backend.notifications.worker import Notifier, Periodic
+from backend.notifications.worker import Notifier, Periodic, periodic_jobs
 from backend.topology import service as topology
 from backend.topology.schemas import FeederCreate, GridCellCreate, TransformerCreate
 from tests.backend.conftest import TOKENS
@@ -54,6 +54,19 @@ def test_each_periodic_job_keeps_its_interval_and_a_failing_one_stops_no_other(d
     finally:
         notifier._pool.shutdown()
     assert runs == {"broken": 2, "often": 2, "hourly": 1, "never": 0}
+
+
+def test_every_domain_job_runs_at_the_interval_of_its_notifier_setting(db) -> None:
+    url, factory = db
+    settings = NotifierSettings(database_url=url, notifier_sla_seconds=7, notifier_reminder_seconds=0)
+    every = {job.name: job.every for job in periodic_jobs(settings, factory)}
+    assert every == {
+        "ticket_escalation": 30.0,
+        "ticket_standards": 7.0,
+        "application_stage_limits": 0.0,  # 0: never
+        "arrears_reminders": 0.0,
+        "outage_notice_lead": 7.0,
+    }
 
 
 def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
