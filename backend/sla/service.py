@@ -99,12 +99,14 @@ def not_breached(standard: str, subject: ColumnElement[str] | InstrumentedAttrib
     return ~exists().where(SlaEvent.standard == standard, SlaEvent.subject == subject, SlaEvent.step == BREACH)
 
 
-def enforce(session: Session, settings: Settings, promises: Sequence[Promise], *, now: datetime) -> int:
+def enforce(
+    session: Session, settings: Settings, promises: Sequence[Promise], *, now: datetime
+) -> list[tuple[Promise, str]]:
     """Fire the warnings and breaches of `promises` that are due at `now` and not fired yet; returns
-    how many fired. Raises IntegrityError when a concurrent check fired one first (its page is rolled
-    back by the caller, `run_in_pages`)."""
+    what fired (the promise and the step). Raises IntegrityError when a concurrent check fired one
+    first (its page is rolled back by the caller, `run_in_pages`)."""
     if not promises:
-        return 0
+        return []
     keys = {(p.standard, p.subject, p.stage) for p in promises}
     fired_before = session.execute(
         select(SlaEvent.standard, SlaEvent.subject, SlaEvent.stage, SlaEvent.step).where(
@@ -112,19 +114,19 @@ def enforce(session: Session, settings: Settings, promises: Sequence[Promise], *
         )
     )
     done = {tuple(row) for row in fired_before}
-    fired = 0
+    fired: list[tuple[Promise, str]] = []
     for promise in promises:
         standard, subject, stage = promise.standard, promise.subject, promise.stage
         if (standard, subject, stage, BREACH) in done:
             continue
         if now >= promise.deadline:
             _breach(session, settings, promise, now)
-            fired += 1
+            fired.append((promise, BREACH))
             continue
         warned = (standard, subject, stage, WARNING) in done
         if not warned and now >= warning_at(promise.start, promise.deadline, settings.sla_warning_share):
             _warn(session, settings, promise, now)
-            fired += 1
+            fired.append((promise, WARNING))
     return fired
 
 

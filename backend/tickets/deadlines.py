@@ -30,6 +30,13 @@ from backend.tickets import service as tickets
 from backend.tickets.models import Ticket, TicketEvent
 from backend.topology.models import Worker
 
+#: what the ticket's timeline says of a breach
+MISSED = {
+    "arrival": "到达现场",
+    "restoration": "恢复供电",
+    "complaint_contact": "联系客户",
+    "complaint_answer": "答复客户",
+}
 #: complaints are answered within working days: a deadline is never further than this from its start
 _LONGEST_ANSWER = timedelta(days=21)
 
@@ -141,7 +148,12 @@ def _check(
         promises.append(
             _promise(session, settings, standard, ticket, customer, worker, start, deadline, now, customer_template)
         )
-    sla.enforce(session, settings, promises, now=now)
+    tickets_by_number = {ticket.ticket_no: ticket for ticket, _, _ in page}
+    for promise, step in sla.enforce(session, settings, promises, now=now):
+        if step == sla.BREACH:
+            tickets.record_missed_deadline(
+                session, tickets_by_number[promise.subject], MISSED[standard], promise.deadline, promise.new_estimate
+            )
     return page[-1][0].id if len(page) == limit else None
 
 

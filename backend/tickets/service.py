@@ -475,6 +475,22 @@ def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: st
     return ticket
 
 
+def record_missed_deadline(
+    session: Session, ticket: Ticket, what: str, deadline: datetime, new_estimate: datetime | None
+) -> None:
+    """A `deadline_missed` line on the ticket's timeline: what was promised by when, and the new
+    estimate the customer was given (the breach's escalation and push are the service standard's)."""
+
+    def said(moment: datetime) -> str:
+        local = moment.astimezone(clock.LOCAL_ZONE)
+        return f"{local.month}月{local.day}日{local:%H:%M}"
+
+    note = f"{what}超过时限（{said(deadline)}）"
+    if new_estimate is not None:
+        note += f"，已告知客户新的预计时间{said(new_estimate)}"
+    _event(session, ticket, "deadline_missed", "system", note)
+
+
 def escalate_overdue(session: Session, settings: Settings) -> list[str]:
     """Escalate tickets dispatched more than `accept_escalation_minutes` ago and still not accepted.
 

@@ -154,6 +154,11 @@ def test_arrival_warns_the_worker_at_80_percent_and_escalates_once_at_the_deadli
     )
     assert events(session_factory) == [("arrival", number, "", "breach"), ("arrival", number, "", "warning")]
     with session_factory() as session:
+        timeline = service.read(session, service.get_ticket(session, number)).timeline
+    assert [(line.type, line.note) for line in timeline if line.type == "deadline_missed"] == [
+        ("deadline_missed", "到达现场超过时限（11月3日10:45），已告知客户新的预计时间11月3日11:10")
+    ]
+    with session_factory() as session:
         breach_row = session.scalar(select(SlaEvent).where(SlaEvent.step == "breach"))
         assert breach_row is not None and breach_row.worker_id == who["W1"]
         assert breach_row.grid_cell_id == topology.get_grid_cell(session, "C1").id
