@@ -48,7 +48,10 @@ def test_the_notifier_serves_metrics_and_logs_the_request_id_of_each_push(
     pushes = {(labels["channel"], labels["outcome"]): value for labels, value in series["powerdesk_pushes_total"]}
     assert pushes[("sms", "sent")] == 1
     assert any(labels["channel"] == "sms" for labels, _ in series["powerdesk_push_delivery_seconds_count"])
-    assert {labels["status"]: value for labels, value in series["powerdesk_outbox_messages"]}["sent"] == 1
+    assert {labels["status"]: value for labels, value in series["powerdesk_outbox_messages"]} == {
+        "pending": 0,
+        "dead": 0,
+    }
     assert series["powerdesk_outbox_lag_seconds"][0][1] == 0
     jobs = {labels["job"] for labels, _ in series["powerdesk_periodic_job_runs_total"]}
     assert {"ticket_standards", "arrears_reminders"} <= jobs
