@@ -226,9 +226,11 @@ def test_the_monthly_report_matches_the_month_worked_out_by_hand(
     assert day["overall"]["received"] == 1 and day["overall"]["arrival_on_time"] == 0
 
 
-def test_the_monthly_workbook_is_the_月考评_with_rankings_in_chinese(
+def test_the_monthly_workbook_ranks_cells_and_workers_under_chinese_headings(
     client: TestClient, admin_headers: dict[str, str], october: dict[str, str]
 ) -> None:
+    """The 月考评 workbook: its sheets, the overview's figures, the rankings (W1, who arrived on time
+    once, above W3, who never did); a daily workbook has no rankings and says when a sheet is empty."""
     answer = client.get("/api/v1/reports/monthly", params={"month": "2026-10", "format": "xlsx"}, headers=admin_headers)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
