@@ -268,6 +268,8 @@ def test_the_monthly_workbook_ranks_cells_and_workers_under_chinese_headings(
 def test_bad_report_parameters_get_a_422_that_says_why(
     client: TestClient, admin_headers: dict[str, str], path: str, params: dict[str, str], code: str
 ) -> None:
+    """A period not begun, a malformed or impossible date, week or month, a missing parameter or an
+    unknown format: 422 with its own code and a message, no report."""
     answer = client.get(f"/api/v1/reports/{path}", params=params, headers=admin_headers)
     assert answer.status_code == 422 and answer.json()["code"] == code, answer.text
     assert answer.json()["message"]
@@ -276,6 +278,8 @@ def test_bad_report_parameters_get_a_422_that_says_why(
 def test_reports_are_for_the_admin_and_a_future_event_is_refused(
     client: TestClient, actions_headers: dict[str, str]
 ) -> None:
+    """Reports need the admin token (401 without, 403 with the assistant's); a conversation event from
+    the future or of an unknown kind is refused."""
     today = clock.local_today().isoformat()
     assert client.get("/api/v1/reports/daily", params={"date": today}).status_code == 401
     assert client.get("/api/v1/reports/daily", params={"date": today}, headers=actions_headers).status_code == 403

@@ -323,6 +323,8 @@ def test_each_application_stage_has_its_own_limit_and_types_skip_the_stages_they
 
 
 def test_a_stage_limit_can_be_configured_and_a_bad_one_is_refused(standards: Settings) -> None:
+    """APPLICATION_STAGE_DAYS changes one stage (and the total); a stage a type skips, an unknown type
+    or a zero limit is a configuration error."""
     faster = standards.model_copy(update={"application_stage_days": {"high_voltage_single": {"plan_reply": 8}}})
     limits = applications.Limits.of(faster)
     assert limits.days["high_voltage_single"]["plan_reply"] == 8 and limits.total("high_voltage_single") == 20

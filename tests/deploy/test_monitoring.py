@@ -58,6 +58,7 @@ def served(client: TestClient) -> set[str]:
 
 
 def test_the_dashboard_and_the_rules_parse_and_name_only_series_that_exist(client: TestClient) -> None:
+    """Every expression of the dashboard and the rules selects series the backend's scrape declares."""
     exprs = expressions()
     assert len(exprs) >= 20
     named = set().union(*(series_named(expr) for expr in exprs))
@@ -67,12 +68,14 @@ def test_the_dashboard_and_the_rules_parse_and_name_only_series_that_exist(clien
 
 
 def test_the_parser_finds_the_series_and_nothing_else() -> None:
+    """Functions, label names, strings, ranges and by-clauses are not taken for series."""
     expr = 'histogram_quantile(0.99, sum by (le, route) (rate(a_bucket{route="/x",le=~"1.*"}[5m]))) / b_total > 3'
     assert series_named(expr) == {"a_bucket", "b_total"}
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
 def test_promtool_accepts_the_rules_and_the_configuration() -> None:
+    """Prometheus's own checker accepts the alert rules and the example configuration."""
     for args in (["check", "rules", str(RULES)], ["check", "config", str(CONFIG)]):
         result = subprocess.run(["promtool", *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -57,6 +57,7 @@ def test_each_periodic_job_keeps_its_interval_and_a_failing_one_stops_no_other(d
 
 
 def test_every_domain_job_runs_at_the_interval_of_its_notifier_setting(db) -> None:
+    """Each job of backend/scheduled.py names a real notifier setting and runs at its interval."""
     url, factory = db
     settings = NotifierSettings(database_url=url, notifier_sla_seconds=7, notifier_reminder_seconds=0)
     every = {job.name: job.every for job in periodic_jobs(settings, factory)}

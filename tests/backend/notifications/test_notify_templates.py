@@ -57,6 +57,7 @@ def test_every_template_renders_and_its_sms_fits_one_segment(key):
     "standard", ["arrival", "restoration", "complaint_contact", "complaint_answer", "outage_notice"]
 )
 def test_every_standard_is_named_in_words_in_its_warning_and_breach(standard):
+    """No standard's internal name reaches a worker; each SMS form fits one segment."""
     for key in ("sla_warning", "sla_breached"):
         rendered = render(key, SAMPLE | {"standard": standard, "number": "QX202611220001"}, REFERENCE)
         assert "{" not in rendered.text and standard not in rendered.text
