@@ -5,14 +5,17 @@ from fastapi import APIRouter
 from backend.access.router import router as access_router
 from backend.applications.router import router as applications_router
 from backend.billing.router import router as billing_router
+from backend.conversations.router import router as conversations_router
 from backend.core.errors import error_responses
 from backend.customers.router import router as customers_router
 from backend.dispatch.router import router as dispatch_router
 from backend.handoffs.router import router as handoffs_router
 from backend.identity.router import router as identity_router
+from backend.live.router import router as live_router
 from backend.notifications.router import router as notifications_router
 from backend.outages.router import router as outages_router
 from backend.places.router import router as places_router
+from backend.reports.router import router as reports_router
 from backend.tickets.router import router as tickets_router
 from backend.topology.router import router as topology_router
 
@@ -30,3 +33,6 @@ api_router.include_router(applications_router)
 api_router.include_router(billing_router)
 api_router.include_router(handoffs_router)
 api_router.include_router(notifications_router)
+api_router.include_router(conversations_router)
+api_router.include_router(reports_router)
+api_router.include_router(live_router)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
@@ -15,13 +15,20 @@ from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
 from backend.core.limits import BodyLimit
+from backend.core.logs import LogSettings, RequestIds, configure_logging
+from backend.core.metrics import RequestMetrics, exposition
 from backend.core.redis import get_redis
+from backend.live.service import Overview
+from backend.monitoring import DatabaseCollector
 from connectors import log_masking
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, log_settings: LogSettings | None = None) -> FastAPI:
     log_masking.install()
     settings = settings or get_settings()
+    log_settings = log_settings or LogSettings()
+    if log_settings.log_format == "json":  # text: uvicorn's own set-up, as before
+        configure_logging("backend", log_settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,12 +37,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.redis = get_redis(settings.redis_url)
+        app.state.metrics_database = DatabaseCollector(app.state.session_factory)
+        app.state.live_overview = Overview(app.state.session_factory)
         yield
 
     app = FastAPI(title="PowerDesk backend", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=settings.backend_max_body_bytes)
     install_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
+    # Outermost first: the request id is set before the request is counted and handled.
+    app.add_middleware(RequestMetrics, process="backend")
+    app.add_middleware(RequestIds)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics (docs/contracts.md); bound to 127.0.0.1 like the rest, never exposed."""
+        body, content_type = exposition(app.state.metrics_database)
+        return Response(body, media_type=content_type)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

@@ -38,7 +38,7 @@ from sqlalchemy import JSON, Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.applications.models import Application, ApplicationStage
-from backend.applications.service import STAGES
+from backend.applications.stages import STAGE_SETS, STAGES
 from backend.billing.models import Bill
 from backend.billing.service import due_date_of, shift_period
 from backend.billing.tariff import Tariff, get_tariff, price
@@ -163,6 +163,7 @@ def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[li
                 "code": f"G{i + 1:03d}",
                 "name": f"{town}第{i // len(TOWNS) + 1}网格",
                 "neighbour_id": None,
+                "county": COUNTY,
             }
         )
     bulk(session, GridCell, cells)
@@ -431,14 +432,17 @@ def build_applications(session: Session, customers: list[dict[str, Any]], rng: r
                 )  # the demo shop's open application
             if stage_index == 3 and k == 0 and len(customers) > 4:
                 customer, app_type, capacity = customers[4], "high_voltage_single", 630
+            stages_of_type = STAGE_SETS[app_type]
             days_back = 1 + stage_index * (2 if app_type in ("residential", "low_voltage") else 5) + k % 4
             submitted = now - timedelta(days=days_back, hours=rng.randint(0, 6))
             day = submitted.astimezone(clock.LOCAL_ZONE).strftime("%Y%m%d")
             numbers[day] = numbers.get(day, 0) + 1
             app_id = first_id + len(apps)
-            reached = min(stage_index, len(STAGES) - 1)
-            span = (now - submitted) / (stage_index + 1)
-            completed = submitted + span * (len(STAGES)) if stage_index == len(STAGES) else None
+            # The stage this round reaches, among the type's own stages (the last round completes).
+            reached = min(stage_index, len(stages_of_type) - 1)
+            finished = stage_index >= len(stages_of_type)
+            span = (now - submitted) / (reached + 1 + finished)
+            completed = submitted + span * (reached + 1) if finished else None
             apps.append(
                 {
                     "id": app_id,
@@ -448,7 +452,7 @@ def build_applications(session: Session, customers: list[dict[str, Any]], rng: r
                     "type": app_type,
                     "capacity_kva": capacity,
                     "address": customer["address"],
-                    "stage": STAGES[reached],
+                    "stage": stages_of_type[reached],
                     "submitted_at": submitted,
                     "completed_at": completed,
                     "manager_name": customer["manager_name"] or "陈思远",
@@ -461,7 +465,7 @@ def build_applications(session: Session, customers: list[dict[str, Any]], rng: r
                 stages.append(
                     {
                         "application_id": app_id,
-                        "name": STAGES[s],
+                        "name": stages_of_type[s],
                         "entered_at": entered,
                         "left_at": min(left, now) if left else None,
                     }

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from backend.core.limits import BodyLimit
+from backend.core.metrics import RequestMetrics, exposition
 from connectors import log_masking
 from simulator import console, sms_gateway, wechat_api, wecom_api
 from simulator.peer import CallbackPeer
@@ -82,9 +83,17 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
     app.include_router(console.router)
     app.include_router(sms_gateway.router)
 
+    app.add_middleware(RequestMetrics, process="simulator")
+
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics: the platform calls the simulator answered, by route and status."""
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -27,6 +27,9 @@ class StageRead(BaseModel):
     label: str
     entered_at: datetime
     left_at: datetime | None
+    #: the stage's limit in working days, and the deadline it sets from its start
+    time_limit_days: int
+    deadline: datetime
 
 
 class Manager(BaseModel):

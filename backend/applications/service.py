@@ -1,84 +1,69 @@
-"""Application service: numbers, stage moves with their push, and the time limit verdict.
+"""Application service: numbers, stage moves with their push, and the time limits.
 
-Time limits are the utility side's whole process in working days (DESIGN service standards);
-an open application is `at_risk` once `application_at_risk_share` (80 %) of its working days are
-used, `late` past its deadline. The notifier's periodic job warns the customer manager of each
-application at risk, once per stage (`warn_at_risk`).
+Each type of application goes through its own stages (`stages.py`: residential and low-voltage ones
+skip design review and the mid-construction check), each stage with its limit in working days
+(China's holidays and adjusted weekends counted, `core/workdays.py`). The whole process's limit is
+the sum of its stages'. `check_stage_limits` is the periodic check (`scheduled.py`): the customer
+manager is warned once 80 % of the current stage's time is used, the supervisors and duty
+dispatchers are told at the breach, and the applicant gets a new estimate.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.applications.models import Application, ApplicationStage
+from backend.applications.models import OPEN, Application, ApplicationStage
 from backend.applications.schemas import ApplicationCreate, ApplicationRead, Manager, StageRead
+from backend.applications.stages import STAGE_LABELS, STAGE_SETS, TYPE_LABELS, next_stage, stage_days
 from backend.core import clock
 from backend.core.config import Settings
 from backend.core.errors import Conflict, NotFound
 from backend.core.sequence import next_number
+from backend.core.workdays import WorkCalendar, work_calendar
 from backend.customers import service as customers
 from backend.customers.models import Customer
-from backend.notifications.outbox import enqueue, enqueued
+from backend.notifications.outbox import enqueue
+from backend.sla import service as sla
 from backend.topology import service as topology
 
 logger = logging.getLogger(__name__)
 
-STAGES = (
-    "accepted",
-    "survey",
-    "plan_reply",
-    "design_review",
-    "midway_check",
-    "completion_check",
-    "connected",
-)
-STAGE_LABELS = {
-    "accepted": "受理",
-    "survey": "现场勘查",
-    "plan_reply": "供电方案答复",
-    "design_review": "设计审查",
-    "midway_check": "中间检查",
-    "completion_check": "竣工检验",
-    "connected": "装表接电",
-}
-TIME_LIMIT_DAYS = {"residential": 5, "low_voltage": 6, "high_voltage_single": 22, "high_voltage_dual": 32}
-TYPE_LABELS = {
-    "residential": "居民新装",
-    "low_voltage": "低压非居民",
-    "high_voltage_single": "高压单电源",
-    "high_voltage_dual": "高压双电源",
-}
+
+@dataclass(frozen=True)
+class Limits:
+    """The time standards of applications as configured: stage limits, warning share, calendar."""
+
+    days: dict[str, dict[str, int]]
+    share: float
+    calendar: WorkCalendar
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(stage_days(settings), settings.sla_warning_share, work_calendar(settings.working_calendar_file))
+
+    def total(self, app_type: str) -> int:
+        return sum(self.days[app_type].values())
+
+    def stage_deadline(self, app_type: str, stage: str, entered_at: datetime) -> datetime:
+        return self.calendar.add(entered_at, self.days[app_type][stage])
 
 
-def working_days_between(start: datetime, end: datetime) -> int:
-    """Whole working days (Monday to Friday) from `start` to `end`, local time."""
-    first = start.astimezone(clock.LOCAL_ZONE).date()
-    last = end.astimezone(clock.LOCAL_ZONE).date()
-    days = 0
-    current = first
-    while current < last:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days += 1
-    return days
-
-
-def verdict(app: Application, moment: datetime, at_risk_share: float) -> tuple[datetime, int, str]:
-    """(deadline, working days used, state) of an application at `moment`; at risk from `at_risk_share`
-    of the time limit's working days used."""
-    limit = TIME_LIMIT_DAYS[app.type]
-    deadline = clock.add_working_days(app.submitted_at, limit)
+def verdict(app: Application, moment: datetime, limits: Limits) -> tuple[datetime, int, str]:
+    """(deadline, working days used, state) of the whole process at `moment`: `late` past its
+    deadline, `at_risk` once the warning share of its working days is used."""
+    limit = limits.total(app.type)
+    deadline = limits.calendar.add(app.submitted_at, limit)
     end = app.completed_at or moment
-    used = working_days_between(app.submitted_at, end)
+    used = limits.calendar.between(app.submitted_at, end)
     if end > deadline:
         return deadline, used, "late"
-    if app.completed_at is None and used >= limit * at_risk_share:
+    if app.completed_at is None and used >= limit * limits.share:
         return deadline, used, "at_risk"
     return deadline, used, "on_time"
 
@@ -93,14 +78,14 @@ def create_application(session: Session, settings: Settings, data: ApplicationCr
         type=data.type,
         capacity_kva=data.capacity_kva,
         address=data.address,
-        stage=STAGES[0],
+        stage=STAGE_SETS[data.type][0],
         submitted_at=moment,
         manager_name=data.manager_name,
         manager_phone=data.manager_phone,
     )
     session.add(app)
     session.flush()
-    session.add(ApplicationStage(application_id=app.id, name=STAGES[0], entered_at=moment))
+    session.add(ApplicationStage(application_id=app.id, name=app.stage, entered_at=moment))
     _push_stage(session, settings, app, customer)
     session.flush()
     return app
@@ -129,10 +114,11 @@ def advance(session: Session, settings: Settings, application_no: str) -> Applic
     )
     if current is not None:
         current.left_at = moment
-    if app.stage == STAGES[-1]:
+    following = next_stage(app.type, app.stage)
+    if following is None:
         app.completed_at = moment
     else:
-        app.stage = STAGES[STAGES.index(app.stage) + 1]
+        app.stage = following
         session.add(ApplicationStage(application_id=app.id, name=app.stage, entered_at=moment))
     customer = customers.customer_by_id(session, app.customer_id) if app.customer_id else None
     _push_stage(session, settings, app, customer)
@@ -140,8 +126,13 @@ def advance(session: Session, settings: Settings, application_no: str) -> Applic
     return app
 
 
-def _params(settings: Settings, app: Application) -> dict[str, Any]:
-    deadline, _, state = verdict(app, clock.now(), settings.application_at_risk_share)
+def _params(settings: Settings, app: Application, stage_entered_at: datetime | None = None) -> dict[str, Any]:
+    """The push's values; `deadline` is the current stage's when its start is given, else the whole
+    process's."""
+    limits = Limits.of(settings)
+    deadline, _, state = verdict(app, clock.now(), limits)
+    if stage_entered_at is not None and app.completed_at is None:
+        deadline = limits.stage_deadline(app.type, app.stage, stage_entered_at)
     return {
         "application_no": app.application_no,
         "applicant_name": app.applicant_name,
@@ -162,51 +153,66 @@ def _push_stage(session: Session, settings: Settings, app: Application, customer
         session,
         dedup_key=f"application:{app.application_no}:{step}",
         template="application_stage_changed",
-        params=_params(settings, app),
+        params=_params(settings, app, None if app.completed_at else clock.now()),
         customer_id=customer.id,
     )
 
 
-def warn_at_risk(session: Session, settings: Settings, *, after_id: int, limit: int) -> int | None:
-    """One page of the periodic check: an `application_at_risk` push to the customer manager of each
-    open application at risk, once per application and stage (`application:<no>:at_risk:<stage>`).
+def check_stage_limits(session: Session, settings: Settings, *, now: datetime, after_id: int, limit: int) -> int | None:
+    """One page of the periodic check of the current stage's limit of open applications (ids above
+    `after_id`, up to `limit`); returns the last id looked at, None after the last page.
 
-    The manager hears on WeCom when they are a registered worker, else by SMS; non-urgent, so
-    quiet hours hold it. Looks at up to `limit` open applications with ids above `after_id` that
-    are old enough to be at risk and not yet warned in their stage; returns the last id looked at,
-    None after the last page.
+    The warning goes to the customer manager (WeCom when they are a registered worker, else SMS),
+    as an `sla_warning` keyed per application and stage; the breach to the supervisors of the
+    customer's grid cell and the duty dispatchers, and the applicant is told a new estimate.
     """
-    moment = clock.now()
-    share = settings.application_at_risk_share
-    # Using ceil(days · share) working days takes more than that many calendar days less one.
-    min_days = {kind: math.ceil(days * share) - 1 for kind, days in TIME_LIMIT_DAYS.items()}
-    old_enough = or_(
-        *(
-            (Application.type == kind) & (Application.submitted_at <= moment - timedelta(days=days))
-            for kind, days in min_days.items()
+    limits = Limits.of(settings)
+    rows = session.execute(
+        select(Application, ApplicationStage.entered_at)
+        .join(
+            ApplicationStage,
+            (ApplicationStage.application_id == Application.id)
+            & (ApplicationStage.name == Application.stage)
+            & ApplicationStage.left_at.is_(None),
         )
-    )
-    warned = enqueued(literal("application:") + Application.application_no + ":at_risk:" + Application.stage)
-    page = session.scalars(
-        select(Application)
-        .where(Application.completed_at.is_(None), Application.id > after_id, old_enough, ~warned)
+        .where(OPEN, Application.id > after_id)
         .order_by(Application.id)
         .limit(limit)
     ).all()
-    for app in page:
-        params = _params(settings, app)
-        if params["state"] != "at_risk":  # not yet (weekends), or already late
-            continue
-        manager = topology.find_worker_by_phone(session, app.manager_phone)
-        enqueue(
-            session,
-            dedup_key=f"application:{app.application_no}:at_risk:{app.stage}",
-            template="application_at_risk",
-            params=params,
-            **({"worker_id": manager.id} if manager else {"phone": app.manager_phone}),
-        )
-        logger.info("application %s at risk in stage %s: manager warned", app.application_no, app.stage)
-    return page[-1].id if len(page) == limit else None
+    # Only the stages whose warning is due are looked up further (manager, customer, cell).
+    due = [
+        (app, entered_at)
+        for app, entered_at in rows
+        if now >= sla.warning_at(entered_at, limits.stage_deadline(app.type, app.stage, entered_at), limits.share)
+    ]
+    promises = [_stage_promise(session, settings, limits, app, entered_at, now) for app, entered_at in due]
+    sla.enforce(session, settings, promises, now=now)
+    return rows[-1][0].id if len(rows) == limit else None
+
+
+def _stage_promise(
+    session: Session, settings: Settings, limits: Limits, app: Application, entered_at: datetime, now: datetime
+) -> sla.Promise:
+    days = limits.days[app.type][app.stage]
+    manager = topology.find_worker_by_phone(session, app.manager_phone)
+    customer = customers.customer_by_id(session, app.customer_id) if app.customer_id else None
+    params = _params(settings, app, entered_at)
+    return sla.Promise(
+        standard="application_stage",
+        subject=app.application_no,
+        stage=app.stage,
+        start=entered_at,
+        deadline=limits.stage_deadline(app.type, app.stage, entered_at),
+        params=params | {"number": app.application_no},
+        grid_cell_id=customers.grid_cell_id_of(session, customer) if customer else None,
+        responsible={"worker_id": manager.id} if manager else {"phone": app.manager_phone},
+        responsible_name=app.manager_name,
+        responsible_worker_id=manager.id if manager else None,
+        customer={"customer_id": customer.id} if customer else None,
+        customer_template="application_stage_delayed",
+        customer_params=params,
+        new_estimate=sla.new_estimate_working_days(settings, now, days),
+    )
 
 
 def read(session: Session, settings: Settings, app: Application) -> ApplicationRead:
@@ -214,7 +220,8 @@ def read(session: Session, settings: Settings, app: Application) -> ApplicationR
         select(ApplicationStage).where(ApplicationStage.application_id == app.id).order_by(ApplicationStage.id)
     )
     customer = customers.customer_by_id(session, app.customer_id) if app.customer_id else None
-    deadline, used, state = verdict(app, clock.now(), settings.application_at_risk_share)
+    limits = Limits.of(settings)
+    deadline, used, state = verdict(app, clock.now(), limits)
     local = clock.to_local
     return ApplicationRead(
         application_no=app.application_no,
@@ -232,12 +239,14 @@ def read(session: Session, settings: Settings, app: Application) -> ApplicationR
                 label=STAGE_LABELS[s.name],
                 entered_at=local(s.entered_at),  # type: ignore[arg-type]
                 left_at=local(s.left_at),
+                time_limit_days=limits.days[app.type][s.name],
+                deadline=local(limits.stage_deadline(app.type, s.name, s.entered_at)),  # type: ignore[arg-type]
             )
             for s in stages
         ],
         submitted_at=local(app.submitted_at),  # type: ignore[arg-type]
         completed_at=local(app.completed_at),
-        time_limit_days=TIME_LIMIT_DAYS[app.type],
+        time_limit_days=limits.total(app.type),
         deadline=local(deadline),  # type: ignore[arg-type]
         working_days_used=used,
         state=state,  # type: ignore[arg-type]

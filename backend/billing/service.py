@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +93,9 @@ def periods_due_between(first: date, today: date) -> list[str]:
     return periods
 
 
-def remind_arrears(session: Session, settings: Settings, *, after_id: int, limit: int) -> int | None:
+def remind_arrears(
+    session: Session, settings: Settings, *, after_id: int, limit: int, now: datetime | None = None
+) -> int | None:
     """One page of the periodic job: an `arrears_reminder` for each unpaid bill that fell due in the
     last `arrears_reminder_days` days, once per bill (`bill:<account_no>:<period>:arrears`), telling
     the customer all they owe; non-urgent, so quiet hours hold it.
@@ -101,7 +103,7 @@ def remind_arrears(session: Session, settings: Settings, *, after_id: int, limit
     Looks at up to `limit` such bills with ids above `after_id` not reminded of yet; returns the last
     id looked at, None after the last page.
     """
-    today = clock.local_today()
+    today = (now or clock.now()).astimezone(clock.LOCAL_ZONE).date()
     periods = periods_due_between(today - timedelta(days=settings.arrears_reminder_days), today)
     reminded = enqueued(literal("bill:") + Customer.account_no + ":" + Bill.period + ":arrears")
     page = session.execute(

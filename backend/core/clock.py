@@ -1,8 +1,8 @@
-"""Time: aware UTC in the database, Asia/Shanghai for people, working days for time limits."""
+"""Time: aware UTC in the database, Asia/Shanghai for people (working days: `workdays.py`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
@@ -27,17 +27,6 @@ def to_local(moment: datetime | None) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(LOCAL_ZONE)
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The same local time `days` working days (Monday to Friday) after `start`."""
-    moment = start.astimezone(LOCAL_ZONE)
-    left = days
-    while left > 0:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            left -= 1
-    return moment
 
 
 class UTCDateTime(TypeDecorator[datetime]):

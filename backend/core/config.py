@@ -7,11 +7,11 @@ import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "token"}
@@ -73,9 +73,24 @@ class Settings(DatabaseSettings):
     #: a ticket reported in a chat is confirmed by the bot's reply there; its "dispatched" push to
     #: the customer waits this long, so that it arrives after that reply, not before it
     chat_confirmation_hold_seconds: int = Field(default=15, ge=0)
-    #: an open application (业扩) is at risk, and its customer manager warned, once this share of its
-    #: time limit's working days is used
-    application_at_risk_share: float = Field(default=0.8, gt=0, le=1)
+    #: every service standard warns the person responsible once this share of its time is used
+    #: (业扩: of the stage's working days)
+    sla_warning_share: float = Field(default=0.8, gt=0, lt=1)
+    #: a promise missed: the customer is told a new estimate this share of the standard's time away
+    sla_new_estimate_share: float = Field(default=0.5, gt=0, le=2)
+    #: WeCom user ids of the duty dispatchers (值班调度), told of every breach (comma-separated)
+    duty_dispatcher_wecom_ids: Annotated[list[str], NoDecode] = []
+    #: 业扩 working days per application type and stage, over the defaults of
+    #: backend/applications/stages.py, as JSON: {"high_voltage_single": {"plan_reply": 8}}
+    application_stage_days: dict[str, dict[str, int]] = {}
+    #: planned and temporary outages are announced this far ahead (DESIGN: 7 days / 24 h)
+    outage_notice_days_planned: int = Field(default=7, ge=0)
+    outage_notice_hours_temporary: int = Field(default=24, ge=0)
+    #: an announced outage's notices not all sent this long after they fell due break the standard
+    outage_notice_grace_minutes: int = Field(default=30, ge=1)
+    #: China's holiday table for a year the chinese-calendar package does not carry yet (JSON;
+    #: backend/core/workdays.py)
+    working_calendar_file: Path | None = None
     #: bills that fell due within this many days get an arrears reminder; older arrears are not
     #: reminded of anew (the arrears process takes them)
     arrears_reminder_days: int = Field(default=30, ge=1)
@@ -83,6 +98,13 @@ class Settings(DatabaseSettings):
     quiet_hours_end: time = time(7, 0)
     #: the largest request body any route reads (checked before authentication)
     backend_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    @field_validator("duty_dispatcher_wecom_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token")
     @classmethod

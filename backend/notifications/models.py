@@ -33,7 +33,7 @@ class OutboxMessage(Base):
     channel: Mapped[str | None] = mapped_column(String(16))  # wechat_cs|wechat_template|sms|wecom
     provider_msg_id: Mapped[str | None] = mapped_column(String(128), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Added in 0002. Pushes of one recipient go out in id order: "c:<customer>", "w:<worker>",
     # "p:<phone>", "o:<openid>", "u:<wecom user>".
@@ -54,6 +54,8 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivery_error: Mapped[str | None] = mapped_column(String(64))
     avoid_channel: Mapped[str | None] = mapped_column(String(16))
+    # Added in 0008: the id of the request that caused the push, logged when it is sent.
+    trace_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class PushContact(Base):

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, Exists, Table, event, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Exists, Table, event, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.config import get_settings
+from backend.core.logs import request_id
 from backend.core.redis import get_redis
 from backend.notifications.models import OutboxMessage
 
@@ -88,6 +89,8 @@ def push(
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": not_before or clock.now(),
+        "created_at": clock.now(),
+        "trace_id": request_id.get(),
     }
 
 
@@ -152,6 +155,7 @@ def enqueue_to_customers(
         batch = keys[start : start + _KEY_BATCH]
         existing.update(session.scalars(select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.in_(batch))))
     moment = clock.now()
+    trace_id = request_id.get()
     new_rows = [
         {
             "dedup_key": key,
@@ -163,6 +167,8 @@ def enqueue_to_customers(
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": not_before or moment,
+            "created_at": moment,
+            "trace_id": trace_id,
         }
         for key, (customer_id, values) in wanted.items()
         if key not in existing
@@ -176,6 +182,15 @@ def enqueue_to_customers(
 def enqueued(dedup_key: ColumnElement[str]) -> Exists:
     """EXISTS of a push with this key (an SQL expression), for queries that skip what was enqueued."""
     return exists().where(OutboxMessage.dedup_key == dedup_key)
+
+
+def unsent(session: Session, *, dedup_prefix: str) -> int:
+    """How many pushes whose key starts with `dedup_prefix` are not sent (pending, or dead)."""
+    query = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
+        OutboxMessage.status.in_(("pending", "dead")),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def withdraw(session: Session, *, dedup_prefix: str, reason: str) -> int:

@@ -53,8 +53,15 @@ class NotifierSettings(DatabaseSettings):
     notifier_backoff_max_seconds: float = 1800.0
     #: how often the notifier runs the backend's escalation of unaccepted tickets (0: never)
     notifier_escalation_seconds: float = 30.0
-    #: how often it runs the backend's reminders: applications at risk, arrears (0: never)
+    #: how often it runs the backend's slower checks: 业扩 stage limits, arrears reminders (0: never)
     notifier_reminder_seconds: float = 300.0
+    #: how often it checks the service standards counted in minutes: arrival, restoration, complaints,
+    #: outage notices (0: never)
+    notifier_sla_seconds: float = 30.0
+    #: port of the notifier's Prometheus listener (`/metrics`); 0: none. Several notifiers on one
+    #: machine each need their own.
+    notifier_metrics_port: int = Field(default=0, ge=0, le=65535)
+    notifier_metrics_host: str = "127.0.0.1"
 
 
 @lru_cache

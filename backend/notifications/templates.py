@@ -37,7 +37,17 @@ DEFAULTS = {
     "address": "地点待调度中心核实",
     "customer_phone": "未留",
 }
-_TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at", "contact_deadline"}
+_TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at", "contact_deadline", "new_estimate"}
+#: what a service standard's warning or breach is about (param `what`, made from `standard` and the
+#: promise's params when not given)
+SLA_WHAT = {
+    "arrival": "抢修工单{number}到达现场",
+    "restoration": "抢修工单{number}恢复供电",
+    "complaint_contact": "投诉工单{number}联系客户",
+    "complaint_answer": "投诉工单{number}答复客户",
+    "application_stage": "用电申请{number}“{stage_label}”环节办结",
+    "outage_notice": "{kind_label}“{cause}”的提前通知",
+}
 
 
 @dataclass(frozen=True)
@@ -185,14 +195,6 @@ TEMPLATES: dict[str, PushTemplate] = {
             when="deadline",
         ),
         _t(
-            "application_at_risk",
-            "业扩时限预警",
-            "用电申请{application_no}（{applicant_name}）“{stage_label}”阶段可能超期，时限{deadline}，请尽快跟进。",
-            "申请{application_no}（{applicant_name}）{stage_label}阶段将超期，时限{deadline}。",
-            number="application_no",
-            when="deadline",
-        ),
-        _t(
             "bill_issued",
             "电费账单",
             "您户号{account_masked}的{period}电费{amount}元已出账，请于{due_date}前缴纳，可通过微信或网上国网缴费。",
@@ -204,6 +206,60 @@ TEMPLATES: dict[str, PushTemplate] = {
             "欠费提醒",
             "您户号{account_masked}目前欠费{arrears}元，请尽快缴纳，以免影响正常用电。如已缴纳请忽略。",
             "户号{account_masked}欠费{arrears}元，请尽快缴纳，已缴请忽略。",
+        ),
+        _t(
+            "sla_warning",
+            "时限预警",
+            "时限提醒：{what}的时限为{deadline}，即将超时，请尽快处理。",
+            "提醒：{what}时限{deadline}，即将超时，请尽快处理。",
+            when="deadline",
+        ),
+        _t(
+            "sla_breached",
+            "超时督办",
+            "超时督办：{what}已超过时限（{deadline}），责任人{responsible}，请协调处理。",
+            "督办：{what}已超时限{deadline}，责任人{responsible}，请协调处理。",
+            when="deadline",
+        ),
+        _t(
+            "ticket_arrival_delayed",
+            "到达时间调整",
+            "非常抱歉，抢修人员未能在承诺的{deadline}前到达（工单{ticket_no}），我们已督促加快，预计{new_estimate}前到达，给您带来不便敬请谅解。",
+            "抱歉，抢修人员未能在{deadline}前到达（工单{ticket_no}），预计{new_estimate}前到达。",
+            number="ticket_no",
+            when="new_estimate",
+        ),
+        _t(
+            "ticket_restore_delayed",
+            "恢复时间调整",
+            "非常抱歉，工单{ticket_no}的故障未能在{deadline}前处理完毕，抢修人员仍在全力处理，预计{new_estimate}前恢复供电，给您带来不便敬请谅解。",
+            "抱歉，工单{ticket_no}未能在{deadline}前修复，预计{new_estimate}前恢复供电。",
+            number="ticket_no",
+            when="new_estimate",
+        ),
+        _t(
+            "complaint_contact_delayed",
+            "投诉处理进度",
+            "非常抱歉，您反映的问题（工单{ticket_no}）我们未能在{deadline}前与您联系，专人将于{new_estimate}前与您联系。",
+            "抱歉，您反映的问题（工单{ticket_no}）专人将于{new_estimate}前与您联系。",
+            number="ticket_no",
+            when="new_estimate",
+        ),
+        _t(
+            "complaint_answer_delayed",
+            "投诉处理进度",
+            "非常抱歉，您反映的问题（工单{ticket_no}）未能在{deadline}前答复，我们正在加紧核实，将于{new_estimate}前给您答复。",
+            "抱歉，您反映的问题（工单{ticket_no}）将于{new_estimate}前答复。",
+            number="ticket_no",
+            when="new_estimate",
+        ),
+        _t(
+            "application_stage_delayed",
+            "业扩进度",
+            "非常抱歉，您的用电申请{application_no}“{stage_label}”环节未能在{deadline}前办结，我们正在加紧办理，预计{new_estimate}前办结，客户经理{manager_name}（{manager_phone}）会与您保持联系。",
+            "抱歉，用电申请{application_no}{stage_label}环节预计{new_estimate}前办结。",
+            number="application_no",
+            when="new_estimate",
         ),
         _t("chat_reply", "服务回复", "{text}", number=None),
         _t(
@@ -294,6 +350,8 @@ def render(key: str, params: dict[str, Any], reference: datetime | None = None) 
         template = TEMPLATES[key]
     except KeyError:
         raise UnknownTemplate(key) from None
+    if "what" in template.params and "what" not in params and params.get("standard") in SLA_WHAT:
+        params = params | {"what": SLA_WHAT[params["standard"]].format_map(params)}
     values: dict[str, str] = {}
     for name in template.params:
         if name not in params or params[name] is None:

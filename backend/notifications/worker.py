@@ -6,10 +6,9 @@ exponential backoff and jitter; dead after `notifier_max_attempts` tries or when
 refused for good. A row taken over from a notifier that died holding it is first reconciled with
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
-the backend's periodic jobs, each at its own interval: the escalation of tickets not accepted in
-time, and the reminders (applications at risk of missing their time limit, to their customer
-managers; arrears, to customers). Several notifiers may run them at once: the outbox's dedup keys
-keep each push single.
+the domains' periodic jobs (`backend/scheduled.py`: escalation of tasks not accepted in time, the
+service standards, arrears reminders), each at the interval its notifier setting gives. Several
+notifiers may run them at once: the outbox's dedup keys keep each push single.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from redis import Redis
@@ -32,14 +30,15 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.applications import service as applications
-from backend.billing import service as billing
 from backend.core import clock
-from backend.core.config import Settings, get_settings
-from backend.core.db import get_engine, run_in_pages, session_factory
+from backend.core.config import get_settings
+from backend.core.db import get_engine, session_factory
 from backend.core.errors import DomainError
+from backend.core.logs import configure_logging, request_id
+from backend.core.metrics import JOB_RUNS, PUSH_SECONDS, PUSHES, serve
 from backend.core.redis import connect
-from backend.dispatch import escalate
+from backend.core.scheduling import Job
+from backend.monitoring import DatabaseCollector
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
 from backend.notifications.models import OutboxMessage, PushContact
@@ -47,6 +46,7 @@ from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
+from backend.scheduled import JOBS
 from connectors import log_masking
 from connectors.sms.aliyun import AliyunSms
 from connectors.sms.client import SmsClient, SmsProvider
@@ -194,16 +194,23 @@ class Notifier:
             try:
                 periodic.job()
             except Exception:  # one failing job must not hold up the others
+                JOB_RUNS.labels(periodic.name, "failed").inc()
                 logger.exception("periodic job %s failed", periodic.name)
+            else:
+                JOB_RUNS.labels(periodic.name, "done").inc()
 
     # --- one row ---------------------------------------------------------------------------------
 
     def process(self, claimed: Claimed, token: str, send_by: datetime) -> None:
+        # The log lines of this push carry the id of the request that caused it.
+        trace = request_id.set(claimed.row.trace_id or f"push-{claimed.row.id}")
         try:
             with self.factory() as session:
                 self._process(session, claimed, token, send_by)
         except Exception:
             logger.exception("push %s failed unexpectedly", claimed.row.id)
+        finally:
+            request_id.reset(trace)
 
     def _process(self, session: Session, claimed: Claimed, token: str, send_by: datetime) -> None:
         row, recipient, known = claimed.row, claimed.recipient, claimed.known
@@ -291,8 +298,13 @@ class Notifier:
             learnt = True
         if learnt:
             session.commit()
+        PUSHES.labels(outcome.channel or "none", outcome.status).inc()
         if outcome.status == "sent":
             moment = clock.now()
+            PUSH_SECONDS.labels(outcome.channel or "none").observe(
+                max((moment - row.next_attempt_at).total_seconds(), 0)
+            )
+            logger.info("push %s sent by %s", row.dedup_key, outcome.channel)
             written = claims.finish(
                 session, row.id, token, status="sent", channel=outcome.channel,
                 provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
@@ -367,36 +379,29 @@ def _sms_provider(settings: NotifierSettings) -> SmsProvider:
     )
 
 
-def remind(settings: Settings, batch: int) -> None:
-    """The backend's reminders: applications at risk, to their customer managers, and arrears, to
-    customers; `batch` rows a transaction."""
-    factory = session_factory(get_engine(settings.database_url))
-    for job in (applications.warn_at_risk, billing.remind_arrears):
-        run_in_pages(factory, partial(job, settings=settings, limit=batch))
+def periodic_jobs(settings: NotifierSettings, factory: sessionmaker[Session]) -> list[Periodic]:
+    """The domains' jobs (`backend/scheduled.py`), each at the interval of its notifier setting; the
+    backend's settings are read when a job runs."""
 
+    def runner(job: Job) -> Callable[[], object]:
+        return lambda: job.run(factory, get_settings(), settings.notifier_batch_size)
 
-def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
-    """The backend's jobs a notifier runs; the backend's settings are read when they run."""
-    return [
-        Periodic("escalation", settings.notifier_escalation_seconds, escalate.run_once),
-        Periodic(
-            "reminders",
-            settings.notifier_reminder_seconds,
-            lambda: remind(get_settings(), settings.notifier_batch_size),
-        ),
-    ]
+    return [Periodic(job.name, float(getattr(settings, job.every)), runner(job)) for job in JOBS]
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("notifier")
     log_masking.install()
     settings = get_notifier_settings()
     redis = connect(settings.redis_url, timeout=1.0)
     wakeups = connect(settings.redis_url, timeout=settings.notifier_poll_seconds + 2)
+    factory = session_factory(get_engine(settings.database_url))
+    if settings.notifier_metrics_port:
+        serve(settings.notifier_metrics_port, DatabaseCollector(factory), settings.notifier_metrics_host)
+        logger.info("metrics at http://%s:%s/metrics", settings.notifier_metrics_host, settings.notifier_metrics_port)
     notifier = Notifier(
-        session_factory(get_engine(settings.database_url)), build_senders(settings, redis), settings,
-        wakeups=wakeups, periodic=periodic_jobs(settings),
-    )  # fmt: skip
+        factory, build_senders(settings, redis), settings, wakeups=wakeups, periodic=periodic_jobs(settings, factory)
+    )
 
     def _stop(signum: int, _frame: object) -> None:
         logger.info("signal %s: finishing the current round", signum)

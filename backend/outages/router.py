@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from backend.core.deps import Role, SessionDep, require
+from backend.core.deps import Role, SessionDep, SettingsDep, require
 from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
 from backend.outages import service
+from backend.outages.notices import notice_ahead
 from backend.outages.schemas import OutageCreate, OutageRead, OutageUpdate
 from backend.topology.scope import ScopeDep
 
@@ -19,8 +20,9 @@ OutageId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("/outages", status_code=201, dependencies=[require()], responses=error_responses(400, 404))
-def create_outage(data: OutageCreate, session: TxSessionDep) -> OutageRead:
-    return service.read(session, service.create_outage(session, data), detail=True)
+def create_outage(data: OutageCreate, session: TxSessionDep, settings: SettingsDep) -> OutageRead:
+    outage = service.create_outage(session, data, notice_ahead=notice_ahead(settings))
+    return service.read(session, outage, detail=True)
 
 
 @router.patch("/outages/{outage_id}", dependencies=[require()], responses=error_responses(400, 404, 409))

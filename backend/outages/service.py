@@ -8,10 +8,11 @@ Cancelling an announced outage withdraws its notices not yet sent and tells ever
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from backend.core import clock
@@ -37,7 +38,11 @@ REMINDER_AHEAD = timedelta(days=1)
 TERMINAL = ("restored", "cancelled")
 
 
-def create_outage(session: Session, data: OutageCreate) -> Outage:
+def create_outage(
+    session: Session, data: OutageCreate, *, notice_ahead: Mapping[str, timedelta] = NOTICE_AHEAD
+) -> Outage:
+    """Publish an outage; an announced one is noticed `notice_ahead[kind]` before it starts
+    (`notices.notice_ahead(settings)`: PLANNED/TEMPORARY notice settings)."""
     moment = clock.now()
     outage = Outage(
         kind=data.kind,
@@ -67,7 +72,7 @@ def create_outage(session: Session, data: OutageCreate) -> Outage:
     if outage.status == "active":
         _notify(session, outage, "started", "outage_started", urgent=True)
     else:
-        _announce(session, outage)
+        _announce(session, outage, notice_ahead.get(outage.kind, timedelta(0)))
     logger.info("outage %s published: %s, %s scope items", outage.id, outage.kind, len(scopes))
     return outage
 
@@ -130,6 +135,12 @@ def _scope_customer_ids(outage_id: int) -> Any:
     return union(by_customer, by_transformer, by_feeder)
 
 
+def covered_count(session: Session, outage_id: int) -> int:
+    """How many customers the outage covers."""
+    ids = _scope_customer_ids(outage_id).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
+
+
 def affected_customer_ids(session: Session, outage_id: int) -> list[int]:
     return sorted(session.scalars(_scope_customer_ids(outage_id)))
 
@@ -171,10 +182,9 @@ def _notify(
     return count
 
 
-def _announce(session: Session, outage: Outage) -> None:
+def _announce(session: Session, outage: Outage, ahead: timedelta) -> None:
     """Planned-style notices: one when published (not earlier than the notice period), one the day before."""
     moment = clock.now()
-    ahead = NOTICE_AHEAD.get(outage.kind, timedelta(0))
     _notify(
         session,
         outage,

@@ -32,7 +32,7 @@ class Ticket(Base):
     outage_id: Mapped[int | None] = mapped_column(ForeignKey("outage.id"))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     backup_worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     arrival_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())

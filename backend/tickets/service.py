@@ -18,6 +18,7 @@ from backend.core.config import Settings
 from backend.core.errors import Conflict, NotFound
 from backend.core.masking import mask_account
 from backend.core.sequence import next_number
+from backend.core.workdays import work_calendar
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.dispatch import service as dispatch
@@ -130,7 +131,9 @@ def open_ticket(
     )
     if kind == "complaint":
         ticket.contact_deadline = moment + timedelta(hours=settings.complaint_contact_hours)
-        ticket.answer_deadline = clock.add_working_days(moment, settings.complaint_answer_working_days)
+        ticket.answer_deadline = work_calendar(settings.working_calendar_file).add(
+            moment, settings.complaint_answer_working_days
+        )
     elif customer is not None:
         _set_repair_deadlines(ticket, settings, customer.area_type, moment)
     choice = _choose(session, ticket, customer) if customer is not None else None
@@ -258,7 +261,7 @@ def _announce(
             urgent=True,
         )
     ]
-    reporter = _reporter(ticket, customer)
+    reporter = reporter_of(ticket, customer)
     if reporter:
         pushes.insert(
             0,
@@ -274,7 +277,7 @@ def _announce(
     insert_now(session, pushes)
 
 
-def _reporter(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
+def reporter_of(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
     """Who hears of the ticket's dispatch: the customer, else whoever reported it on WeChat or SMS."""
     if customer is not None:
         return {"customer_id": customer.id}
@@ -484,6 +487,22 @@ def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: st
     _event(session, ticket, "photo_added", actor, media_id or url)
     session.flush()
     return ticket
+
+
+def record_missed_deadline(
+    session: Session, ticket: Ticket, what: str, deadline: datetime, new_estimate: datetime | None
+) -> None:
+    """A `deadline_missed` line on the ticket's timeline: what was promised by when, and the new
+    estimate the customer was given (the breach's escalation and push are the service standard's)."""
+
+    def said(moment: datetime) -> str:
+        local = moment.astimezone(clock.LOCAL_ZONE)
+        return f"{local.month}月{local.day}日{local:%H:%M}"
+
+    note = f"{what}超过时限（{said(deadline)}）"
+    if new_estimate is not None:
+        note += f"，已告知客户新的预计时间{said(new_estimate)}"
+    _event(session, ticket, "deadline_missed", "system", note)
 
 
 def escalate_overdue(session: Session, settings: Settings) -> list[str]:

@@ -22,6 +22,8 @@ class GridCell(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
+    # The county (县) the cell belongs to, for the reports (added in 0008).
+    county: Mapped[str | None] = mapped_column(String(32))
     # The cell whose workers back this one up when it is over capacity.
     neighbour_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cell.id"))
 

@@ -23,6 +23,8 @@ class GridCellCreate(RequestModel):
     code: str = Code
     name: str = Name
     neighbour_code: str | None = None
+    #: the county (县) the cell belongs to, as the reports group it
+    county: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class GridCellRead(GridCellCreate):

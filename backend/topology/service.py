@@ -69,7 +69,9 @@ def create_feeder(session: Session, data: FeederCreate) -> FeederRead:
 
 def create_grid_cell(session: Session, data: GridCellCreate) -> GridCellRead:
     neighbour = get_grid_cell(session, data.neighbour_code) if data.neighbour_code else None
-    cell = GridCell(code=data.code, name=data.name, neighbour_id=neighbour.id if neighbour else None)
+    cell = GridCell(
+        code=data.code, name=data.name, neighbour_id=neighbour.id if neighbour else None, county=data.county
+    )
     add_unique(session, cell, f"网格编号 {data.code} 已存在")
     return grid_cell_read(cell, neighbour)
 
@@ -90,7 +92,9 @@ def create_worker(session: Session, data: WorkerCreate) -> WorkerRead:
 
 
 def grid_cell_read(cell: GridCell, neighbour: GridCell | None) -> GridCellRead:
-    return GridCellRead(code=cell.code, name=cell.name, neighbour_code=neighbour.code if neighbour else None)
+    return GridCellRead(
+        code=cell.code, name=cell.name, neighbour_code=neighbour.code if neighbour else None, county=cell.county
+    )
 
 
 def list_feeders(session: Session) -> list[FeederRead]:

@@ -1,6 +1,6 @@
-"""The notifier's periodic reminders: applications at risk to their managers, arrears to customers.
+"""The notifier's periodic reminders: arrears to customers, and the 业扩 stage warnings to managers.
 
-Each push goes once (per application and stage, per bill), however often the job runs, and two
+Each push goes once (per bill, per application and stage), however often the job runs, and two
 notifiers running it at the same moment still enqueue each push once.
 """
 
@@ -16,8 +16,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.applications import scheduled as application_jobs
 from backend.applications import service as applications
+from backend.applications.models import ApplicationStage
 from backend.applications.schemas import ApplicationCreate
+from backend.billing import scheduled as billing_jobs
 from backend.billing import service as billing
 from backend.billing.models import Bill
 from backend.billing.schemas import BillCreate
@@ -26,19 +29,14 @@ from backend.core import clock
 from backend.core.config import Settings
 from backend.notifications.models import OutboxMessage
 from backend.notifications.templates import render
-from backend.notifications.worker import remind
-from backend.topology import service as topology
+from backend.sla import service as sla
 from tests.backend.conftest import County
 
-W1_PHONE = "13900000000"  # grid worker W1 of the county, also a customer manager here
 
-
-def working_days_ago(days: int) -> datetime:
-    """A moment exactly `days` working days before now (as the time limits count them)."""
-    moment = candidate = clock.now()
-    while applications.working_days_between(candidate, moment) < days:
-        candidate -= timedelta(days=1)
-    return candidate
+def remind(factory: sessionmaker[Session], settings: Settings, batch: int) -> None:
+    """One run of the arrears job, as a notifier runs it."""
+    for job in billing_jobs.JOBS:
+        job.run(factory, settings, batch)
 
 
 def pushes(factory: sessionmaker[Session], template: str) -> dict[str, OutboxMessage]:
@@ -47,67 +45,19 @@ def pushes(factory: sessionmaker[Session], template: str) -> dict[str, OutboxMes
         return {row.dedup_key: row for row in rows}
 
 
-def application(
-    session: Session, settings: Settings, kind: str, *, used: int, manager_phone: str, completed: bool = False
-) -> str:
-    data = ApplicationCreate(
-        applicant_name=f"申请人{kind}{used}",
-        type=kind,  # type: ignore[arg-type]
-        capacity_kva=50,
-        address="青山县城关镇人民路1号",
-        manager_name="周敏",
-        manager_phone=manager_phone,
-    )
-    app = applications.create_application(session, settings, data)
-    app.submitted_at = working_days_ago(used)
-    app.completed_at = clock.now() if completed else None
-    return app.application_no
-
-
-def test_managers_are_warned_once_per_stage_of_an_application_at_risk(
-    session_factory: sessionmaker[Session], settings: Settings, county: County
-) -> None:
-    with session_factory() as session, session.begin():
-        on_worker = application(session, settings, "residential", used=4, manager_phone=W1_PHONE)  # 4 of 5 days
-        by_sms = application(session, settings, "low_voltage", used=5, manager_phone="13700001111")  # 5 of 6
-        application(session, settings, "residential", used=1, manager_phone="13700001111")  # on time
-        application(session, settings, "residential", used=7, manager_phone="13700001111")  # already late
-        application(session, settings, "residential", used=4, manager_phone="13700001111", completed=True)
-
-    remind(settings, batch=2)  # pages of two: every page is looked at
-    warned = pushes(session_factory, "application_at_risk")
-    assert set(warned) == {f"application:{on_worker}:at_risk:accepted", f"application:{by_sms}:at_risk:accepted"}
-    to_worker, to_phone = (
-        warned[f"application:{on_worker}:at_risk:accepted"],
-        warned[f"application:{by_sms}:at_risk:accepted"],
-    )
-    with session_factory() as session:
-        assert to_worker.worker_id == topology.get_worker(session, "W1").id  # a registered worker: WeCom
-    assert to_phone.worker_id is None and to_phone.phone == "13700001111"  # anyone else: SMS
-    assert not to_worker.urgent and not to_phone.urgent
-    text = render("application_at_risk", to_phone.params).text
-    assert f"用电申请{by_sms}（申请人low_voltage5）“受理”阶段可能超期" in text
-
-    remind(settings, batch=2)
-    assert set(pushes(session_factory, "application_at_risk")) == set(warned)  # once per stage
-
-    with session_factory() as session, session.begin():
-        applications.advance(session, settings, on_worker)
-    remind(settings, batch=2)
-    assert set(pushes(session_factory, "application_at_risk")) == set(warned) | {
-        f"application:{on_worker}:at_risk:survey"
-    }
-
-
-def test_the_at_risk_share_is_configurable(
-    session_factory: sessionmaker[Session], settings: Settings, county: County
-) -> None:
-    with session_factory() as session, session.begin():
-        number = application(session, settings, "high_voltage_single", used=11, manager_phone="13700001111")
-    remind(settings, batch=10)  # 11 of 22 days: not yet at the default 80 %
-    assert pushes(session_factory, "application_at_risk") == {}
-    remind(settings.model_copy(update={"application_at_risk_share": 0.5}), batch=10)
-    assert set(pushes(session_factory, "application_at_risk")) == {f"application:{number}:at_risk:accepted"}
+def stage_in_warning(session: Session, settings: Settings, number: str) -> None:
+    """Move the application's current stage back so that now is past its warning, before its deadline."""
+    limits = applications.Limits.of(settings)
+    app = applications.get_application(session, number)
+    stage = session.scalars(select(ApplicationStage).where(ApplicationStage.application_id == app.id)).one()
+    now = clock.now()
+    for hours in range(20, 200):
+        entered = now - timedelta(hours=hours)
+        deadline = limits.stage_deadline(app.type, app.stage, entered)
+        if sla.warning_at(entered, deadline, settings.sla_warning_share) <= now < deadline:
+            stage.entered_at = entered
+            return
+    raise AssertionError("no start puts now in the warning window")
 
 
 def last_overdue_period(today: date) -> str:
@@ -138,7 +88,7 @@ def test_customers_are_reminded_once_per_unpaid_overdue_bill(
         issue(session, county.a4, billing.shift_period(overdue, 1), 900)  # not yet due
         owed = {county.a1: a1_now.amount + a1_old.amount, county.a3: a3_now.amount}
 
-    remind(settings, batch=1)
+    remind(session_factory, settings, batch=1)
     reminded = pushes(session_factory, "arrears_reminder")
     assert set(reminded) == {f"bill:{county.a1}:{overdue}:arrears", f"bill:{county.a3}:{overdue}:arrears"}
     for key, row in reminded.items():
@@ -148,7 +98,7 @@ def test_customers_are_reminded_once_per_unpaid_overdue_bill(
     text = render("arrears_reminder", reminded[f"bill:{county.a1}:{overdue}:arrears"].params).text
     assert text.startswith(f"您户号1000****01目前欠费{owed[county.a1]:.2f}元，请尽快缴纳")
 
-    remind(settings, batch=1)
+    remind(session_factory, settings, batch=1)
     assert set(pushes(session_factory, "arrears_reminder")) == set(reminded)  # once per bill
 
 
@@ -162,18 +112,31 @@ def test_the_bill_notice_names_the_account_and_the_due_day(
     assert text.startswith("您户号1000****01的2026年10月电费") and "请于11月25日前缴纳" in text
 
 
-def test_two_notifiers_running_the_reminders_at_once_enqueue_each_push_once(
+def test_two_notifiers_running_the_checks_at_once_enqueue_each_push_once(
     session_factory: sessionmaker[Session],
     settings: Settings,
     county: County,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Both runs find the same rows not yet reminded or warned before either commits: the outbox's
+    and the service-standard events' unique keys let one of them through."""
     with session_factory() as session, session.begin():
-        number = application(session, settings, "residential", used=4, manager_phone="13700001111")
+        number = applications.create_application(
+            session,
+            settings,
+            ApplicationCreate(
+                applicant_name="申请人",
+                type="residential",
+                capacity_kva=8,
+                address="青山县城关镇人民路1号",
+                manager_name="周敏",
+                manager_phone="13700001111",
+            ),
+        ).application_no
+        stage_in_warning(session, settings, number)
         for account in (county.a1, county.a3):
             issue(session, account, last_overdue_period(clock.local_today()), 100)
     settings = settings.model_copy(update={"arrears_reminder_days": 31})
-    # Both runs find the same rows unreminded before either commits.
     enqueue_now = billing.enqueue
 
     def slow_enqueue(session: Session, **row: Any) -> OutboxMessage:
@@ -182,14 +145,15 @@ def test_two_notifiers_running_the_reminders_at_once_enqueue_each_push_once(
         return written
 
     monkeypatch.setattr(billing, "enqueue", slow_enqueue)
-    monkeypatch.setattr(applications, "enqueue", slow_enqueue)
+    monkeypatch.setattr(sla, "enqueue", slow_enqueue)
     start = threading.Barrier(2)
     failures: list[BaseException] = []
 
     def notifier() -> None:
         start.wait()
         try:
-            remind(settings, batch=10)
+            for job in (*billing_jobs.JOBS, *application_jobs.JOBS):
+                job.run(session_factory, settings, 10)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)
 
@@ -199,5 +163,7 @@ def test_two_notifiers_running_the_reminders_at_once_enqueue_each_push_once(
     for thread in threads:
         thread.join(30)
     assert failures == []
-    assert set(pushes(session_factory, "application_at_risk")) == {f"application:{number}:at_risk:accepted"}
+    assert set(pushes(session_factory, "sla_warning")) == {
+        f"sla:application_stage:{number}:accepted:warning:p:13700001111"
+    }
     assert len(pushes(session_factory, "arrears_reminder")) == 2

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend import seed
 from backend.applications.models import Application
-from backend.applications.service import STAGES
+from backend.applications.stages import STAGES
 from backend.billing.models import Bill
 from backend.customers.models import Customer
 

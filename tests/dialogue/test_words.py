@@ -135,6 +135,10 @@ def test_every_push_renders_in_human_words(key: str) -> None:
             "resolution": "表箱空开跳闸，已合上",
             "latest": "抢修人员已到达现场",
             "items": "1. 新任务",
+            "new_estimate": "2026-12-03T18:00:00+08:00",
+            "responsible": "网格员赵磊",
+            "standard": "arrival",
+            "number": "QX202612030001",
             "text": "您好，您的工单正在处理中。",
         },
     )

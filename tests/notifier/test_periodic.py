@@ -4,7 +4,6 @@ reminders delivered once each when two notifier processes run them."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,10 +20,11 @@ from backend.customers.schemas import CustomerCreate
 from backend.notifications.channels import Senders
 from backend.notifications.models import OutboxMessage
 from backend.notifications.settings import NotifierSettings
-from backend.notifications.worker import Notifier, Periodic
+from backend.notifications.worker import Notifier, Periodic, periodic_jobs
 from backend.topology import service as topology
 from backend.topology.schemas import FeederCreate, GridCellCreate, TransformerCreate
 from tests.backend.conftest import TOKENS
+from tests.backend.test_reminders import stage_in_warning
 from tests.notifier.conftest import gateway_stats, wait_for
 
 
@@ -56,6 +56,20 @@ def test_each_periodic_job_keeps_its_interval_and_a_failing_one_stops_no_other(d
     assert runs == {"broken": 2, "often": 2, "hourly": 1, "never": 0}
 
 
+def test_every_domain_job_runs_at_the_interval_of_its_notifier_setting(db) -> None:
+    """Each job of backend/scheduled.py names a real notifier setting and runs at its interval."""
+    url, factory = db
+    settings = NotifierSettings(database_url=url, notifier_sla_seconds=7, notifier_reminder_seconds=0)
+    every = {job.name: job.every for job in periodic_jobs(settings, factory)}
+    assert every == {
+        "ticket_escalation": 30.0,
+        "ticket_standards": 7.0,
+        "application_stage_limits": 0.0,  # 0: never
+        "arrears_reminders": 0.0,
+        "outage_notice_lead": 7.0,
+    }
+
+
 def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
     """A customer with a bill just past its due date, and an application at risk; their dedup keys."""
     settings = Settings(database_url=url, **TOKENS)  # type: ignore[arg-type]
@@ -63,9 +77,6 @@ def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
     period = f"{today:%Y-%m}"
     while billing.due_date_of(period) >= today:
         period = billing.shift_period(period, -1)
-    submitted = moment = clock.now()
-    while applications.working_days_between(submitted, moment) < 4:  # 4 of 5 working days used
-        submitted -= timedelta(days=1)
     with factory() as session, session.begin():
         topology.create_feeder(session, FeederCreate(code="F1", name="F1线"))
         topology.create_grid_cell(session, GridCellCreate(code="C1", name="城关一网格"))
@@ -97,8 +108,12 @@ def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
                 manager_phone="13700001111",
             ),
         )
-        app.submitted_at = submitted
-    return f"bill:1000000001:{period}:arrears", f"application:{app.application_no}:at_risk:accepted"
+        session.flush()
+        stage_in_warning(session, settings, app.application_no)
+    return (
+        f"bill:1000000001:{period}:arrears",
+        f"sla:application_stage:{app.application_no}:accepted:warning:p:13700001111",
+    )
 
 
 def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> None:
@@ -119,7 +134,7 @@ def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> N
     time.sleep(1.0)  # a few more runs of the job by both notifiers
     with factory() as session:
         reminders = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.template.in_(("arrears_reminder", "application_at_risk")))
+            select(OutboxMessage).where(OutboxMessage.template.in_(("arrears_reminder", "sla_warning")))
         ).all()
     assert sorted(r.dedup_key for r in reminders) == sorted(keys), notifiers.logs()
     stats = gateway_stats(sim)

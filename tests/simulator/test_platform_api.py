@@ -146,3 +146,14 @@ def test_records_can_be_filtered_and_paged(sim: TestClient) -> None:
     everything = sim.get("/sim/records").json()
     assert sim.get("/sim/records", params={"since": len(everything)}).json() == []
     assert all(r["api"] == "custom_send" for r in sim.get("/sim/records", params={"api": "custom_send"}).json())
+
+
+def test_the_simulator_serves_metrics_of_the_platform_calls_it_answered(sim: TestClient) -> None:
+    """`/metrics`: the platform calls counted by route template and status, under process="simulator"."""
+    wechat_token(sim)
+    text = sim.get("/metrics").text
+    assert (
+        'powerdesk_http_requests_total{method="POST",process="simulator",route="/cgi-bin/stable_token",status="200"}'
+        in text
+    )
+    assert "powerdesk_http_request_duration_seconds_bucket" in text

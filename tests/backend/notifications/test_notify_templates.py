@@ -39,6 +39,12 @@ SAMPLE = {
     "code": "204817",
     "at": "2026-11-22T09:05:00+08:00",
     "contact_deadline": "2026-11-23T09:00:00+08:00",
+    "new_estimate": "2026-11-22T15:00:00+08:00",
+    "manager_name": "陈思远",
+    "manager_phone": "13700137001",
+    "standard": "application_stage",
+    "number": "YK202611220003",
+    "responsible": "陈思远",
 }
 
 
@@ -48,6 +54,17 @@ def test_every_template_renders_and_its_sms_fits_one_segment(key):
     assert "{" not in rendered.text and "{" not in rendered.sms_text
     assert count_segments(rendered.sms_text, "国网客服") == 1, rendered.sms_text
     assert all(len(v) <= 20 for name, v in rendered.template_data.items() if name != "character_string2")
+
+
+@pytest.mark.parametrize(
+    "standard", ["arrival", "restoration", "complaint_contact", "complaint_answer", "outage_notice"]
+)
+def test_every_standard_is_named_in_words_in_its_warning_and_breach(standard):
+    """No standard's internal name reaches a worker; each SMS form fits one segment."""
+    for key in ("sla_warning", "sla_breached"):
+        rendered = render(key, SAMPLE | {"standard": standard, "number": "QX202611220001"}, REFERENCE)
+        assert "{" not in rendered.text and standard not in rendered.text
+        assert count_segments(rendered.sms_text, "国网客服") == 1, rendered.sms_text
 
 
 def test_times_are_said_the_way_people_say_them():

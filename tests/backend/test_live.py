@@ -1,0 +1,102 @@
+"""The live view's JSON (`GET /api/v1/live/overview`): open tickets by status and cell, outages with
+the customers they cover, deadlines about to break and broken, workers' load, the storm indicator and
+the dead letters, all from what the database holds; refused without the admin token."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core import clock
+from backend.core.config import Settings
+from backend.live.service import Overview
+from backend.notifications.models import OutboxMessage
+from backend.outages import service as outages
+from backend.outages.schemas import OutageCreate
+from tests.backend.conftest import County
+from tests.backend.test_reports import local
+from tests.backend.test_standards import ControlledClock, open_ticket
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> ControlledClock:
+    controlled = ControlledClock(local("2026-11-03T10:00:00"))
+    monkeypatch.setattr(clock, "now", controlled)
+    return controlled
+
+
+def outage(factory: sessionmaker[Session], now: datetime, **scope: list[str]) -> None:
+    with factory() as session, session.begin():
+        data = OutageCreate(
+            kind="fault", cause="线路故障", starts_at=now, estimated_restore_at=now + timedelta(hours=2), **scope
+        )
+        outages.create_outage(session, data)
+
+
+def test_the_overview_shows_what_the_dispatchers_need_now(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    actions_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    county: County,
+    frozen: ControlledClock,
+) -> None:
+    """At 10:50: A2's rural ticket of 10:00 is 40 min from its deadline (not yet listed as due), A1's
+    urban one of 10:00 broke its 10:45 deadline, A3's remote one of 10:40 is due at 12:40; a feeder
+    fault on F1 covers A1, A2 and A4; one push is dead."""
+    late = open_ticket(session_factory, settings, county.a1)  # urban: due 10:45
+    open_ticket(session_factory, settings, county.a2)  # rural: due 11:30
+    frozen.at("2026-11-03T10:40:00")
+    open_ticket(session_factory, settings, county.a3)  # remote: due 12:40
+    now = frozen.at("2026-11-03T10:50:00")
+    outage(session_factory, now, feeder_codes=["F1"])
+    with session_factory() as session, session.begin():
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == 1).values(status="dead", last_error="sms: 拒收")
+        )
+
+    assert client.get("/api/v1/live/overview").status_code == 401
+    assert client.get("/api/v1/live/overview", headers=actions_headers).status_code == 403
+    answer = client.get("/api/v1/live/overview", headers=admin_headers)
+    assert answer.status_code == 200
+    live = answer.json()
+    assert live["tickets"]["open"] == 3 and live["tickets"]["by_status"]["dispatched"] == 3
+    cells = {cell["code"]: cell["open"] for cell in live["tickets"]["by_grid_cell"]}
+    assert cells == {"C1": 2, "C2": 1}
+    assert [(o["kind"], o["status"], o["customers"]) for o in live["outages"]] == [("fault", "active", 3)]
+    deadlines = live["deadlines"]
+    assert [(d["ticket_no"], d["minutes_left"]) for d in deadlines["broken"]] == [(late, -5.0)]
+    assert deadlines["broken_count"] == 1 and deadlines["due_soon_count"] == 0
+    assert deadlines["broken"][0]["worker"]["code"] == "W1"
+    workers = {w["code"]: w for w in live["workers"]}
+    assert (workers["W1"]["open_tasks"], workers["W1"]["capacity"], workers["W1"]["load_pct"]) == (2, 2, 100.0)
+    assert workers["W3"]["open_tasks"] == 1
+    assert live["dead_letters"]["count"] == 1 and live["dead_letters"]["latest"][0]["last_error"] == "sms: 拒收"
+    assert live["storm"]["reports_last_minute"] == 0 and live["storm"]["storm"] is False
+
+    frozen.at("2026-11-03T11:05:00")  # A2's deadline at 11:30 is now within half an hour
+    soon = Overview(session_factory).get()["deadlines"]
+    assert [(d["standard"], d["minutes_left"]) for d in soon["due_soon"]] == [("arrival", 25.0)]
+
+
+def test_a_burst_of_reports_against_a_quiet_week_is_a_storm(
+    session_factory: sessionmaker[Session], settings: Settings, county: County, frozen: ControlledClock
+) -> None:
+    """One report in the week before, then twelve in the last minute: the indicator says storm, with
+    the ratio of the last minute to the week's usual rate per minute (13 reports / 10,080 minutes)."""
+    frozen.at("2026-10-29T09:00:00")
+    open_ticket(session_factory, settings, county.a3)
+    frozen.at("2026-11-03T09:59:30")
+    for n in range(12):
+        open_ticket(session_factory, settings, (county.a1, county.a2, county.a3)[n % 3])
+    frozen.at("2026-11-03T10:00:00")
+    storm = Overview(session_factory).get()["storm"]
+    assert storm["reports_last_minute"] == 12 and storm["storm"] is True
+    assert storm["usual_per_minute"] == round(13 / 10_080, 3) and storm["ratio"] == round(12 / (13 / 10_080), 1)
+    frozen.at("2026-11-03T10:05:00")
+    assert Overview(session_factory).get()["storm"]["storm"] is False
