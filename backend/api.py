@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 from backend.applications.router import router as applications_router
 from backend.billing.router import router as billing_router
+from backend.callbacks.router import router as callbacks_router
+from backend.console.router import api_router as console_router
 from backend.core.errors import error_responses
 from backend.customers.router import router as customers_router
 from backend.dispatch.router import router as dispatch_router
@@ -11,6 +13,7 @@ from backend.handoffs.router import router as handoffs_router
 from backend.identity.router import router as identity_router
 from backend.notifications.router import router as notifications_router
 from backend.outages.router import router as outages_router
+from backend.staff.router import router as staff_router
 from backend.tickets.router import router as tickets_router
 from backend.topology.router import router as topology_router
 
@@ -26,3 +29,6 @@ api_router.include_router(applications_router)
 api_router.include_router(billing_router)
 api_router.include_router(handoffs_router)
 api_router.include_router(notifications_router)
+api_router.include_router(staff_router)
+api_router.include_router(callbacks_router)
+api_router.include_router(console_router)

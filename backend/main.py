@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from backend.api import api_router
+from backend.console.router import CSP, STATIC
+from backend.console.router import page_router as console_pages
 from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
 from backend.core.redis import get_redis
+from backend.handoffs.wechat_kf import KfDesk
+from connectors.wechat.client import WeChatClient
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,11 +32,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.redis = get_redis(settings.redis_url)
+        app.state.kf_desk = None
+        if settings.handoff_wechat_delivery == "wechat_kf":
+            client = WeChatClient(
+                settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url, app.state.redis
+            )
+            app.state.kf_desk = KfDesk(client)
         yield
 
     app = FastAPI(title="PowerDesk backend", version="0.1.0", lifespan=lifespan)
     install_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(console_pages)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    @app.middleware("http")
+    async def console_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """The console's pages load nothing but what this backend serves, and are never framed."""
+        response = await call_next(request)
+        if request.url.path.startswith("/console"):
+            response.headers["Content-Security-Policy"] = CSP
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Referrer-Policy"] = "same-origin"
+            response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

@@ -52,6 +52,11 @@ RedisDep = Annotated[Redis, Depends(get_redis_client)]
 
 async def caller_role(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> Role:
     """The role whose token the request carries; 401 when there is none or it is wrong."""
+    return token_role(settings, authorization)
+
+
+def token_role(settings: Settings, authorization: str | None) -> Role:
+    """The role of the bearer token in an `Authorization` header; 401 when there is none or it is wrong."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token:
         for role, expected in (

@@ -68,6 +68,7 @@ ERROR_DESCRIPTIONS = {
     403: "The caller may not do this (`code` says why; `forbidden`: not with this role)",
     404: "Something the request names does not exist (`code` says what)",
     409: "The request conflicts with what is stored (`code` says how)",
+    429: "Too many attempts (`code` says which); try again later",
     422: "`validation_error`: the request does not match this schema (`errors` says where); "
     "or another `code` for a request the data refuses",
     503: "A resource the request needs is exhausted or down (`code` says which)",

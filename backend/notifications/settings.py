@@ -55,6 +55,8 @@ class NotifierSettings(DatabaseSettings):
     notifier_escalation_seconds: float = 30.0
     #: how often it runs the backend's reminders: applications at risk, arrears (0: never)
     notifier_reminder_seconds: float = 300.0
+    #: how often it reports customers waiting too long for a person to the duty supervisor (0: never)
+    notifier_handoff_alert_seconds: float = 30.0
 
 
 @lru_cache

@@ -7,8 +7,9 @@ refused for good. A row taken over from a notifier that died holding it is first
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
 the backend's periodic jobs, each at its own interval: the escalation of tickets not accepted in
-time, and the reminders (applications at risk of missing their time limit, to their customer
-managers; arrears, to customers). Several notifiers may run them at once: the outbox's dedup keys
+time, the reminders (applications at risk of missing their time limit, to their customer
+managers; arrears, to customers), and the duty supervisor's alert of customers waiting too long
+for a person. Several notifiers may run them at once: the outbox's dedup keys
 keep each push single.
 """
 
@@ -40,6 +41,7 @@ from backend.core.db import get_engine, run_in_pages, session_factory
 from backend.core.errors import DomainError
 from backend.core.redis import connect
 from backend.dispatch import escalate
+from backend.handoffs import scheduled as handoffs
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
 from backend.notifications.models import OutboxMessage, PushContact
@@ -375,6 +377,7 @@ def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
             settings.notifier_reminder_seconds,
             lambda: remind(get_settings(), settings.notifier_batch_size),
         ),
+        Periodic("handoff wait alerts", settings.notifier_handoff_alert_seconds, lambda: handoffs.run(get_settings())),
     ]
 
 
