@@ -39,7 +39,8 @@ DEFAULT_DEMO_CUSTOMERS = (
     "o_demo_visitor_01:新关注用户（未绑定，可绑定户号3100000005）:13800138005"
 )
 DEFAULT_DEMO_WORKERS = (
-    "wg_demo_worker_01:赵磊（网格员）,wg_demo_worker_02:孙浩（网格员）,wg_demo_supervisor_01:周静（网格长）"
+    "wg_demo_worker_01:赵磊（网格员）,wg_demo_worker_02:孙浩（网格员）,wg_demo_supervisor_01:周静（网格长）,"
+    "kf_demo_supervisor_01:吴倩（坐席值班长）,wg_demo_manager_01:陈思远（客户经理）"
 )
 
 

@@ -212,7 +212,7 @@ def agent_reply(request: Request, account: str, reply: KfReply) -> dict[str, Any
 
 
 @sim_router.post("/{account}/close")
-def agent_close(request: Request, account: str, openid: str) -> dict[str, Any]:
+async def agent_close(request: Request, account: str, openid: str) -> dict[str, Any]:
     """The account's agent ends the session (WeChat then reports `kf_close_session`)."""
     _account(request, account)
     return close_session(request, openid, account)
