@@ -4,8 +4,10 @@ The page names the topics it shows (`?topics=queue,handoff:12,overview`). Every
 `console_stream_poll_seconds` the stream asks each topic's fingerprint (one small query), reads
 the topic's state when the fingerprint moved (or `REFRESH_SECONDS` passed), and sends it as an
 event named after the topic when it differs from what was sent last: a page always holds the
-whole state of what it shows, and a reconnect starts from a full state. The database is the only
-source, so it works across backend processes and needs no Redis.
+whole state of what it shows, and a reconnect starts from a full state. A topic shows the same to
+everyone who may watch it, so the streams of one process share what they read: a change is read
+once per process, however many consoles are open. The database is the only source, so it works
+across backend processes and needs no Redis.
 
 The stream also keeps the person present (their session's `last_seen_at`, every
 `PRESENCE_WRITE_SECONDS`): an agent counts as online while their console is open. When the session
@@ -54,11 +56,16 @@ class Topic:
     argument: Callable[[str], bool] = field(default=lambda value: value == "")
 
 
-@dataclass
-class _Sent:
-    fingerprint: Any = None
-    digest: str = ""
-    read_at: float = 0.0
+@dataclass(frozen=True)
+class _Read:
+    fingerprint: Any
+    read_at: float
+    payload: str
+
+
+#: the last state of each topic read by any stream of this process: topics show the same to everyone
+#: who may watch them, so the consoles open in one process read a change once, not once each
+_last_read: dict[str, _Read] = {}
 
 
 class Stream:
@@ -75,7 +82,7 @@ class Stream:
         self._token = token
         self._signed = signed
         self._topics = topics
-        self._sent = {name: _Sent() for name in topics}
+        self._sent = dict.fromkeys(topics, "")  # topic → digest of the state last sent
         self._seen_written = 0.0
 
     async def events(self) -> AsyncIterator[str]:
@@ -104,21 +111,30 @@ class Stream:
         with self._factory() as session:
             if staff.signed_in(session, self._settings, self._token) is None:
                 return None
-            changed: dict[str, str] = {}
-            for name, (topic, argument) in self._topics.items():
-                sent = self._sent[name]
-                fingerprint = topic.fingerprint(session, argument) if topic.fingerprint else None
-                fresh = now - sent.read_at < REFRESH_SECONDS
-                if topic.fingerprint is not None and sent.read_at and fingerprint == sent.fingerprint and fresh:
-                    continue
-                payload = json.dumps(topic.read(session, self._settings, argument), ensure_ascii=False)
-                digest = hashlib.sha256(payload.encode()).hexdigest()
-                sent.fingerprint, sent.read_at = fingerprint, now
-                if digest != sent.digest:
-                    sent.digest = digest
-                    changed[name] = payload
-        if now - self._seen_written >= PRESENCE_WRITE_SECONDS:
+        if now - self._seen_written >= PRESENCE_WRITE_SECONDS:  # present before the figures are read
             with transaction(self._factory) as session:
                 staff.touch_seen(session, self._signed.session_id)
             self._seen_written = now
+        with self._factory() as session:
+            changed: dict[str, str] = {}
+            for name, (topic, argument) in self._topics.items():
+                payload = self._state(session, name, topic, argument, now)
+                digest = hashlib.sha256(payload.encode()).hexdigest()
+                if digest != self._sent[name]:
+                    self._sent[name] = digest
+                    changed[name] = payload
         return changed
+
+    def _state(self, session: Session, name: str, topic: Topic, argument: str, now: float) -> str:
+        """The topic's state as JSON: read again when its fingerprint moved (or, without one, at most
+        once a poll), else as read last by any stream of this process."""
+        fingerprint = topic.fingerprint(session, argument) if topic.fingerprint else None
+        last = _last_read.get(name)
+        fresh_for = REFRESH_SECONDS if topic.fingerprint else self._settings.console_stream_poll_seconds / 2
+        if last is not None and last.fingerprint == fingerprint and now - last.read_at < fresh_for:
+            return last.payload
+        payload = json.dumps(topic.read(session, self._settings, argument), ensure_ascii=False)
+        for stale in [key for key, read in _last_read.items() if now - read.read_at > 2 * REFRESH_SECONDS]:
+            _last_read.pop(stale, None)
+        _last_read[name] = _Read(fingerprint, now, payload)
+        return payload

@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from backend.console.live import Stream, Topic
 from backend.console.topics import TOPICS
 from backend.core.deps import SettingsDep
-from backend.core.errors import Invalid
-from backend.staff.access import COOKIE_NAME, Caller, Forbidden, allow
+from backend.core.errors import Forbidden, Invalid
+from backend.staff.access import COOKIE_NAME, Caller, allow
 from backend.staff.roles import StaffRole
 
 STATIC = Path(__file__).parent / "static"

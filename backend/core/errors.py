@@ -24,6 +24,11 @@ class DomainError(Exception):
             self.code = code
 
 
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

@@ -107,7 +107,7 @@ def detail(session: Session, settings: Settings, handoff: Handoff) -> HandoffRea
         if outbox_ids
         else {}
     )
-    names = {s.id: s.name for s in staff.list_staff(session)} if rows else {}
+    names = staff.names(session, {r.staff_id for r in rows if r.staff_id is not None})
     transcript, timeline = [], []
     for row in rows:
         if row.kind == LineKind.event.value:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.config import Settings
-from backend.core.errors import Conflict, DomainError, Invalid, NotFound
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.handoffs import delivery, queue
@@ -40,11 +40,6 @@ from backend.staff.roles import AGENT_ROLES, SUPERVISION_ROLES, StaffRole
 logger = logging.getLogger(__name__)
 
 OPEN_VALUES = [s.value for s in OPEN]
-
-
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core import clock
 from backend.core.db import transaction
 from backend.core.deps import Role, SettingsDep, token_role
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, Forbidden
 from backend.staff import service
 from backend.staff.roles import StaffRole
 
@@ -31,11 +31,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class SignedOut(DomainError):
     status_code = 401
     code = "signed_out"
-
-
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def sign_out(caller: Person, session: TxSessionDep, response: Response) -> None:
     response.delete_cookie(COOKIE_NAME, path="/")
 
 
-@router.put("/staff/me/accepting")
+@router.put("/staff/me/accepting", responses=error_responses(400))
 def set_accepting(data: Accepting, caller: Person, session: TxSessionDep) -> Accepting:
     """Pause (小休) or resume taking conversations."""
     assert caller.staff is not None

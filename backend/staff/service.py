@@ -105,6 +105,13 @@ def staff_by_id(session: Session, staff_id: int) -> Staff:
     return staff
 
 
+def names(session: Session, staff_ids: set[int]) -> dict[int, str]:
+    """The names of these people, by id."""
+    if not staff_ids:
+        return {}
+    return dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all())  # type: ignore[arg-type]
+
+
 def list_staff(session: Session, *, roles: frozenset[StaffRole] | None = None) -> list[Staff]:
     query = select(Staff).order_by(Staff.username)
     if roles is not None:
