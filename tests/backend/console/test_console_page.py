@@ -181,3 +181,42 @@ def test_an_agent_answers_a_customer_handed_over_live_and_the_customer_sees_it(r
     expect(console.locator("#reply-text")).to_have_value("")
     expect(phone.locator("#customer-log .bot")).to_have_count(2, timeout=10_000)
     shoot(console, running, "5-after-sign-in")
+
+
+def test_the_supervisor_sees_agents_and_waits_and_callbacks_are_worked_off_live(running: Running, browser: Any) -> None:
+    """值班监控 shows who is online, what each holds and how long customers wait; 回电任务 shows a
+    callback the assistant promised as soon as it is made, and an agent marks it done."""
+    from playwright.sync_api import expect
+
+    admin = bearer(TOKENS["powerdesk_admin_token"])
+    running.api("POST", "/staff", json=AGENT, headers=admin).raise_for_status()
+    supervisor = AGENT | {"username": "supervisor01", "name": "吴倩", "role": "supervisor"}
+    running.api("POST", "/staff", json=supervisor, headers=admin).raise_for_status()
+
+    agent_page = browser.new_page()
+    agent_page.goto(running.backend_url + "/console/#/callbacks")
+    sign_in(agent_page)
+    expect(agent_page.locator("#callback-rows")).to_contain_text("暂无待回电的客户")
+
+    watch = browser.new_page()
+    watch.goto(running.backend_url + "/console/#/supervision")
+    watch.fill("#signin-username", "supervisor01")
+    watch.fill("#signin-password", AGENT["password"])
+    watch.click("#signin-submit")
+    rows = watch.locator("#agent-rows")
+    expect(rows).to_contain_text("林晓")
+    expect(rows).to_contain_text("吴倩")
+    actions = bearer(TOKENS["powerdesk_actions_token"])
+    running.api("POST", "/handoffs", json={"channel": "sms", "sender_id": "13800000009"}, headers=actions)
+    expect(watch.locator(".figure").nth(1)).to_contain_text("1", timeout=10_000)  # 排队客户
+    expect(watch.locator(".page-scroll .note")).to_contain_text("排队等待：", timeout=10_000)
+    shoot(watch, running, "6-supervision")
+
+    callback = {"channel": "sms", "sender_id": "13800000009", "phone": "13800000009", "reason": "无人接听时请回电"}
+    running.api("POST", "/callbacks", json=callback, headers=actions).raise_for_status()
+    expect(agent_page.locator("#callback-rows")).to_contain_text("无人接听时请回电", timeout=10_000)
+    agent_page.click("#callback-rows button")
+    agent_page.fill("dialog textarea[name=note]", "已电话联系客户，问题已解答")
+    agent_page.click("dialog button[type=submit]")
+    expect(agent_page.locator("#callback-rows")).to_contain_text("暂无待回电的客户", timeout=10_000)
+    shoot(agent_page, running, "7-callbacks")
