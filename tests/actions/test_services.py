@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -251,9 +253,24 @@ async def test_complaint_opens_a_ticket_with_contact_deadline(
     assert actions_env.admin("GET", f"/tickets/{message['ticket_no']}")["kind"] == "complaint"
 
 
+def agent_on_duty(backend: Backend) -> None:
+    """The seed's demo agent agent01 signs in and opens the console's live stream: an agent online."""
+    body = json.dumps({"username": "agent01", "password": "demo-agent-01"}).encode()
+    request = urllib.request.Request(
+        f"{backend.url}/api/v1/staff/sessions", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        cookie = answer.headers["Set-Cookie"].split(";")[0]
+    stream = urllib.request.Request(f"{backend.url}/api/v1/console/stream?topics=queue", headers={"Cookie": cookie})
+    with urllib.request.urlopen(stream, timeout=10) as events:
+        while not events.readline().startswith(b"event: queue"):  # the first poll marks the agent present
+            pass
+
+
 async def test_handoff_is_recorded_and_the_bot_stays_quiet_until_released(
     world: World, actions_env: Backend, domain: dict[str, Any]
 ) -> None:
+    agent_on_duty(actions_env)
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(world.openid, "转人工", "request_human", slots=customer(world))
     events = await ActionRequestHuman().run(dispatcher, tracker, domain)
@@ -268,7 +285,8 @@ async def test_handoff_is_recorded_and_the_bot_stays_quiet_until_released(
     assert slots_of(events).get("handoff_released") is None
 
     active = actions_env.admin("GET", f"/handoffs?sender_id={world.openid}&active=true")
-    actions_env.admin("POST", f"/handoffs/{active[0]['id']}/release")
+    actions_env.admin("POST", f"/handoffs/{active[0]['id']}/claim", {"agent": "agent01"})
+    actions_env.admin("POST", f"/handoffs/{active[0]['id']}/release", {"summary": "已为客户解答"})
     tracker = make_tracker(world.openid, "你好", slots=quiet, active_loop="handoff_form")
     events = await ValidateHandoffForm().run(CollectingDispatcher(), tracker, domain)
     assert slots_of(events)["handoff_released"] is True
