@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from backend.access.router import router as access_router
 from backend.applications.router import router as applications_router
 from backend.billing.router import router as billing_router
+from backend.callbacks.router import router as callbacks_router
+from backend.console.router import api_router as console_router
 from backend.conversations.router import router as conversations_router
 from backend.core.errors import error_responses
 from backend.customers.router import router as customers_router
@@ -16,6 +18,7 @@ from backend.notifications.router import router as notifications_router
 from backend.outages.router import router as outages_router
 from backend.places.router import router as places_router
 from backend.reports.router import router as reports_router
+from backend.staff.router import router as staff_router
 from backend.tickets.router import router as tickets_router
 from backend.topology.router import router as topology_router
 
@@ -36,3 +39,6 @@ api_router.include_router(notifications_router)
 api_router.include_router(conversations_router)
 api_router.include_router(reports_router)
 api_router.include_router(live_router)
+api_router.include_router(staff_router)
+api_router.include_router(callbacks_router)
+api_router.include_router(console_router)

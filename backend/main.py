@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from backend.api import api_router
+from backend.console.router import CSP, STATIC
+from backend.console.router import page_router as console_pages
 from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
@@ -18,9 +21,11 @@ from backend.core.limits import BodyLimit
 from backend.core.logs import LogSettings, RequestIds, configure_logging
 from backend.core.metrics import RequestMetrics, exposition
 from backend.core.redis import get_redis
+from backend.handoffs.wechat_kf import KfDesk
 from backend.live.service import Overview
 from backend.monitoring import DatabaseCollector
 from connectors import log_masking
+from connectors.wechat.client import WeChatClient
 
 
 def create_app(settings: Settings | None = None, log_settings: LogSettings | None = None) -> FastAPI:
@@ -39,6 +44,12 @@ def create_app(settings: Settings | None = None, log_settings: LogSettings | Non
         app.state.redis = get_redis(settings.redis_url)
         app.state.metrics_database = DatabaseCollector(app.state.session_factory)
         app.state.live_overview = Overview(app.state.session_factory)
+        app.state.kf_desk = None
+        if settings.handoff_wechat_delivery == "wechat_kf":
+            client = WeChatClient(
+                settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url, app.state.redis
+            )
+            app.state.kf_desk = KfDesk(client)
         yield
 
     app = FastAPI(title="PowerDesk backend", version="0.1.0", lifespan=lifespan)
@@ -54,6 +65,20 @@ def create_app(settings: Settings | None = None, log_settings: LogSettings | Non
         """Prometheus metrics (docs/contracts.md); bound to 127.0.0.1 like the rest, never exposed."""
         body, content_type = exposition(app.state.metrics_database)
         return Response(body, media_type=content_type)
+
+    app.include_router(console_pages)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+
+    @app.middleware("http")
+    async def console_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """The console's pages load nothing but what this backend serves, and are never framed."""
+        response = await call_next(request)
+        if request.url.path.startswith("/console"):
+            response.headers["Content-Security-Policy"] = CSP
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Referrer-Policy"] = "same-origin"
+            response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

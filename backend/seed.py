@@ -18,6 +18,10 @@ Demo identities (fixed, for the simulator's pickers):
 
 Grid workers (WeCom user ids): wg_demo_worker_01 (赵磊, cell of 3100000001/2), wg_demo_worker_02
 (孙浩, same cell), wg_demo_supervisor_01 (周静, supervisor of that cell); others are `wg<code>`.
+
+Console staff (`backend/staff/demo.py`): agents agent01 (林晓) and agent02 (黄蕾),
+dispatcher01 (郑毅), duty supervisor supervisor01 (吴倩, WeCom kf_demo_supervisor_01), and the
+customer manager of 3100000004/5, manager01 (陈思远, WeCom wg_demo_manager_01).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from backend.core.db import Base, get_engine, session_factory
 from backend.customers.models import Customer, WechatBinding
 from backend.outages import service as outages
 from backend.outages.schemas import OutageCreate
+from backend.staff.demo import seed_demo
 from backend.topology.models import Feeder, GridCell, Transformer, Worker
 
 logger = logging.getLogger(__name__)
@@ -537,11 +542,13 @@ def main(argv: list[str] | None = None) -> int:
     with factory() as session, session.begin():
         if has_customers(session):
             if args.if_empty:
-                logger.info("database already has customers; nothing to do")
+                # A database seeded before the staff console existed gets its demo staff now.
+                logger.info("database already has customers; demo staff added: %s", seed_demo(session))
                 return 0
             logger.error("database already has customers; seed only an empty database (or pass --if-empty)")
             return 1
         result = seed(session, args.customers, args.seed)
+        result["staff"] = seed_demo(session)
     logger.info("seeded %s", result)
     return 0
 

@@ -218,9 +218,10 @@ class BackendClient:
         result: JSON = await self._request("POST", "/handoffs", body=handoff)
         return result
 
-    async def handoff_message(self, handoff_id: int, text: str) -> JSON:
+    async def handoff_message(self, handoff_id: int, text: str, at: str) -> JSON:
         """Pass a customer's message to the person handling (or about to handle) the conversation."""
-        result: JSON = await self._request("POST", f"/handoffs/{handoff_id}/customer-messages", body={"text": text})
+        body = {"text": text, "at": at}
+        result: JSON = await self._request("POST", f"/handoffs/{handoff_id}/customer-messages", body=body)
         return result
 
     async def cancel_handoff(self, handoff_id: int) -> None:

@@ -1,7 +1,8 @@
 """A person behind the bot (转人工): the request with the conversation so far, an honest wait, the
 customer's messages passed on while they wait (acknowledged once), a callback when nobody is on
 duty, and "不用了" to go back to the assistant. A business customer's "客户经理" goes to their own
-manager. When the agent releases the conversation, the next message is the assistant's again.
+manager. When the agent releases the conversation (the backend tells the customer so, with the
+agent's summary), the next message is the assistant's again.
 
 Task `handoff`: step `waiting`; fields `handoff_id`, `acknowledged`. Task `callback`: step `offer`.
 """
@@ -18,8 +19,6 @@ from dialogue.phrases import time_phrase
 from dialogue.tasks import Task, TaskData
 
 logger = logging.getLogger(__name__)
-
-ENDED = ("released", "closed", "cancelled")
 
 
 def transcript(turn: Turn, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,7 +86,8 @@ class Handoff(Task):
 
     async def answer(self, turn: Turn, task: TaskData) -> bool:
         try:
-            result = await turn.backend.handoff_message(task["handoff_id"], turn.message.bare)
+            at = datetime.now(timezone.utc).isoformat()
+            result = await turn.backend.handoff_message(task["handoff_id"], turn.message.bare, at)
         except BackendUnavailable as exc:
             logger.warning("a message for the agent could not be passed on: %s", exc)
             turn.say("utter_handoff_relay_failed")
@@ -95,11 +95,9 @@ class Handoff(Task):
         except BackendRejected as exc:
             logger.info("handoff %s no longer takes messages: %s", task["handoff_id"], exc.code)
             result = {"status": "closed"}
-        if result.get("status") in ENDED:
-            turn.state.finish()
-            summary = str(result.get("summary") or "")
-            turn.say("utter_handoff_back_summary" if summary else "utter_handoff_back", summary=summary)
-            return False  # the assistant answers this message itself
+        if result.get("status") not in ("waiting", "active"):
+            turn.state.finish()  # the person left (and the backend said so): the assistant answers
+            return False
         if not task.get("acknowledged"):
             task["acknowledged"] = True
             turn.say("utter_handoff_passed_on")
@@ -129,8 +127,6 @@ class Callback(Task):
             turn.state.finish()
             await self.cancel(turn, task)
             return True
-        if phone is None and answer is True and turn.identity.accounts:
-            phone = "registered"
         if phone is None:
             if answer is True:
                 turn.say("utter_callback_ask_phone")
@@ -140,10 +136,9 @@ class Callback(Task):
         body: dict[str, Any] = {
             "channel": message.channel,
             "sender_id": message.sender_id,
+            "phone": phone,
             "reason": "转人工无人接听，预约回电",
         }
-        if phone != "registered":
-            body["phone"] = phone
         if turn.accounts:
             body["account_no"] = turn.accounts[0]
         try:

@@ -97,6 +97,8 @@ def print_banner(ports: dict[str, int], env: dict[str, str], var: Path) -> None:
         f"  database    {env['DATABASE_URL'].split('@')[-1]}",
         f"  redis       {env['REDIS_URL'].split('@')[-1]}",
         f"  simulator   {url('SIMULATOR')}   <- open it to chat as a customer or a grid worker",
+        f"  console     {url('BACKEND')}/console/   <- agents answer customers who ask for a person",
+        "              (demo sign-in agent01 / demo-agent-01; others in the README)",
         "",
         "Or talk to the assistant through Rasa's REST channel (local use only, behind the API token):",
         f'  curl -s {url("RASA")}/webhooks/rest/webhook -H "Authorization: Bearer $RASA_API_TOKEN" \\',

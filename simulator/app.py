@@ -1,8 +1,9 @@
 """The simulator app: `uvicorn --factory simulator.app:create_app` (app env, port SIMULATOR_PORT).
 
-Fake api.weixin.qq.com and qyapi.weixin.qq.com under `/cgi-bin` (point WECHAT_API_BASE_URL and
-WECOM_API_BASE_URL here), the platforms' server side and the steering routes under `/sim`, the
-demo page at `/`. The fault switch applies to every `/cgi-bin` call.
+Fake api.weixin.qq.com and qyapi.weixin.qq.com under `/cgi-bin` (and WeChat's customer-service
+sessions under `/customservice`; point WECHAT_API_BASE_URL and WECOM_API_BASE_URL here), the
+platforms' server side and the steering routes under `/sim`, the demo page at `/`. The fault
+switch applies to every `/cgi-bin` call.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from backend.core.limits import BodyLimit
 from backend.core.metrics import RequestMetrics, exposition
 from connectors import log_masking
-from simulator import console, sms_gateway, wechat_api, wecom_api
+from simulator import console, sms_gateway, wechat_api, wechat_kf, wecom_api
 from simulator.peer import CallbackPeer
 from simulator.settings import SimulatorSettings
 from simulator.state import PlatformState
@@ -43,6 +44,7 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=4 * 1024 * 1024)  # photos are up to 2 MB
     app.state.settings = settings
     app.state.platform = PlatformState()
+    app.state.platform.kf_accounts = wechat_kf.default_accounts(settings)
     app.state.tasks = set()
     app.state.wechat_peer = CallbackPeer(
         settings.wechat_webhook, settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id,
@@ -80,6 +82,8 @@ def create_app(settings: SimulatorSettings | None = None) -> FastAPI:
 
     app.include_router(wechat_api.router)
     app.include_router(wecom_api.router)
+    app.include_router(wechat_kf.api_router)
+    app.include_router(wechat_kf.sim_router)
     app.include_router(console.router)
     app.include_router(sms_gateway.router)
 

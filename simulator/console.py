@@ -2,7 +2,8 @@
 
 - `POST /sim/wechat/users/{openid}/send`, `POST /sim/wecom/users/{user_id}/send`: a user's
   message or event, delivered to the channel like the platform does (`wait=true` waits for the
-  deliveries and returns them); the WeChat window and follow state change as on the platform.
+  deliveries and returns them); the WeChat window and follow state change as on the platform; a
+  WeChat user in a customer-service (kf) session writes to that account instead (`wechat_kf.py`).
 - `GET /sim/records?since=&platform=&to=&api=`: everything the fake APIs received and delivered.
 - `PUT/GET/DELETE /sim/faults`: the fault switch; `POST /sim/tokens/expire`; `GET /sim/token-calls`.
 - `PUT /sim/wechat/users/{openid}/window`: set a user's window (e.g. last message 49 h ago);
@@ -38,7 +39,8 @@ DEFAULT_DEMO_CUSTOMERS = (
     "o_demo_visitor_01:新关注用户（未绑定，可绑定户号3100000005）:13800138005"
 )
 DEFAULT_DEMO_WORKERS = (
-    "wg_demo_worker_01:赵磊（网格员）,wg_demo_worker_02:孙浩（网格员）,wg_demo_supervisor_01:周静（网格长）"
+    "wg_demo_worker_01:赵磊（网格员）,wg_demo_worker_02:孙浩（网格员）,wg_demo_supervisor_01:周静（网格长）,"
+    "kf_demo_supervisor_01:吴倩（坐席值班长）,wg_demo_manager_01:陈思远（客户经理）"
 )
 
 
@@ -84,6 +86,12 @@ async def wechat_send(request: Request, openid: str, action: UserAction, wait: b
         state.windows.pop(openid, None)
     elif action.type != "event" or action.event in ("subscribe", "CLICK", "SCAN"):
         state.user_acted(openid, by_message=action.type != "event")
+    kf_session = state.kf_session(openid) if action.type != "event" else None
+    if kf_session is not None:  # WeChat forwards it to the customer-service account, not to us
+        kf_session.last_activity = state.now()
+        state.record(platform="wechat", api="kf_inbound", sender=openid, to=kf_session.account,
+                     msg_type=action.type, content=action.content or action.recognition or action.label)  # fmt: skip
+        return {"status": "to_kf", "kf_account": kf_session.account}
     xml = wechat_xml(action, openid, settings.wechat_account)
     return await _dispatch(request, request.app.state.wechat_peer, xml, openid, action, "wechat", wait)
 

@@ -26,6 +26,28 @@ class Window:
     used: int = 0
 
 
+#: WeChat stops forwarding a user's messages to customer service after this long without the
+#: agent closing the session (they reach the developer's URL again)
+KF_SESSION_IDLE_SECONDS = 30 * 60
+
+
+@dataclass
+class KfAccount:
+    """A customer-service account of the official account (多客服)."""
+
+    account: str
+    nickname: str
+    kf_id: int
+    online: bool = True
+
+
+@dataclass
+class KfSession:
+    account: str
+    created: float
+    last_activity: float
+
+
 @dataclass
 class Faults:
     """An injected fault: `slow` (sleep `delay` s first), `fail` (HTTP 503), `errcode` (answer it).
@@ -66,6 +88,8 @@ class PlatformState:
     records: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     clock_offset: float = 0.0
+    kf_accounts: dict[str, KfAccount] = field(default_factory=dict)
+    kf_sessions: dict[str, KfSession] = field(default_factory=dict)  # openid -> its session
 
     def now(self) -> float:
         return time.time() + self.clock_offset
@@ -139,3 +163,16 @@ class PlatformState:
             return True
         self.wecom_recent[key] = now
         return False
+
+    # --- the official account's customer service (kf sessions) --------------------------------
+
+    def kf_session(self, openid: str) -> KfSession | None:
+        """The user's session, if it still holds (it lapses after 30 minutes without activity)."""
+        session = self.kf_sessions.get(openid)
+        if session is not None and self.now() - session.last_activity > KF_SESSION_IDLE_SECONDS:
+            del self.kf_sessions[openid]
+            return None
+        return session
+
+    def kf_accepted(self, account: str) -> int:
+        return sum(1 for openid in list(self.kf_sessions) if (s := self.kf_session(openid)) and s.account == account)

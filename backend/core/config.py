@@ -7,7 +7,7 @@ import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
@@ -105,6 +105,38 @@ class Settings(DatabaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    # Staff console and hand-offs to people (人工坐席), docs/adr/draft-staff-console.md.
+    #: a console session ends after this long without a request, and in any case after the maximum
+    staff_session_idle_minutes: int = Field(default=120, ge=1)
+    staff_session_max_hours: int = Field(default=12, ge=1)
+    #: the session cookie is sent over HTTPS only (set it behind the production reverse proxy)
+    staff_cookie_secure: bool = False
+    #: failed sign-ins in a row that lock the account for `staff_lock_minutes`
+    staff_signin_max_failures: int = Field(default=5, ge=1)
+    staff_lock_minutes: int = Field(default=15, ge=1)
+    #: an agent counts as online while their console's live stream was seen within this many seconds
+    staff_presence_seconds: int = Field(default=60, ge=10)
+    #: the hours in which people answer in chat (Asia/Shanghai, every day)
+    handoff_hours_start: time = time(8, 0)
+    handoff_hours_end: time = time(20, 0)
+    #: conversations one agent handles at once
+    handoff_agent_concurrency: int = Field(default=3, ge=1)
+    #: the handling time assumed for wait estimates until conversations of the last day give one
+    handoff_default_handle_minutes: int = Field(default=6, ge=1)
+    #: the duty supervisor is told (WeCom) of customers waiting longer than this
+    handoff_wait_alert_minutes: int = Field(default=5, ge=1)
+    #: WeChat customers go to the console ("console") or to the official account's own
+    #: customer-service system ("wechat_kf", kf sessions created through its API)
+    handoff_wechat_delivery: Literal["console", "wechat_kf"] = "console"
+    #: a callback is made within this many minutes of service hours (DESIGN service standards)
+    callback_contact_minutes: int = Field(default=120, ge=1)
+    #: how often a console's live stream looks for changes
+    console_stream_poll_seconds: float = Field(default=1.0, gt=0)
+    #: the official account, for the kf sessions of `handoff_wechat_delivery=wechat_kf`
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
 
     @field_validator("powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token")
     @classmethod

@@ -77,10 +77,8 @@ class Caller:
     worker_code: str | None = None
 
 
-async def caller(
-    request: Request, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> Caller:
-    """Who the request's token belongs to; 401 when there is none or it is wrong."""
+def token_caller(settings: Settings, authorization: str | None) -> Caller:
+    """Who the bearer token of an `Authorization` header belongs to; 401 when there is none or it is wrong."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and token:
         for role, expected in (
@@ -95,8 +93,23 @@ async def caller(
             expected = worker_token(settings.powerdesk_worker_token, code)
             if hmac.compare_digest(token.encode(), expected.encode()):
                 return Caller(Role.worker, code)
-    logger.warning("%s %s refused: missing or invalid bearer token", request.method, request.url.path)
     raise HTTPException(401, detail="missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def token_role(settings: Settings, authorization: str | None) -> Role:
+    """The role of the bearer token in an `Authorization` header; 401 when there is none or it is wrong."""
+    return token_caller(settings, authorization).role
+
+
+async def caller(
+    request: Request, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
+    """Who the request's token belongs to; 401 when there is none or it is wrong."""
+    try:
+        return token_caller(settings, authorization)
+    except HTTPException:
+        logger.warning("%s %s refused: missing or invalid bearer token", request.method, request.url.path)
+        raise
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

@@ -62,6 +62,8 @@ class NotifierSettings(DatabaseSettings):
     #: machine each need their own.
     notifier_metrics_port: int = Field(default=0, ge=0, le=65535)
     notifier_metrics_host: str = "127.0.0.1"
+    #: how often it reports customers waiting too long for a person to the duty supervisor (0: never)
+    notifier_handoff_alert_seconds: float = 30.0
 
 
 @lru_cache

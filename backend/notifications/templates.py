@@ -291,6 +291,37 @@ TEMPLATES: dict[str, PushTemplate] = {
             "户号{account_masked}于{at}绑定了新微信，如非本人操作请拨打95598。",
             when="at",
         ),
+        # Hand-offs to people (人工坐席), backend/handoffs/delivery.py.
+        _t(
+            "agent_reply",
+            "人工客服回复",
+            "人工客服{agent_name}：{text}",
+        ),
+        _t(
+            "handoff_released",
+            "人工服务已结束",
+            "人工客服已为您处理：{summary}。接下来由智能客服小电继续为您服务，还有问题直接发消息给我即可，需要人工时请回复“转人工”。",
+            "人工客服已为您处理：{summary}。小电继续为您服务，需要人工请回复转人工。",
+        ),
+        _t(
+            "handoff_closed",
+            "人工服务已结束",
+            "本次人工服务已结束，感谢您的耐心。还有问题直接发消息给我即可，需要人工时请回复“转人工”。",
+            "本次人工服务已结束，感谢您的耐心。如需人工请回复转人工。",
+        ),
+        _t(
+            "handoff_to_manager",
+            "客户请您联系",
+            "客户经理您好：您的客户{customer_name}（户号{account_no}，电话{customer_phone}）在{channel_label}请您联系。\n"
+            "客户诉求：{reason}\n最近对话：\n{transcript}",
+            "客户{customer_name}（户号{account_no}）请您联系，电话{customer_phone}。",
+        ),
+        _t(
+            "handoff_wait_alert",
+            "人工坐席排队提醒",
+            "人工坐席排队提醒：{count}位客户已等待超过{minutes}分钟，最长已等{longest}分钟，当前在线坐席{online}人，请协调接待。",
+            "{count}位客户等待人工超过{minutes}分钟，最长{longest}分钟，在线坐席{online}人，请协调。",
+        ),
         # Made by the notifier itself: several SMS updates of one ticket merged into one.
         _t(
             "ticket_updates_coalesced",

@@ -7,8 +7,9 @@ refused for good. A row taken over from a notifier that died holding it is first
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
 the domains' periodic jobs (`backend/scheduled.py`: escalation of tasks not accepted in time, the
-service standards, arrears reminders), each at the interval its notifier setting gives. Several
-notifiers may run them at once: the outbox's dedup keys keep each push single.
+service standards, arrears reminders, the duty supervisor's alert of customers waiting too long for
+a person), each at the interval its notifier setting gives. Several notifiers may run them at once:
+the outbox's dedup keys keep each push single.
 """
 
 from __future__ import annotations

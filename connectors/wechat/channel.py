@@ -43,6 +43,11 @@ logger = logging.getLogger(__name__)
 rasa_tuning.apply()  # the rasa server loads this module with its channels
 
 CHOICES_TTL_SECONDS = 3600
+# How often the journal is read for messages the webhook gateway acked (adds half of it to a reply).
+JOURNAL_POLL_SECONDS = 0.02
+JOURNAL_RETRY_SECONDS = 5.0
+#: events of the official account's own customer service (kf sessions), reported to the backend
+KF_EVENTS = ("kf_create_session", "kf_close_session", "kf_switch_session")
 
 
 def make_redis(url: str) -> Redis:
@@ -199,6 +204,9 @@ class WeChatInput(PlatformInput):
 
     def interaction_sync(self, inbound: Inbound) -> None:
         event = inbound.fields.get("Event", "").lower()
+        if event in KF_EVENTS:  # WeChat's own customer service, not the user: no window opens
+            self._kf_changed(inbound.sender, inbound.fields)
+            return
         if event in ("subscribe", "unsubscribe"):
             self._follow_changed(inbound.sender, following=event == "subscribe")
         if event == "unsubscribe":
@@ -213,6 +221,12 @@ class WeChatInput(PlatformInput):
             self.push.follow_changed(openid, following)
         except PushFailed as exc:
             logger.warning("backend not told that %s %s: %s", mask_id(openid), change, exc)
+
+    def _kf_changed(self, openid: str, fields: dict[str, str]) -> None:
+        try:
+            self.push.kf_session_changed(openid, fields)
+        except PushFailed as exc:
+            logger.error("ALERT backend not told of %s for %s: %s", fields.get("Event"), mask_id(openid), exc)
 
     def deliver_sync(self, recipient: str, text: str, dedup_key: str) -> None:
         if self.window.try_consume(recipient):

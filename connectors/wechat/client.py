@@ -1,8 +1,9 @@
-"""The WeChat official-account API client (customer-service and template messages).
+"""The WeChat official-account API client (customer-service and template messages, kf sessions).
 
     client = WeChatClient(app_id, secret, base_url, redis)
     client.send_text(openid, "您好……")                       # customer-service message
     msgid = client.send_template(openid, template_id, {"keyword1": "QX202611220001"}, url=None)
+    client.create_kf_session(openid, "kf2001@gh_account")   # hand the user to a 客服 account
 
 Synchronous: run it in a thread (`asyncio.to_thread` / `run_in_executor`) from async code.
 Errors are the typed exceptions of `connectors.wechat.errors` (OutsideWindow 45015, QuotaExceeded
@@ -89,15 +90,42 @@ class WeChatClient:
         logger.info("template %s sent to %s, msgid %s", template_id, mask_id(openid), msgid)
         return msgid
 
+    # --- the official account's own customer service (多客服 kf sessions) ----------------------
+
+    def online_kf_accounts(self) -> list[dict[str, Any]]:
+        """The customer-service accounts online now: `{kf_account, status, kf_id, accepted_case}`
+        each (`status` 1: online on the web client; `accepted_case`: sessions it holds)."""
+        answer = self._call("GET", "/cgi-bin/customservice/getonlinekflist")
+        return list(answer.get("kf_online_list") or [])
+
+    def create_kf_session(self, openid: str, kf_account: str, text: str | None = None) -> None:
+        """Hand the user to a customer-service account: their messages go to it until it closes the
+        session (or 30 minutes pass without one); `text` is shown to the agent in their client."""
+        body: dict[str, Any] = {"kf_account": kf_account, "openid": openid}
+        if text:
+            body["text"] = text
+        self._call("POST", "/customservice/kfsession/create", body=body)
+        logger.info("kf session created for %s", mask_id(openid))
+
+    def kf_session_of(self, openid: str) -> str | None:
+        """The customer-service account holding the user's session, None when there is none."""
+        answer = self._call("GET", "/customservice/kfsession/getsession", params={"openid": openid})
+        return str(answer.get("kf_account") or "") or None
+
     # --- plumbing ----------------------------------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", path, body=body)
+
+    def _call(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         token = self.tokens.get()
         for attempt in (1, 2):
             try:
                 return call_json(
-                    self._session, "POST", self._base + path,
-                    params={"access_token": token}, body=body, timeout=self._timeout,
+                    self._session, method, self._base + path,
+                    params={**(params or {}), "access_token": token}, body=body, timeout=self._timeout,
                 )  # fmt: skip
             except InvalidCredential:
                 if attempt == 2:

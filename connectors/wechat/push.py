@@ -1,5 +1,6 @@
 """Hand a chat reply that cannot go out as a customer-service message to the push pipeline, and
-tell it who unfollowed the official account.
+tell the backend who unfollowed the official account and how WeChat's own customer-service
+sessions (kf) change.
 
 `POST {BACKEND_URL}/api/v1/notifications` with template `chat_reply` (docs/contracts.md): the
 notifier then tries a template message and SMS. Synchronous; call it from a thread.
@@ -24,6 +25,7 @@ class PushPipeline:
     def __init__(self, backend_url: str, token: str, *, timeout: tuple[float, float] = (2.0, 5.0)) -> None:
         self._url = backend_url.rstrip("/") + "/api/v1/notifications"
         self._followers_url = self._url + "/wechat-followers/"
+        self._kf_events_url = backend_url.rstrip("/") + "/api/v1/handoffs/wechat-kf-events"
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = timeout
         self._session = requests.Session()
@@ -52,6 +54,22 @@ class PushPipeline:
             response = self._session.put(
                 url, json={"following": following}, headers=self._headers, timeout=self._timeout
             )
+        except requests.RequestException as exc:
+            raise PushFailed(type(exc).__name__) from exc
+        if response.status_code >= 300:
+            raise PushFailed(f"HTTP {response.status_code}")
+
+    def kf_session_changed(self, openid: str, fields: dict[str, str]) -> None:
+        """Report a kf session event (kf_create_session, kf_close_session, kf_switch_session): a
+        closed session hands the customer back to the assistant (`POST /handoffs/wechat-kf-events`)."""
+        event = fields.get("Event", "").lower()
+        body = {"event": event, "openid": openid}
+        if event == "kf_switch_session":
+            body |= {"kf_account": fields.get("FromKfAccount", ""), "to_kf_account": fields.get("ToKfAccount", "")}
+        else:
+            body["kf_account"] = fields.get("KfAccount", "")
+        try:
+            response = self._session.post(self._kf_events_url, json=body, headers=self._headers, timeout=self._timeout)
         except requests.RequestException as exc:
             raise PushFailed(type(exc).__name__) from exc
         if response.status_code >= 300:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
 from backend.core.logs import JsonFormatter, RequestIdFilter, request_id
+from backend.handoffs.models import Handoff
 from backend.notifications.models import OutboxMessage
 from tests.backend.conftest import County
 
@@ -34,13 +35,17 @@ def test_backend_metrics_count_requests_by_route_and_read_the_database_at_the_sc
     county: County,
     actions_headers: dict[str, str],
     admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
 ) -> None:
     report = {"account_no": county.a1, "channel": "wechat", "sender_id": "o_a1", "description": "停电了"}
     headers = actions_headers | {"Idempotency-Key": "m-1"}
     assert client.post("/api/v1/repair-reports", json=report, headers=headers).status_code == 200
     assert client.get("/api/v1/tickets/QX000000000000", headers=actions_headers).status_code == 404
-    handoff = {"channel": "wechat", "sender_id": "o_wait", "transcript": []}
-    assert client.post("/api/v1/handoffs", json=handoff, headers=actions_headers).status_code == 201
+    with session_factory() as session, session.begin():  # a customer waiting for a person
+        moment = clock.now()
+        session.add(
+            Handoff(channel="wechat", sender_id="o_wait", status="waiting", created_at=moment, updated_at=moment)
+        )
     day = clock.local_today().isoformat()
     assert client.get("/api/v1/reports/daily", params={"date": day}, headers=admin_headers).status_code == 200
 

@@ -134,24 +134,3 @@ def test_grid_workers(client: TestClient, county: County, actions_headers: dict[
         "backup": {"name": "网格员W3", "phone": "13900000002"},
     }
     assert client.get("/api/v1/grid-workers", params={"account_no": "123"}, headers=actions_headers).status_code == 422
-
-
-def test_handoffs_queue(client: TestClient, county: County, actions_headers: dict[str, str]) -> None:
-    line = {"from": "user", "text": "我要找人工", "at": "2026-11-22T10:00:00+08:00"}
-    first = client.post(
-        "/api/v1/handoffs",
-        json={"channel": "wechat", "sender_id": "o_1", "transcript": [line]},
-        headers=actions_headers,
-    ).json()
-    second = client.post(
-        "/api/v1/handoffs", json={"channel": "sms", "sender_id": "13800000009"}, headers=actions_headers
-    ).json()
-    assert (first["queue_position"], second["queue_position"]) == (1, 2)
-    assert second["estimated_wait_minutes"] == 6
-    again = client.post("/api/v1/handoffs", json={"channel": "wechat", "sender_id": "o_1"}, headers=actions_headers)
-    assert again.json()["id"] == first["id"]
-    released = client.post(f"/api/v1/handoffs/{first['id']}/release", headers=actions_headers).json()
-    assert released["status"] == "released" and released["queue_position"] is None
-    assert client.post(f"/api/v1/handoffs/{first['id']}/release", headers=actions_headers).status_code == 409
-    waiting = client.get("/api/v1/handoffs", params={"sender_id": "13800000009"}, headers=actions_headers).json()
-    assert waiting[0]["queue_position"] == 1

@@ -17,8 +17,7 @@ from backend.applications.schemas import ApplicationCreate
 from backend.core import clock
 from backend.core.config import Settings
 from backend.customers import service as customers
-from backend.handoffs import service as handoffs
-from backend.handoffs.schemas import HandoffCreate
+from backend.handoffs.models import Handoff
 from backend.notifications.models import OutboxMessage
 from backend.outages import service as outages
 from backend.outages.schemas import OutageCreate, OutageUpdate
@@ -121,7 +120,8 @@ def october(
     with month.at("2026-10-13T09:00:00") as session, session.begin():
         applications.advance(session, settings, number)
     with month.at("2026-10-08T09:00:00") as session, session.begin():
-        handoffs.request(session, HandoffCreate(channel="wechat", sender_id="o_z"))
+        moment = clock.now()  # a customer handed to a person (the hand-off service needs an agent on duty)
+        session.add(Handoff(channel="wechat", sender_id="o_z", status="waiting", created_at=moment, updated_at=moment))
     month.now.at("2026-11-03T10:00:00")
     return {"t1": t1, "t2": t2, "t3": t3}
 

@@ -4,8 +4,9 @@ Processes and servers, all on loopback: the rasa server (bot env, a real process
 fixture bot (`fixture_bot/`, trained once per session in seconds, so the tests exercise the
 channel, not the NLU); the simulator (in-process) as the WeChat/WeCom API and platform side;
 a small action server whose one action answers after a configurable delay (a slow turn); and a
-stand-in for the backend's `POST /api/v1/notifications` and `PUT …/wechat-followers/{openid}` that
-records the pushes and follow changes it is given.
+stand-in for the backend's `POST /api/v1/notifications`, `PUT …/wechat-followers/{openid}` and
+`POST /api/v1/handoffs/wechat-kf-events` that records the pushes, follow changes and kf session
+events it is given.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Recorded:
     pushes: list[dict[str, Any]] = field(default_factory=list)
     push_auth: list[str] = field(default_factory=list)
     follows: list[tuple[str, bool]] = field(default_factory=list)
+    kf_events: list[dict[str, Any]] = field(default_factory=list)
     action_delay: float = 0.0
 
 
@@ -71,6 +73,10 @@ def backend_app(recorded: Recorded) -> FastAPI:
     @app.put("/api/v1/notifications/wechat-followers/{openid}", status_code=204)
     async def follow(openid: str, request: Request) -> None:
         recorded.follows.append((openid, (await request.json())["following"]))
+
+    @app.post("/api/v1/handoffs/wechat-kf-events", status_code=204)
+    async def kf_event(request: Request) -> None:
+        recorded.kf_events.append(await request.json())
 
     return app
 

@@ -13,8 +13,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from redis import Redis
 
 from connectors._journal import Journal
+from connectors.wechat.client import WeChatClient
 from scripts.stack import ROOT
 from simulator.messages import UserAction, wechat_xml
 from tests.connectors.channel_stack import ACTIONS_TOKEN, REPLAY_USER, ChannelStack
@@ -289,6 +291,37 @@ def test_unfollow_and_follow_again_are_reported_to_the_backend(live: ChannelStac
             assert time.monotonic() < deadline, live.recorded.follows
             time.sleep(0.1)
     assert [f for f in live.recorded.follows if f[0] == openid] == [(openid, False), (openid, True)]
+
+
+def test_kf_session_events_reach_the_backend_and_messages_in_a_session_go_to_the_kf(
+    live: ChannelStack, redis_url: str
+) -> None:
+    """WeChat's own customer service (kf mode): the session events the simulated WeChat posts when
+    a session is created and closed reach the backend through the channel; while the session
+    holds, the customer's messages go to the kf account and start no Rasa turn."""
+    openid, account = "o_kf_channel_user_01", f"kf2001@{live.settings.wechat_account}"
+    client = WeChatClient(
+        live.settings.wechat_app_id, live.settings.wechat_app_secret, live.simulator_url,
+        Redis.from_url(redis_url),
+    )  # fmt: skip
+    client.create_kf_session(openid, account, "客户诉求：咨询电费")
+    assert user_says_to_kf(live, openid, "在吗") == {"status": "to_kf", "kf_account": account}
+    httpx.post(f"{live.simulator_url}/sim/wechat/kf/{account}/close", params={"openid": openid}).raise_for_status()
+    deadline = time.monotonic() + 15
+    while len([e for e in live.recorded.kf_events if e["openid"] == openid]) < 2:
+        assert time.monotonic() < deadline, live.recorded.kf_events
+        time.sleep(0.1)
+    assert [e for e in live.recorded.kf_events if e["openid"] == openid] == [
+        {"event": "kf_create_session", "openid": openid, "kf_account": account},
+        {"event": "kf_close_session", "openid": openid, "kf_account": account},
+    ]
+    assert live.user_events(openid) == []
+
+
+def user_says_to_kf(live: ChannelStack, openid: str, text: str) -> dict:
+    answer = httpx.post(f"{live.simulator_url}/sim/wechat/users/{openid}/send", json={"type": "text", "content": text})
+    answer.raise_for_status()
+    return answer.json()
 
 
 def test_journalled_message_is_replayed_after_a_restart(live: ChannelStack) -> None:

@@ -41,14 +41,15 @@ class Simulator:
 
 
 @contextmanager
-def simulator() -> Iterator[Simulator]:
+def simulator(rasa_url: str = "http://127.0.0.1:9") -> Iterator[Simulator]:
+    """The simulator; customers' messages are posted to `rasa_url` (nowhere by default)."""
     settings = SimulatorSettings(
         wechat_app_id="wx" + secrets.token_hex(8),
         wechat_app_secret=secrets.token_hex(16),
         wecom_corp_id="ww" + secrets.token_hex(8),
         wecom_agent_id="1000002",
         wecom_secret=secrets.token_hex(16),
-        rasa_url="http://127.0.0.1:9",
+        rasa_url=rasa_url,
     )
     app = create_app(settings)
     with serve(app) as url:

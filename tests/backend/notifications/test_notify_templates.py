@@ -45,6 +45,16 @@ SAMPLE = {
     "standard": "application_stage",
     "number": "YK202611220003",
     "responsible": "陈思远",
+    "agent_name": "林晓",
+    "summary": "已为您催办抢修，师傅半小时内到达",
+    "customer_name": "青山县鑫源超市",
+    "account_no": "3100000004",
+    "customer_phone": "13800138004",
+    "channel_label": "微信公众号",
+    "reason": "商户咨询增容报装进度",
+    "transcript": "客户：我要找客户经理",
+    "longest": 12,
+    "online": 2,
 }
 
 
