@@ -23,6 +23,7 @@ class Role(str, Enum):
     admin = "admin"
     actions = "actions"
     worker = "worker"
+    integration = "integration"
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -58,8 +59,9 @@ async def caller_role(settings: SettingsDep, authorization: Annotated[str | None
             (Role.admin, settings.powerdesk_admin_token),
             (Role.actions, settings.powerdesk_actions_token),
             (Role.worker, settings.powerdesk_worker_token),
+            (Role.integration, settings.powerdesk_integration_token),
         ):
-            if hmac.compare_digest(token.encode(), expected.encode()):
+            if expected is not None and hmac.compare_digest(token.encode(), expected.encode()):
                 return role
     raise HTTPException(401, detail="missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
 

@@ -12,6 +12,7 @@ from backend.core.idempotency import run_once
 from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep, TxSessionDep
 from backend.customers import service as customers
+from backend.faults import service as faults
 from backend.tickets import reports, service
 from backend.tickets.schemas import (
     ComplaintCreate,
@@ -32,7 +33,9 @@ CallerRole = Annotated[Role, Depends(caller_role)]
 
 
 def actor_of(role: Role) -> str:
-    return {Role.admin: "admin", Role.actions: "assistant", Role.worker: "worker"}[role]
+    return {Role.admin: "admin", Role.actions: "assistant", Role.worker: "worker", Role.integration: "integration"}[
+        role
+    ]
 
 
 @router.post("/repair-reports", dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409, 503))
@@ -116,7 +119,7 @@ def add_event(
     settings: SettingsDep,
     role: CallerRole,
 ) -> TicketRead:
-    ticket = service.apply_event(
+    ticket = faults.apply_ticket_event(
         session,
         settings,
         ticket_no,

@@ -36,6 +36,12 @@ SAMPLE = {
     "count": 3,
     "latest": "抢修人员已到达现场",
     "items": "1. 新任务",
+    "fault_ticket_no": "QX202611220009",
+    "evidence": "15分钟内3户报修停电",
+    "merged": "QX202611220001、QX202611220002",
+    "merged_note": "已合并您的任务QX202611220001，无需再分别处理。",
+    "area": "10kV城关1号线",
+    "affected": 326,
 }
 
 

@@ -1,0 +1,359 @@
+"""Device events (主动抢修): received in the request, applied after it.
+
+`receive` checks an event (a device we know, a time not ahead of ours), stores it once by its
+`event_id` and answers; nothing else runs in the request, so a burst of thousands is absorbed at the
+cost of one INSERT each. `process_pending` applies what is stored, in batches ordered by when the
+events happened: it runs right after each answer in the backend process that took the event, and
+every few seconds in the notifier (`scheduled.py`) for anything a crash left behind.
+
+Applying an event moves the device's state (`DeviceState`: its last loss and last restoration, by
+the time they happened), so events may come out of order or twice: a loss older than a known
+restoration, a loss of a device already off, a restoration older than the loss, and a restoration
+without a loss are recorded and ignored (with a note saying which). A loss that stands is acted on:
+- a transformer or a feeder: a suspected fault of source `device`, its fault ticket dispatched and
+  every customer in it told at once (backend/faults);
+- a meter: noted (a report from that customer says so); `device_meter_cluster_min` meters of one
+  transformer dark within `device_meter_window_seconds` count as the transformer.
+A restoration that stands restores the fault of that transformer or feeder (and asks those who
+reported whether their power is back).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core import clock
+from backend.core.config import Settings
+from backend.core.db import writer_turn
+from backend.core.errors import Conflict, Invalid
+from backend.core.masking import mask_account
+from backend.customers.models import Customer
+from backend.devices.models import DeviceEvent, DeviceState
+from backend.devices.schemas import DeviceEventCreate
+from backend.faults import service as faults
+from backend.outages import service as outages
+from backend.topology.models import Feeder, Transformer
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+_EVENTS = cast(Table, DeviceEvent.__table__)
+
+
+def _insert_once(insert_fn: Any) -> Any:
+    return insert_fn(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"]).returning(_EVENTS.c.id)
+
+
+_INSERT = {"postgresql": _insert_once(postgresql.insert), "sqlite": _insert_once(sqlite.insert)}
+
+
+def receive(factory: sessionmaker[Session], settings: Settings, data: DeviceEventCreate) -> str:
+    """Store the event once; "accepted", or "duplicate" when its id was received before with the
+    same content (409 `event_id_reused` with another). 422 for a device we do not know or a time
+    ahead of ours; nothing is stored then."""
+    moment = clock.now()
+    if data.occurred_at > moment + timedelta(seconds=settings.device_event_max_skew_seconds):
+        raise Invalid("事件发生时间晚于当前时间，请检查采集系统时钟", code="occurred_in_future")
+    with factory() as session, writer_turn(session.get_bind().engine):
+        if _device(session, data.scope, data.code) is None:
+            raise Invalid(f"未知的设备：{_SCOPE_LABELS[data.scope]} {data.code}", code="unknown_device")
+        row = data.model_dump() | {"received_at": moment, "status": "pending"}
+        inserted = session.execute(_INSERT[session.get_bind().dialect.name], row).first()
+        session.commit()
+        if inserted is not None:
+            return "accepted"
+        stored = session.scalar(select(DeviceEvent).where(DeviceEvent.event_id == data.event_id))
+    same = stored is not None and (stored.kind, stored.scope, stored.code, stored.occurred_at) == (
+        data.kind,
+        data.scope,
+        data.code,
+        data.occurred_at,
+    )
+    if not same:
+        raise Conflict("同一个 event_id 已用于内容不同的事件", code="event_id_reused")
+    return "duplicate"
+
+
+_SCOPE_LABELS = {"meter": "表计", "transformer": "台区", "feeder": "线路"}
+
+
+def _device(session: Session, scope: str, code: str) -> int | None:
+    """The id of the customer (meter), transformer or feeder the code names."""
+    if scope == "meter":
+        return session.scalar(select(Customer.id).where(Customer.account_no == code))
+    if scope == "transformer":
+        return session.scalar(select(Transformer.id).where(Transformer.code == code))
+    return session.scalar(select(Feeder.id).where(Feeder.code == code))
+
+
+class EventApplier:
+    """Applies stored events in a thread of the backend process, woken each time one is stored (and
+    once at start, for what is pending), so that no request waits for it."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+        self.factory = factory
+        self.settings = settings
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="device-events", daemon=True)
+
+    def start(self) -> None:
+        self._wake.set()
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                process_pending(self.factory, self.settings)
+            except Exception:  # the database may be down: the notifier's sweep takes the rest later
+                logger.exception("device events could not be applied")
+
+
+def meter_dark_since(session: Session, account_no: str) -> datetime | None:
+    """When the customer's meter lost power, if the metering system last saw it dark."""
+    state = session.scalar(select(DeviceState).where(DeviceState.scope == "meter", DeviceState.code == account_no))
+    return state.lost_at if state is not None and _dark(state) else None
+
+
+def _dark(state: DeviceState) -> bool:
+    return state.lost_at is not None and (state.restored_at is None or state.restored_at < state.lost_at)
+
+
+def process_pending(factory: sessionmaker[Session], settings: Settings, *, batch: int = BATCH) -> int:
+    """Apply the stored events, oldest first, a batch a transaction, until none is left; returns how
+    many were applied or ignored. A batch that fails is retried event by event, so that one event
+    that cannot be applied (marked `failed`, with why) holds up no other."""
+    total = 0
+    while True:
+        try:
+            with factory() as session, writer_turn(session.get_bind().engine):
+                done = _process_batch(session, settings, batch)
+                session.commit()
+        except Exception:
+            logger.exception("device events: a batch failed, applying its events one by one")
+            done = _one_by_one(factory, settings, batch)
+        total += done
+        if done < batch:
+            return total
+
+
+def _one_by_one(factory: sessionmaker[Session], settings: Settings, count: int) -> int:
+    done = 0
+    for _ in range(count):
+        try:
+            with factory() as session, writer_turn(session.get_bind().engine):
+                handled = _process_batch(session, settings, 1)
+                session.commit()
+        except Exception as exc:
+            logger.exception("device event failed")
+            handled = _fail_next(factory, repr(exc)[:500])
+        if handled == 0:
+            break
+        done += handled
+    return done
+
+
+def _fail_next(factory: sessionmaker[Session], reason: str) -> int:
+    with factory() as session, writer_turn(session.get_bind().engine):
+        ids = _claim(session, 1)
+        session.execute(
+            update(DeviceEvent)
+            .where(DeviceEvent.id.in_(ids))
+            .values(status="failed", note=f"处理失败：{reason}", processed_at=clock.now())
+        )
+        session.commit()
+    return len(ids)
+
+
+def _claim(session: Session, limit: int) -> list[int]:
+    """Take up to `limit` pending events, oldest first (a write first: on SQLite the transaction
+    holds the database from here; on PostgreSQL concurrent processors skip each other's events)."""
+    pending = (
+        select(DeviceEvent.id)
+        .where(DeviceEvent.status == "pending")
+        .order_by(DeviceEvent.occurred_at, DeviceEvent.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pending = pending.with_for_update(skip_locked=True)
+    claimed = session.scalars(
+        update(DeviceEvent)
+        .where(DeviceEvent.id.in_(pending.scalar_subquery()))
+        .values(status="processing")
+        .returning(DeviceEvent.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(claimed)
+
+
+@dataclass
+class _Where:
+    """A device's place in the topology."""
+
+    transformer_id: int | None
+    feeder_id: int
+    name: str
+
+
+def _process_batch(session: Session, settings: Settings, limit: int) -> int:
+    ids = _claim(session, limit)
+    if not ids:
+        return 0
+    events = list(
+        session.scalars(
+            select(DeviceEvent)
+            .where(DeviceEvent.id.in_(ids))
+            .order_by(DeviceEvent.occurred_at, DeviceEvent.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    places = _places(session, events)
+    faults.lock_feeders(session, sorted({place.feeder_id for place in places.values()}))
+    states = _states(session, events)
+    dark_meters: dict[int, list[datetime]] = defaultdict(list)
+    for event in events:
+        place = places[(event.scope, event.code)]
+        state = states.get((event.scope, event.code))
+        if state is None:
+            state = DeviceState(scope=event.scope, code=event.code, transformer_id=place.transformer_id)
+            session.add(state)
+            states[(event.scope, event.code)] = state
+        ignored = _move(state, event)
+        state.updated_at = clock.now()
+        event.status, event.note, event.processed_at = ("ignored" if ignored else "applied"), ignored, clock.now()
+        if ignored:
+            continue
+        if event.scope == "meter" and event.kind == "power_lost" and place.transformer_id is not None:
+            dark_meters[place.transformer_id].append(event.occurred_at)
+        elif event.scope != "meter":
+            event.note = _act(session, settings, event, place)
+    session.flush()
+    for transformer_id, times in dark_meters.items():
+        _meters_dark(session, settings, transformer_id, max(times))
+    logger.info("device events: %s applied or ignored", len(events))
+    return len(events)
+
+
+def _places(session: Session, events: list[DeviceEvent]) -> dict[tuple[str, str], _Where]:
+    """Where each event's device is, read a scope at a time."""
+    codes: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        codes[event.scope].add(event.code)
+    found: dict[tuple[str, str], _Where] = {}
+    if codes["meter"]:
+        meters = (
+            select(Customer.account_no, Customer.transformer_id, Transformer.feeder_id)
+            .join(Transformer, Transformer.id == Customer.transformer_id)
+            .where(Customer.account_no.in_(codes["meter"]))
+        )
+        for account_no, transformer_id, feeder_id in session.execute(meters):
+            found[("meter", account_no)] = _Where(transformer_id, feeder_id, mask_account(account_no) or "")
+    if codes["transformer"]:
+        transformers = select(Transformer.code, Transformer.id, Transformer.feeder_id, Transformer.name).where(
+            Transformer.code.in_(codes["transformer"])
+        )
+        for code, transformer_id, feeder_id, name in session.execute(transformers):
+            found[("transformer", code)] = _Where(transformer_id, feeder_id, name)
+    if codes["feeder"]:
+        feeders = select(Feeder.code, Feeder.id, Feeder.name).where(Feeder.code.in_(codes["feeder"]))
+        for code, feeder_id, name in session.execute(feeders):
+            found[("feeder", code)] = _Where(None, feeder_id, name)
+    return found
+
+
+def _states(session: Session, events: list[DeviceEvent]) -> dict[tuple[str, str], DeviceState]:
+    keys = {(event.scope, event.code) for event in events}
+    by_scope: dict[str, list[str]] = defaultdict(list)
+    for scope, code in keys:
+        by_scope[scope].append(code)
+    condition = or_(
+        *(and_(DeviceState.scope == scope, DeviceState.code.in_(codes)) for scope, codes in by_scope.items())
+    )
+    return {(s.scope, s.code): s for s in session.scalars(select(DeviceState).where(condition))}
+
+
+def _move(state: DeviceState, event: DeviceEvent) -> str | None:
+    """Apply the event to the device's state; None when it stands, else why it is ignored."""
+    at = event.occurred_at
+    if event.kind == "power_lost":
+        if state.restored_at is not None and state.restored_at >= at:
+            return "早于已知的恢复供电，已忽略"
+        if _dark(state):
+            return "该设备已知处于失电状态，已忽略"
+        state.lost_at = at
+        return None
+    if not _dark(state):
+        state.restored_at = max(state.restored_at, at) if state.restored_at else at
+        return "没有已知的失电，恢复事件已记录"
+    assert state.lost_at is not None
+    if at < state.lost_at:
+        return "早于已知的失电，已忽略"
+    state.restored_at = at
+    return None
+
+
+def _act(session: Session, settings: Settings, event: DeviceEvent, place: _Where) -> str | None:
+    """What a standing loss or restoration of a transformer or feeder does; a note when nothing."""
+    if event.kind == "power_lost":
+        evidence = faults.Evidence("device", f"配电自动化系统监测到{place.name}停电", event.occurred_at)
+        if event.scope == "transformer":
+            assert place.transformer_id is not None
+            outage = faults.transformer_lost(session, settings, place.transformer_id, evidence)
+        else:
+            outage = faults.feeder_lost(session, settings, place.feeder_id, evidence)
+        return None if outage is not None else "计划停电范围内，无需处理"
+    if event.scope == "transformer":
+        assert place.transformer_id is not None
+        outage = outages.covering_transformer_now(session, place.transformer_id)
+        if outage is not None and outages.scope_ids(session, outage) != ([], [place.transformer_id]):
+            return "所在线路的故障尚未恢复，已记录"
+    else:
+        outage = outages.live_on_feeder(session, place.feeder_id)
+    if outage is None or outage.kind != "fault":
+        return "没有对应的故障停电，已记录"
+    faults.restore(session, outage, at=event.occurred_at, note=f"监测到{place.name}恢复供电", actor="device")
+    return None
+
+
+def _meters_dark(session: Session, settings: Settings, transformer_id: int, latest: datetime) -> None:
+    """Enough meters of the transformer went dark within the window: the transformer lost power."""
+    since = latest - timedelta(seconds=settings.device_meter_window_seconds)
+    dark: list[datetime] = [
+        moment
+        for moment in session.scalars(
+            select(DeviceState.lost_at).where(
+                DeviceState.scope == "meter",
+                DeviceState.transformer_id == transformer_id,
+                DeviceState.lost_at >= since,
+                DeviceState.lost_at <= latest,
+                or_(DeviceState.restored_at.is_(None), DeviceState.restored_at < DeviceState.lost_at),
+            )
+        )
+        if moment is not None
+    ]
+    if len(dark) < settings.device_meter_cluster_min:
+        return
+    name = session.scalar(select(Transformer.name).where(Transformer.id == transformer_id))
+    evidence = faults.Evidence("device", f"采集系统监测到{name}下{len(dark)}块表计1分钟内失电", min(dark))
+    faults.transformer_lost(session, settings, transformer_id, evidence)
