@@ -20,6 +20,7 @@ import random
 import signal
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -147,8 +148,12 @@ class Notifier:
                 session, limit=self.settings.notifier_batch_size, lease_seconds=lease.total_seconds()
             )
             batch = self._load(session, ids, token) if ids else []
-        if batch:
-            list(self._pool.map(lambda claimed: self.process(claimed, token, send_by), batch))
+        # An urgent push may be claimed with an older one of the same recipient (it skips the line):
+        # a recipient's pushes of one batch go out one after the other, in order, from one thread.
+        by_recipient: dict[str, list[Claimed]] = defaultdict(list)
+        for claimed in batch:
+            by_recipient[claimed.recipient.key].append(claimed)
+        list(self._pool.map(lambda pushes: self._process_in_order(pushes, token, send_by), by_recipient.values()))
         return len(ids)
 
     @staticmethod
@@ -191,6 +196,10 @@ class Notifier:
                 logger.exception("periodic job %s failed", periodic.name)
 
     # --- one row ---------------------------------------------------------------------------------
+
+    def _process_in_order(self, pushes: list[Claimed], token: str, send_by: datetime) -> None:
+        for claimed in pushes:
+            self.process(claimed, token, send_by)
 
     def process(self, claimed: Claimed, token: str, send_by: datetime) -> None:
         try:
