@@ -55,6 +55,10 @@ class NotifierSettings(DatabaseSettings):
     notifier_escalation_seconds: float = 30.0
     #: how often it runs the backend's reminders: applications at risk, arrears (0: never)
     notifier_reminder_seconds: float = 300.0
+    #: how often it starts announced outages at their time and asks for estimates that have passed
+    notifier_outage_lifecycle_seconds: float = 30.0
+    #: how often it applies device events the backend stored and left unapplied (0: never)
+    notifier_device_event_seconds: float = 10.0
 
 
 @lru_cache

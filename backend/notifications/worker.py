@@ -7,8 +7,10 @@ refused for good. A row taken over from a notifier that died holding it is first
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
 the backend's periodic jobs, each at its own interval: the escalation of tickets not accepted in
-time, and the reminders (applications at risk of missing their time limit, to their customer
-managers; arrears, to customers). Several notifiers may run them at once: the outbox's dedup keys
+time; the reminders (applications at risk of missing their time limit, to their customer
+managers; arrears, to customers); the outage lifecycle (announced outages starting, overrun
+estimates asked anew: backend/outages/scheduled.py); device events left unapplied
+(backend/devices/scheduled.py). Several notifiers may run them at once: the outbox's dedup keys
 keep each push single.
 """
 
@@ -40,6 +42,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, run_in_pages, session_factory
 from backend.core.errors import DomainError
 from backend.core.redis import connect
+from backend.devices import scheduled as device_jobs
 from backend.dispatch import escalate
 from backend.notifications import claims, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
@@ -48,6 +51,7 @@ from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
+from backend.outages import scheduled as outage_jobs
 from connectors.sms.aliyun import AliyunSms
 from connectors.sms.client import SmsClient, SmsProvider
 from connectors.sms.errors import SmsError
@@ -384,6 +388,12 @@ def periodic_jobs(settings: NotifierSettings) -> list[Periodic]:
             settings.notifier_reminder_seconds,
             lambda: remind(get_settings(), settings.notifier_batch_size),
         ),
+        Periodic(
+            "outage lifecycle",
+            settings.notifier_outage_lifecycle_seconds,
+            lambda: outage_jobs.run(get_settings(), settings.notifier_batch_size),
+        ),
+        Periodic("device events", settings.notifier_device_event_seconds, lambda: device_jobs.run(get_settings())),
     ]
 
 
