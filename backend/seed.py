@@ -175,7 +175,7 @@ def cell_centre(town: str, ring: int) -> tuple[float, float]:
 
 def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[list[int], dict[int, str]]:
     """Cells, feeders, transformers and workers; returns transformer ids and each one's area type."""
-    cells = []
+    cells: list[dict[str, Any]] = []
     for i in range(plan.cells):
         town, _, _ = TOWNS[i % len(TOWNS)]
         latitude, longitude = cell_centre(town, i // len(TOWNS))
