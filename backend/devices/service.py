@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,12 +96,14 @@ def _device(session: Session, scope: str, code: str) -> int | None:
 
 
 class EventApplier:
-    """Applies stored events in a thread of the backend process, woken each time one is stored (and
-    once at start, for what is pending), so that no request waits for it."""
+    """Applies stored events in a thread of the backend process, woken when one is stored (and once
+    at start, for what is pending), so that no request waits for it. Woken, it gathers for
+    `gather_seconds` first: a burst is applied in a few large batches, not one transaction an event."""
 
-    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, *, gather_seconds: float = 0.3) -> None:
         self.factory = factory
         self.settings = settings
+        self.gather_seconds = gather_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="device-events", daemon=True)
@@ -121,9 +123,9 @@ class EventApplier:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait()
-            self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.wait(self.gather_seconds):
                 return
+            self._wake.clear()
             try:
                 process_pending(self.factory, self.settings)
             except Exception:  # the database may be down: the notifier's sweep takes the rest later
@@ -133,11 +135,9 @@ class EventApplier:
 def meter_dark_since(session: Session, account_no: str) -> datetime | None:
     """When the customer's meter lost power, if the metering system last saw it dark."""
     state = session.scalar(select(DeviceState).where(DeviceState.scope == "meter", DeviceState.code == account_no))
-    return state.lost_at if state is not None and _dark(state) else None
-
-
-def _dark(state: DeviceState) -> bool:
-    return state.lost_at is not None and (state.restored_at is None or state.restored_at < state.lost_at)
+    if state is None or state.lost_at is None:
+        return None
+    return state.lost_at if state.restored_at is None or state.restored_at < state.lost_at else None
 
 
 def process_pending(factory: sessionmaker[Session], settings: Settings, *, batch: int = BATCH) -> int:
@@ -216,50 +216,77 @@ class _Where:
     name: str
 
 
+@dataclass
+class _State:
+    """A device's state as the batch moves it (written back at the end, in a statement or two)."""
+
+    id: int | None
+    transformer_id: int | None
+    lost_at: datetime | None = None
+    restored_at: datetime | None = None
+    changed: bool = False
+
+    @property
+    def dark(self) -> bool:
+        return self.lost_at is not None and (self.restored_at is None or self.restored_at < self.lost_at)
+
+
+_STATES = cast(Table, DeviceState.__table__)
+# Built once: run for every batch. Bound names differ from the columns' (SQLAlchemy reserves those).
+_INSERT_STATE = insert(_STATES)
+_UPDATE_STATE = (
+    update(_STATES)
+    .where(_STATES.c.id == bindparam("state_id"))
+    .values(lost_at=bindparam("lost"), restored_at=bindparam("restored"), updated_at=bindparam("moment"))
+)
+_FINISH_EVENT = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("row_id"))
+    .values(status=bindparam("outcome"), note=bindparam("why"), processed_at=bindparam("moment"))
+)
+
+
 def _process_batch(session: Session, settings: Settings, limit: int) -> int:
+    """Apply up to `limit` pending events in this transaction; returns how many were taken."""
     ids = _claim(session, limit)
     if not ids:
         return 0
-    events = list(
-        session.scalars(
-            select(DeviceEvent)
-            .where(DeviceEvent.id.in_(ids))
-            .order_by(DeviceEvent.occurred_at, DeviceEvent.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-    places = _places(session, events)
+    events = session.execute(
+        select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.scope, _EVENTS.c.code, _EVENTS.c.occurred_at)
+        .where(_EVENTS.c.id.in_(ids))
+        .order_by(_EVENTS.c.occurred_at, _EVENTS.c.id)
+    ).all()
+    places = _places(session, {(e.scope, e.code) for e in events})
     faults.lock_feeders(session, sorted({place.feeder_id for place in places.values()}))
-    states = _states(session, events)
+    states = _states(session, {(e.scope, e.code) for e in events})
     dark_meters: dict[int, list[datetime]] = defaultdict(list)
+    moment = clock.now()
+    outcomes = []
     for event in events:
         place = places[(event.scope, event.code)]
-        state = states.get((event.scope, event.code))
-        if state is None:
-            state = DeviceState(scope=event.scope, code=event.code, transformer_id=place.transformer_id)
-            session.add(state)
-            states[(event.scope, event.code)] = state
-        ignored = _move(state, event)
-        state.updated_at = clock.now()
-        event.status, event.note, event.processed_at = ("ignored" if ignored else "applied"), ignored, clock.now()
-        if ignored:
-            continue
-        if event.scope == "meter" and event.kind == "power_lost" and place.transformer_id is not None:
-            dark_meters[place.transformer_id].append(event.occurred_at)
-        elif event.scope != "meter":
-            event.note = _act(session, settings, event, place)
-    session.flush()
+        state = states.setdefault((event.scope, event.code), _State(None, place.transformer_id))
+        ignored = _move(state, event.kind, event.occurred_at)
+        note = ignored
+        if ignored is None and event.scope == "meter":
+            if event.kind == "power_lost" and place.transformer_id is not None:
+                dark_meters[place.transformer_id].append(event.occurred_at)
+        elif ignored is None:
+            note = _act(session, settings, event.kind, event.scope, event.occurred_at, place)
+        outcome = "ignored" if ignored else "applied"
+        outcomes.append({"row_id": event.id, "outcome": outcome, "why": note, "moment": moment})
+    _write_states(session, states, moment)
+    session.execute(_FINISH_EVENT, outcomes)
     for transformer_id, times in dark_meters.items():
         _meters_dark(session, settings, transformer_id, max(times))
     logger.info("device events: %s applied or ignored", len(events))
     return len(events)
 
 
-def _places(session: Session, events: list[DeviceEvent]) -> dict[tuple[str, str], _Where]:
-    """Where each event's device is, read a scope at a time."""
+def _places(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _Where]:
+    """Where each device is, read a scope at a time."""
     codes: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        codes[event.scope].add(event.code)
+    for scope, code in keys:
+        codes[scope].add(code)
     found: dict[tuple[str, str], _Where] = {}
     if codes["meter"]:
         meters = (
@@ -282,48 +309,88 @@ def _places(session: Session, events: list[DeviceEvent]) -> dict[tuple[str, str]
     return found
 
 
-def _states(session: Session, events: list[DeviceEvent]) -> dict[tuple[str, str], DeviceState]:
-    keys = {(event.scope, event.code) for event in events}
+def _states(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], _State]:
     by_scope: dict[str, list[str]] = defaultdict(list)
     for scope, code in keys:
         by_scope[scope].append(code)
-    condition = or_(
-        *(and_(DeviceState.scope == scope, DeviceState.code.in_(codes)) for scope, codes in by_scope.items())
-    )
-    return {(s.scope, s.code): s for s in session.scalars(select(DeviceState).where(condition))}
+    condition = or_(*(and_(_STATES.c.scope == scope, _STATES.c.code.in_(codes)) for scope, codes in by_scope.items()))
+    columns = (_STATES.c.scope, _STATES.c.code, _STATES.c.id, _STATES.c.transformer_id, _STATES.c.lost_at,
+               _STATES.c.restored_at)  # fmt: skip
+    return {
+        (row.scope, row.code): _State(row.id, row.transformer_id, row.lost_at, row.restored_at)
+        for row in session.execute(select(*columns).where(condition))
+    }
 
 
-def _move(state: DeviceState, event: DeviceEvent) -> str | None:
+def _write_states(session: Session, states: dict[tuple[str, str], _State], moment: datetime) -> None:
+    new = [
+        {
+            "scope": scope,
+            "code": code,
+            "transformer_id": state.transformer_id,
+            "lost_at": state.lost_at,
+            "restored_at": state.restored_at,
+            "updated_at": moment,
+        }
+        for (scope, code), state in states.items()
+        if state.id is None
+    ]
+    changed = [
+        {"state_id": state.id, "lost": state.lost_at, "restored": state.restored_at, "moment": moment}
+        for state in states.values()
+        if state.id is not None and state.changed
+    ]
+    if new:
+        session.execute(_INSERT_STATE, new)
+    if changed:
+        session.execute(_UPDATE_STATE, changed)
+
+
+#: why an event is ignored (it changed nothing, or only recorded a restoration)
+_IGNORED = (
+    "早于已知的恢复供电，已忽略",
+    "该设备已知处于失电状态，已忽略",
+    "没有已知的失电，恢复事件已记录",
+    "早于已知的失电，已忽略",
+)
+
+
+def _ignored(why: str) -> bool:
+    return why in _IGNORED
+
+
+def _move(state: _State, kind: str, at: datetime) -> str | None:
     """Apply the event to the device's state; None when it stands, else why it is ignored."""
-    at = event.occurred_at
-    if event.kind == "power_lost":
+    if kind == "power_lost":
         if state.restored_at is not None and state.restored_at >= at:
             return "早于已知的恢复供电，已忽略"
-        if _dark(state):
+        if state.dark:
             return "该设备已知处于失电状态，已忽略"
-        state.lost_at = at
+        state.lost_at, state.changed = at, True
         return None
-    if not _dark(state):
+    state.changed = True
+    if not state.dark:
         state.restored_at = max(state.restored_at, at) if state.restored_at else at
         return "没有已知的失电，恢复事件已记录"
     assert state.lost_at is not None
     if at < state.lost_at:
+        state.changed = False
         return "早于已知的失电，已忽略"
     state.restored_at = at
     return None
 
 
-def _act(session: Session, settings: Settings, event: DeviceEvent, place: _Where) -> str | None:
-    """What a standing loss or restoration of a transformer or feeder does; a note when nothing."""
-    if event.kind == "power_lost":
-        evidence = faults.Evidence("device", f"配电自动化系统监测到{place.name}停电", event.occurred_at)
-        if event.scope == "transformer":
+def _act(session: Session, settings: Settings, kind: str, scope: str, at: datetime, place: _Where) -> str | None:
+    """What a standing loss or restoration of a transformer or feeder does; a note when it does nothing."""
+    if kind == "power_lost":
+        evidence = faults.Evidence("device", f"配电自动化系统监测到{place.name}停电", at)
+        if scope == "transformer":
             assert place.transformer_id is not None
             outage = faults.transformer_lost(session, settings, place.transformer_id, evidence)
         else:
             outage = faults.feeder_lost(session, settings, place.feeder_id, evidence)
         return None if outage is not None else "计划停电范围内，无需处理"
-    if event.scope == "transformer":
+    if scope == "transformer":
         assert place.transformer_id is not None
         outage = outages.covering_transformer_now(session, place.transformer_id)
         if outage is not None and outages.scope_ids(session, outage) != ([], [place.transformer_id]):
@@ -332,7 +399,7 @@ def _act(session: Session, settings: Settings, event: DeviceEvent, place: _Where
         outage = outages.live_on_feeder(session, place.feeder_id)
     if outage is None or outage.kind != "fault":
         return "没有对应的故障停电，已记录"
-    faults.restore(session, outage, at=event.occurred_at, note=f"监测到{place.name}恢复供电", actor="device")
+    faults.restore(session, outage, at=at, note=f"监测到{place.name}恢复供电", actor="device")
     return None
 
 

@@ -63,7 +63,18 @@ from connectors.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 
-WORKER_TASKS = ("worker_task_assigned", "worker_task_escalated", "worker_task_reminded")
+# A worker's waiting messages of these templates go out as one digest (WeCom drops what exceeds 30 a
+# minute per member silently).
+WORKER_TASKS = (
+    "worker_task_assigned",
+    "worker_task_escalated",
+    "worker_task_reminded",
+    "worker_fault_assigned",
+    "worker_tasks_merged",
+    "worker_fault_widened",
+    "worker_fault_dismissed",
+    "worker_hazard_alert",
+)
 # A push is started only in the first half of its claim's lease; the second half (a minute by
 # default) is left for it to finish over all its channels (each client gives up within seconds),
 # so that no push is still on its way when its row can be claimed by another notifier.
