@@ -333,16 +333,21 @@ def _reporter(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
 
 
 def assign_manually(session: Session, settings: Settings, ticket_no: str, *, worker_code: str, actor: str) -> Ticket:
-    """The dispatch centre places a ticket that nobody could be chosen for (409 unless `received`)."""
-    ticket = get_ticket(session, ticket_no)
+    """The dispatch centre places a ticket that nobody could be chosen for (409 unless `received`);
+    a fault's ticket (nobody on duty when the fault was found) gets its fault task message."""
+    ticket = get_ticket(session, ticket_no, lock=True)
     if ticket.status != "received":
         raise Conflict(f"工单当前状态为 {ticket.status}，不能再派发", code="illegal_transition")
     worker = topology.get_worker(session, worker_code)
     customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
-    if ticket.kind != "complaint":
+    if ticket.kind not in ("complaint", "fault"):
         _set_repair_deadlines(ticket, settings, customer.area_type if customer else "rural", clock.now())
     _set_worker(ticket, worker, None)
-    _announce(session, ticket, customer, worker, actor)
+    if ticket.kind == "fault":
+        _event(session, ticket, "dispatched", actor, f"派发给{worker.name}")
+        fault_task(session, ticket, evidence=ticket.description.split("：", 1)[-1], merged_note=None)
+    else:
+        _announce(session, ticket, customer, worker, actor)
     session.flush()
     return ticket
 
@@ -674,7 +679,6 @@ class Merged:
     ticket_no: str
     customer_id: int | None
     worker_id: int | None
-    kind: str
 
 
 def merge_into(
@@ -716,7 +720,7 @@ def merge_into(
     ]
     insert_now(session, pushes)
     logger.info("%s tickets merged into fault ticket %s", len(rows), fault.ticket_no)
-    return [Merged(row.ticket_no, row.customer_id, row.worker_id, "repair") for row in rows]
+    return [Merged(row.ticket_no, row.customer_id, row.worker_id) for row in rows]
 
 
 def absorb_fault_ticket(session: Session, absorbed: Ticket, into: Ticket, *, actor: str) -> Merged:
@@ -734,7 +738,7 @@ def absorb_fault_ticket(session: Session, absorbed: Ticket, into: Ticket, *, act
     absorbed.updated_at = moment
     _event(session, absorbed, "merged", actor, f"故障范围扩大，并入故障工单{into.ticket_no}")
     withdraw(session, dedup_prefix=f"ticket:{absorbed.ticket_no}:", reason="merged into a wider fault")
-    return Merged(absorbed.ticket_no, None, absorbed.worker_id, "fault")
+    return Merged(absorbed.ticket_no, None, absorbed.worker_id)
 
 
 def unmerge(session: Session, settings: Settings, fault: Ticket, *, actor: str) -> list[Ticket]:

@@ -397,3 +397,22 @@ def test_a_new_estimate_from_the_worker_reaches_everyone_told(
     assert r.status_code == 200, r.text
     changed = pushes(session_factory, template="outage_estimate_changed")
     assert len(changed) == 3 and len({p.customer_id for p in changed}) == 3
+
+
+def test_a_fault_nobody_is_on_duty_for_waits_for_the_dispatch_centre_and_is_placed_with_its_fault_task(
+    client: TestClient,
+    grid: Grid,
+    actions_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session, session.begin():
+        session.execute(update(Worker).values(on_duty=False))
+    outage = fault_from_reports(client, actions_headers, grid, "T91")
+    queue = client.get("/api/v1/dispatch-queue", headers=admin_headers).json()
+    assert outage["ticket_no"] in [t["ticket_no"] for t in queue]
+    r = client.post(f"/api/v1/tickets/{outage['ticket_no']}/assign", json={"worker_code": "W2"}, headers=admin_headers)
+    assert r.status_code == 200 and r.json()["status"] == "dispatched", r.text
+    [task] = pushes(session_factory, template="worker_fault_assigned")
+    assert task.params["evidence"] == "15分钟内3户报修停电" and task.params["worker_name"] == "网格员W2"
+    assert pushes(session_factory, template="worker_task_assigned") == []
