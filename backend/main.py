@@ -15,7 +15,6 @@ from backend.core.config import Settings, get_settings
 from backend.core.db import get_engine, session_factory
 from backend.core.errors import install_handlers
 from backend.core.redis import get_redis
-from backend.devices.service import EventApplier
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,10 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.redis = get_redis(settings.redis_url)
-        app.state.device_events = EventApplier(app.state.session_factory, settings)
-        app.state.device_events.start()
         yield
-        app.state.device_events.stop()
 
     app = FastAPI(title="PowerDesk backend", version="0.1.0", lifespan=lifespan)
     install_handlers(app)

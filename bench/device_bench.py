@@ -2,12 +2,14 @@
 
 On a fresh SQLite file, and also on PostgreSQL when DATABASE_URL points to one (in a private schema
 dropped afterwards): migrate, seed N customers (default 7,000, so that a feeder has 2,000 and more),
-start the backend as `make run` does with `--workers` processes, then play the metering and
-distribution-automation systems through `POST /device-events`:
+start the backend as `make run` does with `--workers` processes and a notifier (which applies the
+stored events), then play the metering and distribution-automation systems through
+`POST /device-events`:
 
 1. M meters (default 2,000) of one feeder's customers lose power within S seconds (default 10),
    sent by 8 concurrent senders at an even pace, while a prober asks the outage pool for random
-   customers (`GET /outages?account_no=`, 20 a second): the backend's lookup during the storm;
+   customers (`GET /outages?account_no=`, 50 a second; also for 5 s before the storm, as the
+   baseline): the backend's lookup during the storm;
 2. then the feeder's own `power_lost`;
 3. once every event is applied: what the storm produced, from the database: outages, notices per
    customer of the feeder, per-customer tickets, fault tickets, pushes by template, WeCom messages;
@@ -22,20 +24,24 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+import psutil
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.core.config import ROOT
 from backend.core.db import get_engine, session_factory
 from backend.customers.models import Customer
 from backend.devices.models import DeviceEvent
@@ -48,6 +54,7 @@ from bench.backend_bench import TOKEN, backend_server, migrate, postgres_databas
 from bench.measure import latency_line, percentile
 
 SENDERS = 8
+PROBES_PER_SECOND = 50
 
 
 def quiet_feeder(factory: sessionmaker[Session]) -> tuple[int, str, list[str]]:
@@ -76,6 +83,29 @@ def quiet_feeder(factory: sessionmaker[Session]) -> tuple[int, str, list[str]]:
     return feeder_id, code, accounts
 
 
+@contextmanager
+def notifier_process(url: str) -> Iterator[psutil.Process]:
+    """The notifier, which applies the stored device events (and would deliver the pushes: no platform
+    is configured here, so it records them undeliverable)."""
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "POWERDESK_ADMIN_TOKEN": TOKEN + "-admin",
+        "POWERDESK_ACTIONS_TOKEN": TOKEN,
+        "POWERDESK_WORKER_TOKEN": TOKEN + "-worker",
+        "NOTIFIER_ESCALATION_SECONDS": "0",
+        "NOTIFIER_REMINDER_SECONDS": "0",
+    }
+    for name in ("SMS_API_BASE_URL", "WECHAT_APP_ID", "WECOM_CORP_ID"):
+        env.pop(name, None)
+    process = subprocess.Popen([sys.executable, "-m", "backend.notifications.worker"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        yield psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def post_event(http: httpx.Client, kind: str, scope: str, code: str) -> None:
     body = {"event_id": uuid.uuid4().hex, "kind": kind, "scope": scope, "code": code,
             "occurred_at": datetime.now(UTC).isoformat()}  # fmt: skip
@@ -100,13 +130,13 @@ def wait_applied(factory: sessionmaker[Session], timeout: float) -> float:
 
 
 class Prober(threading.Thread):
-    """Asks the outage pool for random customers at a steady rate until stopped; keeps the latencies."""
+    """Asks the outage pool for random customers, `PROBES_PER_SECOND` lookups a second from one
+    connection (customers asking when power comes back), until stopped; keeps the latencies."""
 
-    def __init__(self, base: str, accounts: list[str], per_second: float) -> None:
+    def __init__(self, base: str, accounts: list[str]) -> None:
         super().__init__(daemon=True)
         self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         self.accounts = accounts
-        self.interval = 1 / per_second
         self.seconds: list[float] = []
         self.stop = threading.Event()
         self.rng = random.Random(11)
@@ -118,8 +148,18 @@ class Prober(threading.Thread):
             self.seconds.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise RuntimeError(f"lookup failed: {response.status_code}")
-            self.stop.wait(max(0.0, self.interval - (time.perf_counter() - started)))
+            self.stop.wait(max(0.0, 1 / PROBES_PER_SECOND - (time.perf_counter() - started)))
         self.http.close()
+
+
+def quiet_lookups(base: str, accounts: list[str], seconds: float) -> list[float]:
+    """The prober's latencies with nothing else going on: the baseline of the storm's."""
+    prober = Prober(base, accounts)
+    prober.start()
+    time.sleep(seconds)
+    prober.stop.set()
+    prober.join()
+    return prober.seconds
 
 
 @dataclass
@@ -190,9 +230,17 @@ def run(url: str, label: str, customers: int, meters: int, seconds: float, worke
           f"{len(accounts):,} customers, {len(dark):,} meters go dark")  # fmt: skip
     get_engine(url).dispose()
     admin = {"Authorization": f"Bearer {TOKEN}-admin"}
-    with backend_server(url, workers) as (base, _):
+    with backend_server(url, workers) as (base, pid), notifier_process(url) as notifier:
+        server = psutil.Process(pid)
+        processes = [server, *server.children(recursive=True)]
+
+        def server_cpu() -> float:
+            """CPU seconds of uvicorn and its worker processes (user + system)."""
+            return sum(float(sum(p.cpu_times()[:2])) for p in processes)
+
+        quiet = quiet_lookups(base, accounts, 5.0)
         since_push, since = last_push(factory), datetime.now(UTC)
-        prober = Prober(base, accounts, per_second=20)
+        prober = Prober(base, accounts)
         clients = [httpx.Client(base_url=base, headers=admin, timeout=30) for _ in range(SENDERS)]
         pace = seconds / max(1, len(dark))
         posted: list[float] = []
@@ -209,6 +257,7 @@ def run(url: str, label: str, customers: int, meters: int, seconds: float, worke
             return call
 
         prober.start()
+        cpu_before, notifier_before = server_cpu(), sum(notifier.cpu_times()[:2])
         storm_start = time.perf_counter()
         with ThreadPoolExecutor(SENDERS) as pool:
             list(pool.map(lambda call: call(), [send(n) for n in range(len(dark))]))
@@ -217,12 +266,17 @@ def run(url: str, label: str, customers: int, meters: int, seconds: float, worke
         applied_after = wait_applied(factory, timeout=300)
         prober.stop.set()
         prober.join()
+        cpu, notifier_cpu = server_cpu() - cpu_before, sum(notifier.cpu_times()[:2]) - notifier_before
         storm = produced(factory, since_push, since)
         notices = per_customer(factory, "outage_detected", since_push, accounts)
         rate = len(dark) / sent_in
         print(f"[{label}] {len(dark):,} meter events sent in {sent_in:.1f} s ({rate:.0f}/s), then the "
               f"feeder's; all applied {applied_after:.1f} s after the last")  # fmt: skip
         print(f"[{label}]   " + latency_line("device event answer (202)", posted))
+        per_event = 1000 * notifier_cpu / (len(dark) + 1)
+        print(f"[{label}]   backend CPU {cpu:.1f} s for the storm, the prober's lookups included; notifier "
+              f"CPU {notifier_cpu:.1f} s ({per_event:.1f} ms an event applied)")  # fmt: skip
+        print(f"[{label}]   " + latency_line("outage lookup before the storm", quiet))
         print(f"[{label}]   " + latency_line("outage lookup during the storm", prober.seconds))
         outages, tickets, pushes = storm.outages, storm.tickets, storm.pushes
         print(f"[{label}]   outages {len(outages)} {sorted(set(outages))}; tickets {dict(tickets) or 0} "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from backend.core.deps import Role, SettingsDep, require
+from backend.core.deps import RedisDep, Role, SettingsDep, require
 from backend.core.errors import error_responses
 from backend.core.tx import FactoryDep
 from backend.devices import service
 from backend.devices.schemas import DeviceEventAccepted, DeviceEventCreate
+from backend.notifications.outbox import wake_notifiers
 
 router = APIRouter(tags=["devices"])
 
@@ -20,11 +21,11 @@ router = APIRouter(tags=["devices"])
     responses=error_responses(400, 409),
 )
 def post_device_event(
-    data: DeviceEventCreate, request: Request, factory: FactoryDep, settings: SettingsDep
+    data: DeviceEventCreate, factory: FactoryDep, settings: SettingsDep, redis: RedisDep
 ) -> DeviceEventAccepted:
-    """Stored once by `event_id` and answered at once; applied right after, in order of
-    `occurred_at` (a duplicate is answered `duplicate` and changes nothing)."""
+    """Stored once by `event_id` and answered at once; applied right after by the notifier, in order
+    of `occurred_at` (a duplicate is answered `duplicate` and changes nothing)."""
     status = service.receive(factory, settings, data)
     if status == "accepted":
-        request.app.state.device_events.kick()
+        wake_notifiers(redis)  # without Redis the notifier finds it at its next poll
     return DeviceEventAccepted(event_id=data.event_id, status=status)  # type: ignore[arg-type]

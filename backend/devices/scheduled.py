@@ -1,6 +1,6 @@
-"""The device events' periodic job, run by the notifier: apply what the backend stored but did not
-apply (it stopped, or crashed, between storing an event and applying it). The backend applies each
-event right after its answer; this is the net under it."""
+"""The device events' job, run by the notifier: apply what the backend stored. The backend wakes the
+notifiers when it stores an event; the job runs at most every `NOTIFIER_DEVICE_EVENT_SECONDS`, so a
+burst is applied a large batch at a time."""
 
 from __future__ import annotations
 

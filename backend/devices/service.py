@@ -2,9 +2,10 @@
 
 `receive` checks an event (a device we know, a time not ahead of ours), stores it once by its
 `event_id` and answers; nothing else runs in the request, so a burst of thousands is absorbed at the
-cost of one INSERT each. `process_pending` applies what is stored, in batches ordered by when the
-events happened: it runs right after each answer in the backend process that took the event, and
-every few seconds in the notifier (`scheduled.py`) for anything a crash left behind.
+cost of one INSERT each, and the backend processes keep their time for lookups. `process_pending`
+applies what is stored, in batches ordered by when the events happened: the notifier's device-event
+job (`scheduled.py`), woken when an event is stored, runs it at most every
+`NOTIFIER_DEVICE_EVENT_SECONDS`, so a burst is applied in a few large batches.
 
 Applying an event moves the device's state (`DeviceState`: its last loss and last restoration, by
 the time they happened), so events may come out of order or twice: a loss older than a known
@@ -21,7 +22,6 @@ reported whether their power is back).
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,43 +93,6 @@ def _device(session: Session, scope: str, code: str) -> int | None:
     if scope == "transformer":
         return session.scalar(select(Transformer.id).where(Transformer.code == code))
     return session.scalar(select(Feeder.id).where(Feeder.code == code))
-
-
-class EventApplier:
-    """Applies stored events in a thread of the backend process, woken when one is stored (and once
-    at start, for what is pending), so that no request waits for it. Woken, it gathers for
-    `gather_seconds` first: a burst is applied in a few large batches, not one transaction an event."""
-
-    def __init__(self, factory: sessionmaker[Session], settings: Settings, *, gather_seconds: float = 0.3) -> None:
-        self.factory = factory
-        self.settings = settings
-        self.gather_seconds = gather_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="device-events", daemon=True)
-
-    def start(self) -> None:
-        self._wake.set()
-        self._thread.start()
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            if self._stop.wait(self.gather_seconds):
-                return
-            self._wake.clear()
-            try:
-                process_pending(self.factory, self.settings)
-            except Exception:  # the database may be down: the notifier's sweep takes the rest later
-                logger.exception("device events could not be applied")
 
 
 def meter_dark_since(session: Session, account_no: str) -> datetime | None:

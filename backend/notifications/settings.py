@@ -57,8 +57,8 @@ class NotifierSettings(DatabaseSettings):
     notifier_reminder_seconds: float = 300.0
     #: how often it starts announced outages at their time and asks for estimates that have passed
     notifier_outage_lifecycle_seconds: float = 30.0
-    #: how often it applies device events the backend stored and left unapplied (0: never)
-    notifier_device_event_seconds: float = 10.0
+    #: at most how often it applies the device events the backend stored (it is woken when one is)
+    notifier_device_event_seconds: float = 1.0
 
 
 @lru_cache

@@ -9,9 +9,9 @@ Between rounds it waits on the Redis wake-up list, or just polls when Redis is d
 the backend's periodic jobs, each at its own interval: the escalation of tickets not accepted in
 time; the reminders (applications at risk of missing their time limit, to their customer
 managers; arrears, to customers); the outage lifecycle (announced outages starting, overrun
-estimates asked anew: backend/outages/scheduled.py); device events left unapplied
-(backend/devices/scheduled.py). Several notifiers may run them at once: the outbox's dedup keys
-keep each push single.
+estimates asked anew: backend/outages/scheduled.py); the device events the backend stored
+(backend/devices/scheduled.py; the backend wakes the notifier when it stores one). Several
+notifiers may run them at once: the outbox's dedup keys keep each push single.
 """
 
 from __future__ import annotations

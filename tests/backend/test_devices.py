@@ -4,7 +4,6 @@ order, duplicated or bad change nothing they should not."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
 from backend.core.config import Settings
+from backend.devices import service as devices
 from backend.devices.models import DeviceEvent, DeviceState
 from backend.main import create_app
 from backend.outages.models import Outage
@@ -43,16 +43,13 @@ def event(
     return answer
 
 
-def applied(factory: sessionmaker[Session], timeout: float = 15.0) -> dict[str, str | None]:
-    """Wait until the backend's applier has taken every stored event; their outcomes by event id."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with factory() as session:
-            rows = session.execute(select(DeviceEvent.event_id, DeviceEvent.status, DeviceEvent.note)).all()
-        if all(status not in ("pending", "processing") for _, status, _ in rows):
-            return {event_id: (status if status == "applied" else note) for event_id, status, note in rows}
-        assert time.monotonic() < deadline, "the device events were not applied"
-        time.sleep(0.05)
+def applied(factory: sessionmaker[Session], settings: Settings) -> dict[str, str | None]:
+    """Apply the stored events as the notifier's job does; every event's outcome by its id ("applied",
+    or why it was ignored)."""
+    devices.process_pending(factory, settings)
+    with factory() as session:
+        rows = session.execute(select(DeviceEvent.event_id, DeviceEvent.status, DeviceEvent.note)).all()
+    return {event_id: (status if status == "applied" else note) for event_id, status, note in rows}
 
 
 def outages_now(factory: sessionmaker[Session]) -> list[Outage]:
@@ -66,13 +63,14 @@ def test_a_transformer_losing_power_is_a_suspected_fault_everyone_hears_of_befor
     admin_headers: dict[str, str],
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     """The distribution-automation system reports T91 dark: answered 202 at once; then a suspected
     fault of source `device`, its fault ticket dispatched, and each of T91's four customers told once
     (我们监测到您所在区域停电…); a report from one of them is attached to it."""
     answer = event(client, admin_headers, "power_lost", "transformer", "T91", ago(30), event_id="da-1")
     assert answer == {"event_id": "da-1", "status": "accepted"}
-    assert applied(session_factory) == {"da-1": "applied"}
+    assert applied(session_factory, settings) == {"da-1": "applied"}
     [outage] = outages_now(session_factory)
     assert (outage.status, outage.source, outage.kind) == ("suspected", "device", "fault")
     fault = client.get(f"/api/v1/tickets/{outage.fault_ticket_no}", headers=actions_headers).json()
@@ -86,7 +84,11 @@ def test_a_transformer_losing_power_is_a_suspected_fault_everyone_hears_of_befor
 
 
 def test_events_are_idempotent_by_their_id_and_an_id_reused_for_another_event_is_refused(
-    client: TestClient, grid: Grid, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
+    client: TestClient,
+    grid: Grid,
+    admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     at = ago(60)
     assert event(client, admin_headers, "power_lost", "transformer", "T92", at, "da-7")["status"] == "accepted"
@@ -95,7 +97,7 @@ def test_events_are_idempotent_by_their_id_and_an_id_reused_for_another_event_is
              "occurred_at": at.isoformat()}  # fmt: skip
     r = client.post("/api/v1/device-events", json=other, headers=admin_headers)
     assert r.status_code == 409 and r.json()["code"] == "event_id_reused"
-    assert applied(session_factory) == {"da-7": "applied"}
+    assert applied(session_factory, settings) == {"da-7": "applied"}
     assert len(outages_now(session_factory)) == 1
     assert len(pushes(session_factory, template="outage_detected")) == 4
 
@@ -106,22 +108,23 @@ def test_events_out_of_order_and_twice_change_the_state_only_when_they_stand(
     admin_headers: dict[str, str],
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     """A restoration that arrives before its loss is recorded and ignored, and the older loss then
     too; a later loss makes the fault; the same loss again and a restoration older than the loss are
     ignored; the real restoration restores it: each customer told once that it is off and once that
     it is back, the one who wrote to us asked whether it is back for them."""
     assert event(client, admin_headers, "power_restored", "transformer", "T93", ago(600), "r-early")
-    assert applied(session_factory)["r-early"] == "没有已知的失电，恢复事件已记录"
+    assert applied(session_factory, settings)["r-early"] == "没有已知的失电，恢复事件已记录"
     assert event(client, admin_headers, "power_lost", "transformer", "T93", ago(900), "l-stale")
-    assert applied(session_factory)["l-stale"] == "早于已知的恢复供电，已忽略"
+    assert applied(session_factory, settings)["l-stale"] == "早于已知的恢复供电，已忽略"
     assert outages_now(session_factory) == []
 
     event(client, admin_headers, "power_lost", "transformer", "T93", ago(300), "l-real")
     event(client, admin_headers, "power_lost", "transformer", "T93", ago(290), "l-again")
-    applied(session_factory)  # (events are applied in the order they happened, a batch at a time)
+    applied(session_factory, settings)  # (events are applied in the order they happened, a batch at a time)
     event(client, admin_headers, "power_restored", "transformer", "T93", ago(400), "r-older")
-    outcomes = applied(session_factory)
+    outcomes = applied(session_factory, settings)
     assert outcomes["l-real"] == "applied"
     assert outcomes["l-again"] == "该设备已知处于失电状态，已忽略"
     assert outcomes["r-older"] == "早于已知的失电，已忽略"
@@ -130,7 +133,7 @@ def test_events_out_of_order_and_twice_change_the_state_only_when_they_stand(
     assert report_outage(client, actions_headers, grid, reporter)["outcome"] == "attached_to_outage"
 
     event(client, admin_headers, "power_restored", "transformer", "T93", ago(10), "r-real")
-    assert applied(session_factory)["r-real"] == "applied"
+    assert applied(session_factory, settings)["r-real"] == "applied"
     [outage] = outages_now(session_factory)
     assert outage.status == "restored" and outage.restored_at is not None
     assert abs((outage.restored_at - ago(10)).total_seconds()) < 5  # when the device saw it, not when told
@@ -149,6 +152,7 @@ def test_many_meters_of_one_transformer_dark_within_a_minute_count_as_the_transf
     admin_headers: dict[str, str],
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     """Two dark meters are single meters: a report from one of them opens its ticket and says when
     its meter lost power; the third meter of T91 within the minute makes T91's suspected fault, which
@@ -156,7 +160,7 @@ def test_many_meters_of_one_transformer_dark_within_a_minute_count_as_the_transf
     a1, a2, a3, a4 = grid.accounts("T91")
     event(client, admin_headers, "power_lost", "meter", a1, ago(50))
     event(client, admin_headers, "power_lost", "meter", a2, ago(40))
-    applied(session_factory)
+    applied(session_factory, settings)
     assert outages_now(session_factory) == []
     answer = report_outage(client, actions_headers, grid, a1)
     assert answer["outcome"] == "ticket_created"
@@ -166,7 +170,7 @@ def test_many_meters_of_one_transformer_dark_within_a_minute_count_as_the_transf
     assert report_outage(client, actions_headers, grid, a4)["meter_power_lost_at"] is None
 
     event(client, admin_headers, "power_lost", "meter", a3, ago(20))
-    applied(session_factory)
+    applied(session_factory, settings)
     [outage] = outages_now(session_factory)
     assert (outage.status, outage.source) == ("suspected", "device")
     assert client.get(f"/api/v1/tickets/{answer['ticket_no']}", headers=actions_headers).json()["status"] == "merged"
@@ -174,12 +178,32 @@ def test_many_meters_of_one_transformer_dark_within_a_minute_count_as_the_transf
     assert told == [a2, a3]  # a1 and a4 wrote to us: their tickets were merged, they are told so
 
 
+def test_a_batch_is_applied_in_the_order_the_events_happened_not_the_order_they_came(
+    client: TestClient,
+    grid: Grid,
+    admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """The restoration is sent before the loss it ends (a system's queue, a network): applied in one
+    batch by when they happened, the loss makes the fault and the restoration restores it."""
+    event(client, admin_headers, "power_restored", "transformer", "T94", ago(60), "back")
+    event(client, admin_headers, "power_lost", "transformer", "T94", ago(120), "off")
+    assert applied(session_factory, settings) == {"back": "applied", "off": "applied"}
+    [outage] = outages_now(session_factory)
+    assert outage.status == "restored"
+
+
 def test_dark_meters_minutes_apart_are_single_meters(
-    client: TestClient, grid: Grid, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
+    client: TestClient,
+    grid: Grid,
+    admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     for n, account in enumerate(grid.accounts("T92")[:3]):
         event(client, admin_headers, "power_lost", "meter", account, ago(600 - 120 * n))
-    assert set(applied(session_factory).values()) == {"applied"}
+    assert set(applied(session_factory, settings).values()) == {"applied"}
     assert outages_now(session_factory) == []
     with session_factory() as session:
         assert session.scalar(select(func.count(DeviceState.id)).where(DeviceState.scope == "meter")) == 3
@@ -191,6 +215,7 @@ def test_a_meter_storm_then_the_feeder_event_make_one_outage_and_one_notice_per_
     admin_headers: dict[str, str],
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
+    settings: Settings,
 ) -> None:
     """The device storm in small: every meter of the feeder goes dark within seconds (T91's and
     T92's meter clusters make a transformer fault, widened to the feeder), then the feeder's own
@@ -200,7 +225,7 @@ def test_a_meter_storm_then_the_feeder_event_make_one_outage_and_one_notice_per_
     for n, account in enumerate(accounts):
         event(client, admin_headers, "power_lost", "meter", account, ago(30 - n))
     event(client, admin_headers, "power_lost", "feeder", "F9", ago(5), "feeder-lost")
-    outcomes = applied(session_factory)
+    outcomes = applied(session_factory, settings)
     assert outcomes["feeder-lost"] == "applied"
     [outage] = outages_now(session_factory)
     assert (outage.status, outage.source) == ("suspected", "device")
@@ -213,7 +238,7 @@ def test_a_meter_storm_then_the_feeder_event_make_one_outage_and_one_notice_per_
         assert session.scalar(select(func.count(Ticket.id)).where(Ticket.kind == "fault")) == 1
 
     event(client, admin_headers, "power_restored", "feeder", "F9", ago(1))
-    applied(session_factory)
+    applied(session_factory, settings)
     assert outages_now(session_factory)[0].status == "restored"
     restored = pushes(session_factory, template="outage_restored")
     assert sorted(p.params["account_no"] for p in restored) == sorted(accounts)
