@@ -131,9 +131,7 @@ def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> N
     assert (stats["accepted"] - sms_before, stats["duplicates"]) == (3, 0)  # the bill notice and both reminders
 
 
-def test_two_notifier_processes_start_an_outage_at_its_time_and_apply_a_device_event_once(
-    db, sim, notifiers
-) -> None:
+def test_two_notifier_processes_start_an_outage_at_its_time_and_apply_a_device_event_once(db, sim, notifiers) -> None:
     """The lifecycle and device-event jobs in two real notifier processes: an announced outage
     starting in two seconds becomes active and its customer gets the 停电开始 SMS once; a device event
     the backend stored is applied by one of them: the transformer's suspected fault, its customer
