@@ -93,17 +93,24 @@ def _recent_reports(transformer_id: int, since: datetime) -> Select[int, datetim
 def on_report(session: Session, settings: Settings, customer: Customer) -> Outage | None:
     """A report of a customer with no outage covering them and no open ticket: the fault it
     completes (found now, or by a report that committed while this one waited for the feeder),
-    else None and the report opens its own ticket, which counts for the next ones."""
-    feeder_id = lock_feeder_of(session, customer.transformer_id)
-    found = outages.covering_now(session, customer)
-    if found is not None:
-        return found
+    else None and the report opens its own ticket, which counts for the next ones.
+
+    On SQLite the report's transaction has held the database since its idempotency key was written,
+    before the pool was first asked: nobody can have changed it, so the feeder is neither held nor
+    asked again (two round trips less on every report that opens a ticket)."""
+    serialized = session.get_bind().dialect.name == "sqlite"
+    if not serialized:
+        lock_feeder_of(session, customer.transformer_id)
+        found = outages.covering_now(session, customer)
+        if found is not None:
+            return found
     since = _window_start(settings)
     others, earliest = session.execute(_recent_reports(customer.transformer_id, since)).one()
     if others + 1 < settings.fault_cluster_min_reports:
         return None
     minutes = settings.fault_cluster_window_minutes
     evidence = Evidence("reports", f"{minutes}分钟内{others + 1}户报修停电", earliest or clock.now())
+    feeder_id = lock_feeder_of(session, customer.transformer_id)  # held already, except on SQLite
     return _suspect(session, settings, transformer_id=customer.transformer_id, feeder_id=feeder_id, evidence=evidence)
 
 
