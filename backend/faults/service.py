@@ -239,7 +239,8 @@ def _widen(session: Session, settings: Settings, root: Outage, feeder_id: int, a
     outages.follow(session, root, [m.customer_id for m in reports if m.customer_id is not None])
     feeder = topology.feeder_by_id(session, feeder_id)
     fault.address = feeder.name
-    tickets.add_note(session, fault, "widened", f"经研判扩大为{feeder.name}线路故障，并入{len(absorbed)}个台区故障")
+    absorbed_note = f"，并入{len(absorbed)}个台区的疑似故障" if absorbed else ""
+    tickets.add_note(session, fault, "widened", f"经研判扩大为{feeder.name}全线故障{absorbed_note}")
     own = _tell_workers(session, fault, merged + reports)
     if fault.worker_id is not None:
         tickets.worker_notice(

@@ -162,8 +162,8 @@ TEMPLATES: dict[str, PushTemplate] = {
         _t(
             "worker_fault_widened",
             "故障范围扩大",
-            "故障研判任务{ticket_no}经研判扩大为{address}线路故障，请按线路故障排查，该线路上的其他报修已一并并入本任务。",
-            "故障任务{ticket_no}已扩大为{address}线路故障，请按线路故障排查。",
+            "故障研判任务{ticket_no}经研判扩大为{address}全线故障，请按线路故障排查，该线路上的其他报修已一并并入本任务。{merged_note}",
+            "故障任务{ticket_no}已扩大为{address}全线故障，请按线路故障排查。",
             number="ticket_no",
         ),
         _t(
