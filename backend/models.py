@@ -7,6 +7,7 @@ from backend.callbacks import models as callbacks  # noqa: F401
 from backend.conversations import models as conversations  # noqa: F401
 from backend.core import idempotency, sequence  # noqa: F401
 from backend.customers import models as customers  # noqa: F401
+from backend.devices import models as devices  # noqa: F401
 from backend.handoffs import models as handoffs  # noqa: F401
 from backend.notifications import models as notifications  # noqa: F401
 from backend.outages import models as outages  # noqa: F401

@@ -1,6 +1,7 @@
 """`python -m backend.seed [--customers N] [--if-empty] [--seed S]`: a demo county (also for benchmarks).
 
-Builds 青山县: feeders (10kV 线路), transformers (台区), grid cells (供电网格) with their workers,
+Builds 青山县: feeders (10kV 线路), transformers (台区) and grid cells (供电网格) where they stand (WGS-84
+coordinates around 29.1°N 114.45°E, for placing a hazard reported from a WeChat location), workers,
 N customers with Chinese names and addresses, 12 months of bills, connection applications in every
 stage (some at risk or late), a planned outage next week and a fault outage in progress. Bulk
 inserts: 100,000 customers take well under two minutes. `--if-empty` does nothing when the
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import random
 import sys
 import time
@@ -58,6 +60,17 @@ from backend.topology.models import Feeder, GridCell, Transformer, Worker
 logger = logging.getLogger(__name__)
 
 COUNTY = "青山县"
+# Where each town's centre is (WGS-84 degrees): a hilly county about 40 km across, 云岭乡 up in the
+# hills to the north. Cells ring their town's centre; transformers stand within ~650 m of their cell's.
+TOWN_CENTRES = {
+    "城关镇": (29.1020, 114.4510),
+    "青溪镇": (29.1530, 114.3780),
+    "石门镇": (29.0410, 114.5260),
+    "龙泉镇": (29.1790, 114.5540),
+    "桃源镇": (29.0680, 114.3620),
+    "白沙乡": (29.0190, 114.4130),
+    "云岭乡": (29.2430, 114.4720),
+}
 # (town, area type, streets or villages)
 TOWNS = [
     ("城关镇", "urban", ["人民路", "解放路", "建设路", "文化路", "新华街", "滨江路", "朝阳路", "府前街"]),
@@ -157,11 +170,20 @@ def fix_sequences(session: Session, tables: Sequence[str]) -> None:
         )
 
 
+def cell_centre(town: str, ring: int) -> tuple[float, float]:
+    """The centre of a town's `ring`-th cell: the first at the town's centre, the next ones on a
+    spiral about 1.3 km a turn apart."""
+    latitude, longitude = TOWN_CENTRES[town]
+    angle = ring * 2.4
+    return round(latitude + 0.012 * ring * math.sin(angle), 6), round(longitude + 0.012 * ring * math.cos(angle), 6)
+
+
 def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[list[int], dict[int, str]]:
     """Cells, feeders, transformers and workers; returns transformer ids and each one's area type."""
-    cells = []
+    cells: list[dict[str, Any]] = []
     for i in range(plan.cells):
         town, _, _ = TOWNS[i % len(TOWNS)]
+        latitude, longitude = cell_centre(town, i // len(TOWNS))
         cells.append(
             {
                 "id": i + 1,
@@ -169,6 +191,8 @@ def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[li
                 "name": f"{town}第{i // len(TOWNS) + 1}网格",
                 "neighbour_id": None,
                 "county": COUNTY,
+                "latitude": latitude,
+                "longitude": longitude,
             }
         )
     bulk(session, GridCell, cells)
@@ -181,6 +205,7 @@ def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[li
     bulk(session, Feeder, feeders)
     transformers: list[dict[str, Any]] = []
     areas: dict[int, str] = {}
+    spots = random.Random(plan.transformers)  # its own draws: the rest of the county stays as it was
     for i in range(plan.transformers):
         cell = i * plan.cells // plan.transformers
         town, area, streets = TOWNS[cell % len(TOWNS)]
@@ -191,6 +216,8 @@ def build_topology(session: Session, plan: Plan, rng: random.Random) -> tuple[li
                 "name": f"{town}{streets[i % len(streets)]}{i + 1}号台区",
                 "feeder_id": i * plan.feeders // plan.transformers + 1,
                 "grid_cell_id": cell + 1,
+                "latitude": round(cells[cell]["latitude"] + spots.uniform(-0.006, 0.006), 6),
+                "longitude": round(cells[cell]["longitude"] + spots.uniform(-0.006, 0.006), 6),
             }
         )
         areas[i + 1] = area

@@ -60,6 +60,9 @@ class Settings(DatabaseSettings):
     powerdesk_admin_token: str = Field(min_length=16)
     powerdesk_actions_token: str = Field(min_length=16)
     powerdesk_worker_token: str = Field(min_length=16)
+    #: the metering and distribution-automation systems posting device events (optional: when
+    #: unset, only the admin token may post them)
+    powerdesk_integration_token: str | None = Field(default=None, min_length=16)
 
     # Service standards (DESIGN "Service standards"), minutes unless named otherwise.
     arrival_minutes_urban: int = 45
@@ -78,7 +81,9 @@ class Settings(DatabaseSettings):
     sla_warning_share: float = Field(default=0.8, gt=0, lt=1)
     #: a promise missed: the customer is told a new estimate this share of the standard's time away
     sla_new_estimate_share: float = Field(default=0.5, gt=0, le=2)
-    #: WeCom user ids of the duty dispatchers (值班调度), told of every breach (comma-separated)
+    #: WeCom user ids of the duty dispatchers (值班调度, comma-separated): told of every breach, asked
+    #: for a new estimate when an outage overruns it, alerted of a hazard nobody could be placed for
+    #: (unset: the supervisors of the cells concerned)
     duty_dispatcher_wecom_ids: Annotated[list[str], NoDecode] = []
     #: 业扩 working days per application type and stage, over the defaults of
     #: backend/applications/stages.py, as JSON: {"high_voltage_single": {"plan_reply": 8}}
@@ -138,12 +143,38 @@ class Settings(DatabaseSettings):
     wechat_app_secret: str = ""
     wechat_api_base_url: str = "https://api.weixin.qq.com"
 
-    @field_validator("powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token")
+    # Fault diagnosis (研判, DESIGN "Wave 2"): reports from this many distinct customers of one
+    # transformer within the window make a suspected transformer fault; suspected faults on this
+    # many transformers of one feeder within the window make a suspected feeder fault.
+    fault_cluster_min_reports: int = Field(default=3, ge=2)
+    fault_cluster_window_minutes: int = Field(default=15, ge=1)
+    fault_cluster_min_transformers: int = Field(default=2, ge=2)
+    #: this many meters of one transformer losing power within this many seconds count as the
+    #: transformer losing power (主动抢修)
+    device_meter_cluster_min: int = Field(default=3, ge=2)
+    device_meter_window_seconds: int = Field(default=60, ge=1)
+    #: a device event may carry a time this far ahead of ours (the systems' clocks drift); later is refused
+    device_event_max_skew_seconds: int = Field(default=60, ge=0)
+    #: a question a push asked (回复1已来电…) can be answered by a bare digit for this many days
+    prompt_open_days: int = Field(default=7, ge=1)
+    #: after a resolved ticket the customer is asked whether power is back at once, and for a rating
+    #: this long after (unless their answer came first: then the chat asks it)
+    rating_request_delay_minutes: int = Field(default=120, ge=0)
+    #: a hazard reported at a spot farther than this from every transformer is not placed by it
+    hazard_max_distance_km: float = Field(default=5.0, gt=0)
+
+    @field_validator(
+        "powerdesk_admin_token", "powerdesk_actions_token", "powerdesk_worker_token", "powerdesk_integration_token"
+    )
     @classmethod
-    def _refuse_placeholders(cls, value: str) -> str:
-        if value.strip().lower() in PLACEHOLDER_SECRETS:
+    def _refuse_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder; set a real random secret")
         return value
+
+    @property
+    def duty_dispatchers(self) -> list[str]:
+        return list(self.duty_dispatcher_wecom_ids)
 
 
 @lru_cache

@@ -34,6 +34,7 @@ class Role(str, Enum):
     admin = "admin"
     actions = "actions"
     worker = "worker"
+    integration = "integration"
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -84,8 +85,9 @@ def token_caller(settings: Settings, authorization: str | None) -> Caller:
         for role, expected in (
             (Role.admin, settings.powerdesk_admin_token),
             (Role.actions, settings.powerdesk_actions_token),
+            (Role.integration, settings.powerdesk_integration_token),
         ):
-            if hmac.compare_digest(token.encode(), expected.encode()):
+            if expected is not None and hmac.compare_digest(token.encode(), expected.encode()):
                 return Caller(role)
         version, _, rest = token.partition(".")
         code = rest.rpartition(".")[0]

@@ -66,6 +66,17 @@ def find_by_openid(session: Session, openid: str) -> list[Customer]:
     return list(session.scalars(query))
 
 
+def openid_of(session: Session, customer: Customer) -> str | None:
+    """The WeChat openid the customer was bound to last, if any."""
+    query = (
+        select(WechatBinding.openid)
+        .where(WechatBinding.customer_id == customer.id)
+        .order_by(WechatBinding.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
 def find_by_address(session: Session, address: str) -> list[Customer]:
     """Exact address first, else addresses that contain the text (at most a few)."""
     exact = list(session.scalars(select(Customer).where(Customer.address == address)))
@@ -73,6 +84,30 @@ def find_by_address(session: Session, address: str) -> list[Customer]:
         return exact
     pattern = "%" + address.replace("%", "").replace("_", "") + "%"
     return list(session.scalars(select(Customer).where(Customer.address.like(pattern)).limit(5)))
+
+
+#: the last character of a street's or a village's name (人民路, 府前街, 桃源大道, 青溪村, 幸福巷)
+ROAD_ENDINGS = "路街道巷村"
+
+
+def street_names(address: str) -> list[str]:
+    """Candidate names of the streets or villages an address mentions, in order, the longer of two
+    lengths first: "城关镇人民路与解放路交叉口" → 镇人民路, 人民路, 路与解放路…"""
+    names = []
+    for end, char in enumerate(address):
+        if char in ROAD_ENDINGS:
+            names += [address[end + 1 - length : end + 1] for length in (4, 3) if end + 1 >= length]
+    return names
+
+
+def on_street_of(session: Session, address: str, *, limit: int = 50) -> list[Customer]:
+    """Customers on the street or in the village that `address` names (the first of its names that
+    any customer's address contains), for placing a report of a spot where nobody is a customer."""
+    for name in street_names(address.replace("%", "").replace("_", "")):
+        found = list(session.scalars(select(Customer).where(Customer.address.like(f"%{name}%")).limit(limit)))
+        if found:
+            return found
+    return []
 
 
 def resolve(

@@ -82,3 +82,27 @@ class SmsBlock(Base):
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     reason: Mapped[str] = mapped_column(String(32))  # opt_out|blacklist|invalid
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class Prompt(Base):
+    """A push that asked its recipient a question (回复1已来电，2仍未来电; 回复1-5打分), so that a bare
+    digit they send back can be understood. Open until answered, withdrawn with its push, or too old;
+    a prompt the chat asks itself (the rating after "1") has no push."""
+
+    __tablename__ = "prompt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # restore_check|rating
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|answered|withdrawn
+    # The recipient, as the push addressed them.
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What the question is about.
+    ticket_no: Mapped[str | None] = mapped_column(String(14))
+    outage_id: Mapped[int | None] = mapped_column(Integer)
+    # The push that asked it (its outbox dedup key); None when the chat asked it in a reply.
+    dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,5 +1,9 @@
 """Writing pushes to the outbox. Callers pass their own session: the row commits with their change.
 
+A push whose template asks a question (`PushTemplate.asks`: 回复1已来电…, 回复1-5打分) is recorded
+as a prompt of its recipient with it, in the same statement batch, so that the chat can understand
+a bare digit that answers it; withdrawing the push withdraws its prompt.
+
 After a commit that added rows, the notifiers are woken through Redis (`pd:notifications:wakeup`);
 when Redis is down they find the rows by polling, a little later.
 """
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -21,7 +25,8 @@ from backend.core import clock
 from backend.core.config import get_settings
 from backend.core.logs import request_id
 from backend.core.redis import get_redis
-from backend.notifications.models import OutboxMessage
+from backend.notifications.models import OutboxMessage, Prompt
+from backend.notifications.templates import TEMPLATES
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +119,9 @@ def enqueue(session: Session, **fields: Any) -> OutboxMessage:
     session.add(row)
     pending[row.dedup_key] = row
     session.info[_WAKE_FLAG] = True
+    prompts = _prompts([values])
+    if prompts:
+        session.add(Prompt(**prompts[0]))
     return row
 
 
@@ -123,6 +131,10 @@ _INSERT_NEW = {
     "postgresql": postgresql.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]),
     "sqlite": sqlite.insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"]),
 }
+_INSERT_PROMPTS = {
+    "postgresql": postgresql.insert(Prompt).on_conflict_do_nothing(index_elements=["dedup_key"]),
+    "sqlite": sqlite.insert(Prompt).on_conflict_do_nothing(index_elements=["dedup_key"]),
+}
 
 
 def insert_now(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -131,7 +143,11 @@ def insert_now(session: Session, rows: list[dict[str, Any]]) -> None:
     For the hot path of a new ticket, where `enqueue`'s lookup and the ORM flush cost more than the
     work; a key enqueued in this session but not yet flushed is not seen.
     """
-    session.execute(_INSERT_NEW[session.get_bind().dialect.name], rows)
+    dialect = session.get_bind().dialect.name
+    session.execute(_INSERT_NEW[dialect], rows)
+    prompts = _prompts(rows)
+    if prompts:  # a push already there has its prompt already
+        session.execute(_INSERT_PROMPTS[dialect], prompts)
     session.info[_WAKE_FLAG] = True
 
 
@@ -175,8 +191,34 @@ def enqueue_to_customers(
     ]
     if new_rows:
         session.execute(insert(OutboxMessage), new_rows)
+        prompts = _prompts(new_rows)
+        if prompts:
+            session.execute(insert(Prompt), prompts)
         session.info[_WAKE_FLAG] = True
     return len(wanted)
+
+
+def _prompts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The prompts of those pushes (column values) whose template asks a question."""
+    found = []
+    for row in rows:
+        template = TEMPLATES.get(row["template"])
+        if template is None or template.asks is None:
+            continue
+        found.append(
+            {
+                "kind": template.asks,
+                "status": "open",
+                "customer_id": row.get("customer_id"),
+                "phone": row.get("phone"),
+                "wechat_openid": row.get("wechat_openid"),
+                "ticket_no": row["params"].get("ticket_no"),
+                "outage_id": row["params"].get("outage_id"),
+                "dedup_key": row["dedup_key"],
+                "asked_at": row["next_attempt_at"],
+            }
+        )
+    return found
 
 
 def enqueued(dedup_key: ColumnElement[str]) -> Exists:
@@ -193,23 +235,35 @@ def unsent(session: Session, *, dedup_prefix: str) -> int:
     return int(session.scalar(query) or 0)
 
 
-def withdraw(session: Session, *, dedup_prefix: str, reason: str) -> int:
-    """Cancel the pending pushes whose key starts with `dedup_prefix`, e.g. the notices of an
-    outage that was called off; returns how many. A row a notifier holds right now may already be
-    on its way to the provider: it is left to go out.
+def withdraw(session: Session, *, dedup_prefix: str | Sequence[str], reason: str) -> int:
+    """Cancel the pending pushes whose key starts with `dedup_prefix` (or one of several), e.g. the
+    notices of an outage that was called off, and the prompts they would have asked; returns how
+    many. A row a notifier holds right now may already be on its way to the provider: it is left
+    to go out.
     """
+    prefixes = [dedup_prefix] if isinstance(dedup_prefix, str) else list(dedup_prefix)
+    if not prefixes:
+        return 0
     moment = clock.now()
-    result = session.execute(
+    withdrawn = session.scalars(
         update(OutboxMessage)
         .where(
-            OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
+            or_(*(OutboxMessage.dedup_key.startswith(prefix, autoescape=True) for prefix in prefixes)),
             OutboxMessage.status == "pending",
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < moment),
         )
         .values(status="cancelled", last_error=reason, claim_token=None, sending_channel=None)
+        .returning(OutboxMessage.dedup_key)
         .execution_options(synchronize_session="fetch")
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    ).all()
+    for start in range(0, len(withdrawn), _KEY_BATCH):
+        session.execute(
+            update(Prompt)
+            .where(Prompt.dedup_key.in_(withdrawn[start : start + _KEY_BATCH]), Prompt.status == "open")
+            .values(status="withdrawn")
+            .execution_options(synchronize_session=False)
+        )
+    return len(withdrawn)
 
 
 def wake_notifiers(redis_client: Any) -> None:

@@ -158,11 +158,12 @@ def remember(
 ) -> bool:
     """Store the channels that failed for good, and the channel that worked once something is known
     about the recipient (a first push that simply worked writes nothing). True when it wrote.
-    `known` is what was read before sending, possibly in another session."""
+    `known` is what was read before sending, possibly in another session (when it is None, the row
+    is looked for again: an earlier push of the same batch to the same recipient may have written it)."""
     new_losses = set(unreachable or {}) - set(known.unreachable or {} if known else {})
     if not new_losses and (known is None or not sent_by or known.last_channel == sent_by):
         return False
-    row = session.get(PushContact, known.id) if known is not None else None
+    row = session.get(PushContact, known.id) if known is not None else contact(session, recipient_key)
     if row is None:
         row = PushContact(recipient_key=recipient_key, unreachable={})
         session.add(row)

@@ -64,6 +64,10 @@ class NotifierSettings(DatabaseSettings):
     notifier_metrics_host: str = "127.0.0.1"
     #: how often it reports customers waiting too long for a person to the duty supervisor (0: never)
     notifier_handoff_alert_seconds: float = 30.0
+    #: how often it starts announced outages at their time and asks for estimates that have passed
+    notifier_outage_lifecycle_seconds: float = 30.0
+    #: at most how often it applies the device events the backend stored (it is woken when one is)
+    notifier_device_event_seconds: float = 1.0
 
 
 @lru_cache

@@ -8,7 +8,9 @@ A template key (docs/contracts.md) names one `PushTemplate`:
 - `title` and `detail` / `number` / `when` params: the WeChat template message (keyword values are
   cut to 20 characters with emoji removed, RELIABILITY row 30);
 - `params`: the variable names, in the order an SMS provider with positional variables
-  (Tencent) receives them.
+  (Tencent) receives them;
+- `asks`: the question the push asks its recipient ("restore_check": 回复1已来电，2仍未来电;
+  "rating": 回复1-5打分), recorded as a prompt with it (outbox.py) so that a bare digit is understood.
 
 Times may be passed as ISO 8601 strings or datetimes; they are shown as "今天14:30",
 "明天09:00" or "11月25日09:00" in Asia/Shanghai; dates alone (due dates) as "11月25日".
@@ -36,6 +38,7 @@ DEFAULTS = {
     "description": "用户报修",
     "address": "地点待调度中心核实",
     "customer_phone": "未留",
+    "merged_note": "",
 }
 _TIME_PARAMS = {"deadline", "starts_at", "estimated_restore_at", "due_date", "at", "contact_deadline", "new_estimate"}
 #: what a service standard's warning or breach is about (param `what`, made from `standard` and the
@@ -59,6 +62,7 @@ class PushTemplate:
     params: tuple[str, ...]
     number_param: str | None = None
     when_param: str | None = None
+    asks: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,10 @@ def _t(
     sms: str | None = None,
     number: str | None = None,
     when: str | None = None,
+    asks: str | None = None,
 ) -> PushTemplate:
     names = tuple(dict.fromkeys(re.findall(r"{(\w+)}", (sms or text) + text)))
-    return PushTemplate(key, title, text, sms or text, names, number, when)
+    return PushTemplate(key, title, text, sms or text, names, number, when, asks)
 
 
 # fmt: off
@@ -115,6 +120,7 @@ TEMPLATES: dict[str, PushTemplate] = {
             "工单{ticket_no}已处理完毕（{resolution}）。请问您家现在来电了吗？回复1表示已来电，回复2表示仍未来电。",
             "工单{ticket_no}已处理完毕，请问已来电吗？回复1已来电，2仍未来电。",
             number="ticket_no",
+            asks="restore_check",
         ),
         _t(
             "ticket_rating_request",
@@ -122,6 +128,7 @@ TEMPLATES: dict[str, PushTemplate] = {
             "感谢您的耐心等待。请为本次抢修服务（工单{ticket_no}）打分：回复1到5，5分表示非常满意。",
             "请为工单{ticket_no}的服务打分，回复1-5，5分为非常满意。",
             number="ticket_no",
+            asks="rating",
         ),
         _t(
             "worker_task_assigned",
@@ -143,6 +150,59 @@ TEMPLATES: dict[str, PushTemplate] = {
             "客户催办",
             "客户再次报修催办任务{ticket_no}：{address}，{description}。请尽快处理，联系电话{customer_phone}。",
             "客户催办任务{ticket_no}，地址{address}，请尽快处理。",
+            number="ticket_no",
+        ),
+        _t(
+            "worker_fault_assigned",
+            "故障研判任务",
+            "故障研判任务{ticket_no}：{address}疑似停电故障（{evidence}）。请于{deadline}前到达现场，回复“接单”确认。{merged_note}"
+            "到场核实后，如确属线路或设备故障，请回复“确认故障”并说明原因和预计恢复时间；"
+            "如只是个别用户的问题，请回复“排除故障”并说明情况，相关报修将转为单户工单派发。",
+            "故障研判任务{ticket_no}：{address}疑似停电，请{deadline}前到场，回复接单确认。",
+            number="ticket_no",
+            when="deadline",
+        ),
+        _t(
+            "worker_tasks_merged",
+            "任务合并",
+            "您的{count}个抢修任务（{merged}）已并入故障研判任务{ticket_no}（{address}），由{worker_name}统一处理，原任务无需再单独前往。",
+            "您的{count}个任务已并入故障任务{ticket_no}，由{worker_name}处理，无需单独前往。",
+            number="ticket_no",
+        ),
+        _t(
+            "worker_fault_widened",
+            "故障范围扩大",
+            "故障研判任务{ticket_no}经研判扩大为{address}全线故障，请按线路故障排查，该线路上的其他报修已一并并入本任务。{merged_note}",
+            "故障任务{ticket_no}已扩大为{address}全线故障，请按线路故障排查。",
+            number="ticket_no",
+        ),
+        _t(
+            "worker_fault_dismissed",
+            "故障任务撤销",
+            "故障研判任务{ticket_no}（{address}）已由调度核实排除，不属于线路故障，该任务已撤销，相关报修将作为单户工单重新派发。",
+            "故障任务{ticket_no}已由调度核实排除并撤销，相关报修将单独派发。",
+            number="ticket_no",
+        ),
+        _t(
+            "outage_estimate_overdue",
+            "恢复时间已超",
+            "{area}停电（{cause}）已超过预计恢复时间{estimated_restore_at}，至今未恢复供电。请尽快核实并回复新的预计恢复时间（例如“预计18:30恢复”），我们会告知受影响的{affected}户客户。",
+            "{area}停电已超预计恢复时间{estimated_restore_at}，请回复新的预计恢复时间。",
+            when="estimated_restore_at",
+        ),
+        _t(
+            "worker_hazard_alert",
+            "紧急险情",
+            "紧急险情：{address}有群众报告“{description}”，已派{worker_name}前往处置（工单{ticket_no}，{deadline}前到达），请关注并协调处置。",
+            "紧急险情：{address}，已派{worker_name}处置（工单{ticket_no}）。",
+            number="ticket_no",
+            when="deadline",
+        ),
+        _t(
+            "dispatch_hazard_unplaced",
+            "紧急险情待派",
+            "紧急险情待派：{address}有群众报告“{description}”（工单{ticket_no}），系统未能确定所属网格，请立即核实位置并派单，报告人电话{customer_phone}。",
+            "紧急险情待派：{address}（工单{ticket_no}），请立即核实位置并派单。",
             number="ticket_no",
         ),
         _t(
@@ -178,6 +238,63 @@ TEMPLATES: dict[str, PushTemplate] = {
             "已恢复供电",
             "您所在区域已恢复供电，感谢您的耐心等待。如家中仍未来电，请直接回复或拨打95598。",
             "您所在区域已恢复供电。如仍未来电，请回复或拨打95598。",
+        ),
+        _t(
+            "outage_restored_check",
+            "已恢复供电",
+            "您所在区域已恢复供电，感谢您的耐心等待。请问您家现在来电了吗？回复1表示已来电，回复2表示仍未来电。",
+            "您所在区域已恢复供电，请问您家来电了吗？回复1已来电，2仍未来电。",
+            asks="restore_check",
+        ),
+        _t(
+            "outage_planned_started",
+            "停电开始",
+            "您所在区域的{kind_label}已开始（{cause}），预计{estimated_restore_at}恢复供电，给您带来不便敬请谅解。",
+            "您所在区域{kind_label}已开始（{cause}），预计{estimated_restore_at}恢复供电。",
+            when="estimated_restore_at",
+        ),
+        # Faults found by 研判 (backend/faults): told before the customer asks, and as they change.
+        _t(
+            "outage_detected",
+            "停电提醒",
+            "我们监测到您所在区域停电，抢修人员正在赶往现场，预计{estimated_restore_at}前恢复供电。您无需报修，恢复供电后我们会及时通知您。",
+            "我们监测到您所在区域停电，抢修人员正赶往现场，预计{estimated_restore_at}前恢复，无需报修。",
+            when="estimated_restore_at",
+        ),
+        _t(
+            "ticket_merged",
+            "报修合并处理",
+            "您报修的停电（工单{ticket_no}）与周边多户属于同一故障，已并入故障抢修工单{fault_ticket_no}统一处理，抢修人员正在赶往现场，后续进展我们会及时通知您。",
+            "您的报修与周边属同一故障，已并入抢修工单{fault_ticket_no}统一处理，进展将及时通知您。",
+            number="fault_ticket_no",
+        ),
+        _t(
+            "fault_widened",
+            "故障处理进展",
+            "经进一步研判，您所在区域的停电属于线路故障，已统一由故障抢修工单{fault_ticket_no}处理，抢修人员正在排查，后续进展我们会及时通知您。",
+            "经研判您处停电属线路故障，已统一由抢修工单{fault_ticket_no}处理，进展将及时通知您。",
+            number="fault_ticket_no",
+        ),
+        _t(
+            "fault_confirmed",
+            "停电原因",
+            "经现场核实，您所在区域停电原因为{cause}，预计{estimated_restore_at}恢复供电，我们正在全力抢修，给您带来不便敬请谅解。",
+            "经现场核实，您处停电原因为{cause}，预计{estimated_restore_at}恢复供电。",
+            when="estimated_restore_at",
+        ),
+        _t(
+            "fault_dismissed_ticket",
+            "报修已安排",
+            "经现场核实，您所在区域线路运行正常，您家的停电需要单独检修。已为您安排抢修（工单{ticket_no}），抢修人员将于{deadline}前到达，请保持电话畅通，给您带来不便敬请谅解。",
+            "经核实线路正常，您家需单独检修，已安排抢修（工单{ticket_no}），{deadline}前到达。",
+            number="ticket_no",
+            when="deadline",
+        ),
+        _t(
+            "fault_dismissed_notice",
+            "停电提醒解除",
+            "经核实，您所在区域线路运行正常，此前的停电提醒已解除。如您家中仍没有电，请直接回复或拨打95598报修。",
+            "经核实您所在区域线路正常，停电提醒已解除。如仍无电请回复或拨打95598。",
         ),
         _t(
             "outage_report_attached",

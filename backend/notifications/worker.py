@@ -7,9 +7,11 @@ refused for good. A row taken over from a notifier that died holding it is first
 the SMS provider (did it accept `pd<id>` already?) so that a crash mid-send does not send twice.
 Between rounds it waits on the Redis wake-up list, or just polls when Redis is down. It also runs
 the domains' periodic jobs (`backend/scheduled.py`: escalation of tasks not accepted in time, the
-service standards, arrears reminders, the duty supervisor's alert of customers waiting too long for
-a person), each at the interval its notifier setting gives. Several notifiers may run them at once:
-the outbox's dedup keys keep each push single.
+service standards, arrears reminders, the outage lifecycle (announced outages starting, overrun
+estimates asked anew), the device events the backend stored (it wakes the notifier when it stores
+one), the duty supervisor's alert of customers waiting too long for a person), each at the interval
+its notifier setting gives. Several notifiers may run them at once: the outbox's dedup keys keep
+each push single.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import random
 import signal
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,7 +63,18 @@ from connectors.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 
-WORKER_TASKS = ("worker_task_assigned", "worker_task_escalated", "worker_task_reminded")
+# A worker's waiting messages of these templates go out as one digest (WeCom drops what exceeds 30 a
+# minute per member silently).
+WORKER_TASKS = (
+    "worker_task_assigned",
+    "worker_task_escalated",
+    "worker_task_reminded",
+    "worker_fault_assigned",
+    "worker_tasks_merged",
+    "worker_fault_widened",
+    "worker_fault_dismissed",
+    "worker_hazard_alert",
+)
 # A push is started only in the first half of its claim's lease; the second half (a minute by
 # default) is left for it to finish over all its channels (each client gives up within seconds),
 # so that no push is still on its way when its row can be claimed by another notifier.
@@ -149,8 +163,12 @@ class Notifier:
                 session, limit=self.settings.notifier_batch_size, lease_seconds=lease.total_seconds()
             )
             batch = self._load(session, ids, token) if ids else []
-        if batch:
-            list(self._pool.map(lambda claimed: self.process(claimed, token, send_by), batch))
+        # An urgent push may be claimed with an older one of the same recipient (it skips the line):
+        # a recipient's pushes of one batch go out one after the other, in order, from one thread.
+        by_recipient: dict[str, list[Claimed]] = defaultdict(list)
+        for claimed in batch:
+            by_recipient[claimed.recipient.key].append(claimed)
+        list(self._pool.map(lambda pushes: self._process_in_order(pushes, token, send_by), by_recipient.values()))
         return len(ids)
 
     @staticmethod
@@ -201,6 +219,10 @@ class Notifier:
                 JOB_RUNS.labels(periodic.name, "done").inc()
 
     # --- one row ---------------------------------------------------------------------------------
+
+    def _process_in_order(self, pushes: list[Claimed], token: str, send_by: datetime) -> None:
+        for claimed in pushes:
+            self.process(claimed, token, send_by)
 
     def process(self, claimed: Claimed, token: str, send_by: datetime) -> None:
         # The log lines of this push carry the id of the request that caused it.

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.clock import UTCDateTime
 from backend.core.db import Base
 
 OUTAGE_KINDS = ("planned", "temporary", "fault", "arrears", "orderly")
-OPEN_STATUSES = ("announced", "active")
+#: in the pool: announced for later, in progress, or a fault suspected and not yet confirmed (研判中)
+OPEN_STATUSES = ("announced", "active", "suspected")
+#: who put the outage in the pool: the dispatch centre, clustered repair reports, or a device event
+SOURCES = ("dispatcher", "reports", "device")
 
 
 class Outage(Base):
@@ -20,7 +23,10 @@ class Outage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     cause: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # announced|active|restored|cancelled
+    # announced|active|restored|cancelled; a fault found by 研判: suspected, then active (confirmed),
+    # restored, dismissed (not a line fault), or merged (absorbed by a wider fault: `merged_into_id`)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="dispatcher")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     estimated_restore_at: Mapped[datetime] = mapped_column(UTCDateTime())
     restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -28,6 +34,9 @@ class Outage(Base):
     estimate_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A fault's one repair ticket (kind `fault`), by number: the ticket refers to the outage.
+    fault_ticket_no: Mapped[str | None] = mapped_column(String(14))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("outage.id"))
 
 
 class OutageScope(Base):
@@ -43,7 +52,8 @@ class OutageScope(Base):
 
 
 class OutageSubscription(Base):
-    """A customer who reported during the outage and is told of its progress."""
+    """A customer who is told of the outage's progress: one who reported during it (`reported`), or,
+    for a fault, one we told of it first (a device saw it, or it was confirmed)."""
 
     __tablename__ = "outage_subscription"
     __table_args__ = (UniqueConstraint("outage_id", "customer_id"),)
@@ -52,3 +62,5 @@ class OutageSubscription(Base):
     outage_id: Mapped[int] = mapped_column(ForeignKey("outage.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # index: 0008
+    # The customer wrote to us about it: after the restoration they are asked whether power is back.
+    reported: Mapped[bool] = mapped_column(Boolean, default=True)

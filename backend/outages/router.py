@@ -10,6 +10,7 @@ from backend.core.deps import Role, SessionDep, SettingsDep, require
 from backend.core.errors import error_responses
 from backend.core.tx import TxSessionDep
 from backend.customers import service as customers
+from backend.faults import service as faults
 from backend.outages import service
 from backend.outages.notices import notice_ahead
 from backend.outages.schemas import OutageCreate, OutageRead, OutageUpdate
@@ -27,7 +28,7 @@ def create_outage(data: OutageCreate, session: TxSessionDep, settings: SettingsD
 
 @router.patch("/outages/{outage_id}", dependencies=[require()], responses=error_responses(400, 404, 409))
 def update_outage(outage_id: OutageId, data: OutageUpdate, session: TxSessionDep) -> OutageRead:
-    return service.read(session, service.update_outage(session, outage_id, data), detail=True)
+    return service.read(session, faults.update_outage(session, outage_id, data, actor="dispatcher"), detail=True)
 
 
 @router.get("/outages/{outage_id}", dependencies=[require(Role.actions, Role.worker)], responses=error_responses(404))
@@ -43,7 +44,8 @@ def list_outages(
     open_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[OutageRead]:
-    """With `account_no`: the outages covering that customer now or upcoming; else the pool."""
+    """With `account_no`: the outages covering that customer now (suspected faults included) or
+    upcoming; else the pool."""
     if account_no:
         rows = service.covering(session, customers.get_customer_in_scope(session, account_no, scope))
     else:

@@ -10,7 +10,8 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from backend.core.schemas import RequestModel
 
 OutageKind = Literal["planned", "temporary", "fault", "arrears", "orderly"]
-OutageStatus = Literal["announced", "active", "restored", "cancelled"]
+OutageStatus = Literal["announced", "active", "suspected", "restored", "cancelled", "dismissed", "merged"]
+OutageSource = Literal["dispatcher", "reports", "device"]
 
 
 class OutageCreate(RequestModel):
@@ -40,13 +41,19 @@ class OutageUpdate(RequestModel):
 class OutageBrief(BaseModel):
     id: int
     kind: OutageKind
+    #: said to customers as it is: for a suspected fault, what is known ("线路故障，正在排查")
     cause: str
+    #: `suspected`: a fault found by clustering reports or by a device event, not yet confirmed on
+    #: site; its estimate is the service standard's until the worker gives one
+    status: OutageStatus
+    source: OutageSource
     starts_at: datetime
     estimated_restore_at: datetime
+    #: a fault's repair ticket, whose progress its reporters follow
+    ticket_no: str | None = None
 
 
 class OutageRead(OutageBrief):
-    status: OutageStatus
     restored_at: datetime | None = None
     feeder_codes: list[str] = []
     transformer_codes: list[str] = []

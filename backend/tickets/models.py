@@ -18,7 +18,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_no: Mapped[str] = mapped_column(String(14), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # repair|hazard|complaint
+    kind: Mapped[str] = mapped_column(String(16))  # repair|hazard|complaint|fault (one per fault outage)
     priority: Mapped[str] = mapped_column(String(8))  # urgent|high|normal
     status: Mapped[str] = mapped_column(String(16), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
@@ -43,6 +43,8 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Status `merged`: the fault ticket this report was absorbed into (研判).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
 
     worker: Mapped[Worker | None] = relationship(foreign_keys=[worker_id])
 

@@ -15,6 +15,7 @@ from backend.core.idempotency import run_once
 from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep, TxSessionDep
 from backend.customers import service as customers
+from backend.faults import service as faults
 from backend.tickets import reports, service
 from backend.tickets.schemas import (
     ComplaintCreate,
@@ -36,7 +37,9 @@ CallerRole = Annotated[Role, Depends(caller_role)]
 
 
 def actor_of(role: Role) -> str:
-    return {Role.admin: "admin", Role.actions: "assistant", Role.worker: "worker"}[role]
+    return {Role.admin: "admin", Role.actions: "assistant", Role.worker: "worker", Role.integration: "integration"}[
+        role
+    ]
 
 
 @router.post("/repair-reports", dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409, 503))
@@ -142,7 +145,7 @@ def add_event(
     role: CallerRole,
     scope: ScopeDep,
 ) -> TicketRead:
-    ticket = service.apply_event(
+    ticket = faults.apply_ticket_event(
         session,
         settings,
         ticket_no,

@@ -11,7 +11,7 @@ from backend.core.schemas import RequestModel
 from backend.outages.schemas import OutageBrief
 
 Channel = Literal["wechat", "wecom", "sms", "rest", "phone", "web"]
-TicketKind = Literal["repair", "hazard", "complaint"]
+TicketKind = Literal["repair", "hazard", "complaint", "fault"]
 Priority = Literal["urgent", "high", "normal"]
 
 
@@ -41,6 +41,8 @@ class RepairReportRead(BaseModel):
     deadline: datetime | None = None
     priority: Priority | None = None
     worker: WorkerContact | None = None
+    #: the metering system saw this customer's meter lose power then (and no outage explains it)
+    meter_power_lost_at: datetime | None = None
 
 
 class ComplaintCreate(RequestModel):
@@ -95,6 +97,8 @@ class TicketRead(BaseModel):
     ticket_no: str
     kind: TicketKind
     status: str
+    #: with status `merged`: the fault ticket this report was absorbed into
+    merged_into: str | None = None
     priority: Priority
     account_no: str | None
     address: str | None

@@ -1,4 +1,5 @@
-"""Ticket service: open and dispatch, move through the state machine, rate, escalate.
+"""Ticket service: open and dispatch, move through the state machine, merge into a fault's ticket
+and back, rate, escalate.
 
 Every change writes its timeline event and its outbox rows in the caller's transaction; a refused
 change raises before anything is written.
@@ -7,10 +8,11 @@ change raises before anything is written.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, inspect, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.core import clock
@@ -22,7 +24,7 @@ from backend.core.workdays import work_calendar
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.dispatch import service as dispatch
-from backend.notifications.outbox import enqueue, insert_now, push
+from backend.notifications.outbox import enqueue, insert_now, push, withdraw
 from backend.tickets import state
 from backend.tickets.models import Ticket, TicketEvent, TicketPhoto
 from backend.tickets.schemas import TicketRead, TicketWorker, TimelineItem
@@ -41,6 +43,7 @@ CHANNEL_LABELS = {
     "rest": "网页",
     "web": "网页",
     "phone": "电话",
+    "system": "系统研判",
 }
 # The customer is told of these steps; the key is the API event.
 CUSTOMER_TEMPLATES = {"accept": "ticket_accepted", "arrive": "ticket_arrived", "resolve": "ticket_resolved"}
@@ -59,7 +62,7 @@ def restore_hours(settings: Settings, area_type: str) -> int:
 
 
 def priority_for(kind: str, customer: Customer | None) -> str:
-    if kind == "hazard":
+    if kind in ("hazard", "fault"):
         return "urgent"
     if kind == "repair" and customer is not None and (customer.medical_equipment or customer.customer_type == "key"):
         return "high"
@@ -94,6 +97,16 @@ def _event(session: Session, ticket: Ticket, event_type: str, actor: str, note: 
     _timeline(session, ticket, [(event_type, actor, note)])
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a ticket is worked: the grid cell (or, when None, the transformer's cell) and the area's
+    service standard. A customer's own, or found from where a passer-by reported."""
+
+    grid_cell_id: int | None
+    transformer_id: int | None
+    area_type: str
+
+
 def open_ticket(
     session: Session,
     settings: Settings,
@@ -109,13 +122,17 @@ def open_ticket(
     latitude: float | None = None,
     longitude: float | None = None,
     outage_id: int | None = None,
+    place: Place | None = None,
+    priority: str | None = None,
+    customer_template: str = "ticket_dispatched",
 ) -> Ticket:
-    """Open a ticket and dispatch it; without a customer it waits in the dispatch centre's queue."""
+    """Open a ticket and dispatch it; without a customer or a `place` it waits in the dispatch
+    centre's queue. The reporter hears of the dispatch by `customer_template`."""
     moment = clock.now()
     ticket = Ticket(
         ticket_no=next_number(session, "QX"),
         kind=kind,
-        priority=priority_for(kind, customer),
+        priority=priority or priority_for(kind, customer),
         status="received",
         customer_id=customer.id if customer else None,
         channel=channel,
@@ -129,23 +146,28 @@ def open_ticket(
         created_at=moment,
         updated_at=moment,
     )
+    if customer is not None:
+        place = _place_of(customer)
     if kind == "complaint":
         ticket.contact_deadline = moment + timedelta(hours=settings.complaint_contact_hours)
         ticket.answer_deadline = work_calendar(settings.working_calendar_file).add(
             moment, settings.complaint_answer_working_days
         )
-    elif customer is not None:
-        _set_repair_deadlines(ticket, settings, customer.area_type, moment)
-    choice = _choose(session, ticket, customer) if customer is not None else None
+    elif place is not None:
+        _set_repair_deadlines(ticket, settings, place.area_type, moment)
+    choice = _choose(session, ticket, place) if place is not None else None
     if choice is not None and choice.worker is not None:
         _set_worker(ticket, choice.worker, choice.backup)
     _insert(session, ticket)
     created: Line = ("created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
-    if customer is not None and choice is not None:
+    if choice is not None:
         # Reported in a chat: the bot's reply there confirms the ticket; its push comes after it.
         hold = timedelta(seconds=settings.chat_confirmation_hold_seconds) if channel in CHAT_CHANNELS else None
         not_before = moment + hold if hold else None
-        _announce_choice(session, ticket, customer, choice, actor, push_not_before=not_before, before=[created])
+        _announce_choice(
+            session, ticket, customer, choice, actor, push_not_before=not_before, before=[created],
+            customer_template=customer_template,
+        )  # fmt: skip
     elif kind == "complaint":
         _timeline(session, ticket, [created])
     else:
@@ -183,35 +205,55 @@ def _set_repair_deadlines(ticket: Ticket, settings: Settings, area_type: str, mo
     ticket.restore_deadline = ticket.arrival_deadline + timedelta(hours=restore_hours(settings, area_type))
 
 
-def _choose(session: Session, ticket: Ticket, customer: Customer) -> dispatch.Assignment:
+def _choose(
+    session: Session, ticket: Ticket, place: Place | None = None, *, transformer_id: int | None = None
+) -> dispatch.Assignment:
+    """Who goes: in the place's cell, or in the cell of `transformer_id`."""
     supervisor = ticket.kind == "complaint"
     with session.no_autoflush:
         return dispatch.choose(
             session,
-            cell_id=customer.grid_cell_id,
-            transformer_id=customer.transformer_id,
+            cell_id=place.grid_cell_id if place else None,
+            transformer_id=place.transformer_id if place else transformer_id,
             open_load=open_load,
             supervisor=supervisor,
         )
 
 
-def _dispatch(session: Session, ticket: Ticket, customer: Customer, actor: str) -> bool:
+def _place_of(customer: Customer) -> Place:
+    return Place(customer.grid_cell_id, customer.transformer_id, customer.area_type)
+
+
+def _dispatch(
+    session: Session,
+    ticket: Ticket,
+    customer: Customer,
+    actor: str,
+    *,
+    before: list[Line] | None = None,
+    customer_template: str = "ticket_dispatched",
+    step: str = "dispatched",
+) -> bool:
     """Assign a waiting ticket; False when nobody at all can take it (it stays `received`)."""
-    choice = _choose(session, ticket, customer)
+    choice = _choose(session, ticket, _place_of(customer))
     if choice.worker is not None:
         _set_worker(ticket, choice.worker, choice.backup)
-    return _announce_choice(session, ticket, customer, choice, actor)
+    return _announce_choice(
+        session, ticket, customer, choice, actor, before=before, customer_template=customer_template, step=step
+    )
 
 
 def _announce_choice(
     session: Session,
     ticket: Ticket,
-    customer: Customer,
+    customer: Customer | None,
     choice: dispatch.Assignment,
     actor: str,
     *,
     push_not_before: datetime | None = None,
     before: list[Line] | None = None,
+    customer_template: str = "ticket_dispatched",
+    step: str = "dispatched",
 ) -> bool:
     """The timeline (after the lines `before`) and pushes of a dispatch choice already set on the
     ticket; False when nobody was found."""
@@ -225,7 +267,10 @@ def _announce_choice(
         else:
             note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
         lines.append(("overload_warning", "system", note))
-    _announce(session, ticket, customer, choice.worker, actor, push_not_before=push_not_before, before=lines)
+    _announce(
+        session, ticket, customer, choice.worker, actor, push_not_before=push_not_before, before=lines,
+        customer_template=customer_template, step=step,
+    )  # fmt: skip
     return True
 
 
@@ -247,14 +292,18 @@ def _announce(
     *,
     push_not_before: datetime | None = None,
     before: list[Line] | None = None,
+    customer_template: str = "ticket_dispatched",
+    step: str = "dispatched",
 ) -> None:
-    """The dispatch's timeline line (after the lines `before`), the reporter's push and the worker's
-    task, written now."""
+    """The dispatch's timeline line (after the lines `before`), the reporter's push (`customer_template`)
+    and the worker's task, written now. A later dispatch of the same ticket (after the fault it was
+    merged into was dismissed) names its own `step`, which keys both pushes."""
     _timeline(session, ticket, [*(before or []), ("dispatched", actor, f"派发给{worker.name}")])
     params = _params(session, ticket, customer, worker)
+    assigned = "assigned" if step == "dispatched" else step
     pushes = [
         push(
-            dedup_key=f"ticket:{ticket.ticket_no}:assigned:{worker.code}",
+            dedup_key=f"ticket:{ticket.ticket_no}:{assigned}:{worker.code}",
             template="worker_task_assigned",
             params=params | {"customer_phone": customer.phone if customer else ticket.callback_phone},
             worker_id=worker.id,
@@ -266,8 +315,8 @@ def _announce(
         pushes.insert(
             0,
             push(
-                dedup_key=f"ticket:{ticket.ticket_no}:dispatched",
-                template="ticket_dispatched",
+                dedup_key=f"ticket:{ticket.ticket_no}:{step}",
+                template=customer_template,
                 params=params,
                 urgent=ticket.kind == "hazard",
                 not_before=push_not_before,
@@ -288,16 +337,21 @@ def reporter_of(ticket: Ticket, customer: Customer | None) -> dict[str, Any]:
 
 
 def assign_manually(session: Session, settings: Settings, ticket_no: str, *, worker_code: str, actor: str) -> Ticket:
-    """The dispatch centre places a ticket that nobody could be chosen for (409 unless `received`)."""
-    ticket = get_ticket(session, ticket_no)
+    """The dispatch centre places a ticket that nobody could be chosen for (409 unless `received`);
+    a fault's ticket (nobody on duty when the fault was found) gets its fault task message."""
+    ticket = get_ticket(session, ticket_no, lock=True)
     if ticket.status != "received":
         raise Conflict(f"工单当前状态为 {ticket.status}，不能再派发", code="illegal_transition")
     worker = topology.get_worker(session, worker_code)
     customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
-    if ticket.kind != "complaint":
+    if ticket.kind not in ("complaint", "fault"):
         _set_repair_deadlines(ticket, settings, customer.area_type if customer else "rural", clock.now())
     _set_worker(ticket, worker, None)
-    _announce(session, ticket, customer, worker, actor)
+    if ticket.kind == "fault":
+        _event(session, ticket, "dispatched", actor, f"派发给{worker.name}")
+        fault_task(session, ticket, evidence=ticket.description.split("：", 1)[-1], merged_note=None)
+    else:
+        _announce(session, ticket, customer, worker, actor)
     session.flush()
     return ticket
 
@@ -321,13 +375,25 @@ def _params(session: Session, ticket: Ticket, customer: Customer | None, worker:
     }
 
 
+def progress_params(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """A ticket's values for its pushes: number, worker, deadlines, resolution."""
+    customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
+    worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
+    return _params(session, ticket, customer, worker)
+
+
 def iso(moment: Any) -> str | None:
     local = clock.to_local(moment)
     return local.isoformat() if local else None
 
 
-def get_ticket(session: Session, ticket_no: str) -> Ticket:
-    ticket = session.scalar(select(Ticket).where(Ticket.ticket_no == ticket_no))
+def get_ticket(session: Session, ticket_no: str, *, lock: bool = False) -> Ticket:
+    """The ticket; with `lock`, its row is held until the transaction ends, so that a change of its
+    status does not race a merge into a fault's ticket."""
+    query = select(Ticket).where(Ticket.ticket_no == ticket_no)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    ticket = session.scalar(query)
     if ticket is None:
         raise NotFound(f"没有找到工单 {ticket_no}，请核对工单号", code="ticket_not_found")
     return ticket
@@ -420,7 +486,7 @@ def apply_event(
     note: str | None = None,
 ) -> Ticket:
     """Move the ticket by one event; 409 `illegal_transition` (and nothing written) when not allowed."""
-    ticket = get_ticket(session, ticket_no)
+    ticket = get_ticket(session, ticket_no, lock=True)
     target = state.next_status(ticket.status, event)
     if target is None:
         raise Conflict(f"工单当前状态为 {ticket.status}，不能执行 {event}", code="illegal_transition")
@@ -456,20 +522,26 @@ def apply_event(
             urgent=event == "resolve",
         )
         if event == "resolve":
+            # Asked later, and withdrawn when the customer answers whether power is back first (the
+            # chat then asks for the rating itself): never two digit questions open at once.
             enqueue(
                 session,
                 dedup_key=f"ticket:{ticket.ticket_no}:rating_request",
                 template="ticket_rating_request",
                 params=params,
                 customer_id=customer.id,
+                not_before=moment + timedelta(minutes=settings.rating_request_delay_minutes),
             )
     logger.info("ticket %s: %s → %s by %s", ticket.ticket_no, event, target, actor)
     return ticket
 
 
 def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, actor: str) -> Ticket:
-    ticket = get_ticket(session, ticket_no)
-    if ticket.status not in ("resolved", "closed"):
+    """A merged report is rated on its own once the fault it was merged into is resolved."""
+    ticket = get_ticket(session, ticket_no, lock=True)
+    done = ("resolved", "closed")
+    fault = session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
+    if ticket.status not in done and not (ticket.status == "merged" and fault is not None and fault.status in done):
         raise Conflict("工单处理完成后才能评价", code="not_resolved")
     if ticket.rating is not None:
         raise Conflict("该工单已经评价过了，感谢您的反馈", code="already_rated")
@@ -553,6 +625,230 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
     return escalated
 
 
+def add_note(session: Session, ticket: Ticket, event_type: str, note: str, *, actor: str = "system") -> None:
+    """A line of the ticket's timeline that changes nothing (what a device saw, for example)."""
+    _event(session, ticket, event_type, actor, note)
+
+
+def merged_numbers(session: Session, fault_ticket_no: str) -> dict[int, str]:
+    """The tickets merged into a fault's ticket: customer id → that customer's ticket number."""
+    fault = session.scalar(select(Ticket.id).where(Ticket.ticket_no == fault_ticket_no))
+    query = select(Ticket.customer_id, Ticket.ticket_no).where(
+        Ticket.merged_into_id == fault, Ticket.customer_id.is_not(None)
+    )
+    return {customer_id: ticket_no for customer_id, ticket_no in session.execute(query) if customer_id is not None}
+
+
+def open_fault_ticket(
+    session: Session,
+    settings: Settings,
+    *,
+    outage_id: int,
+    area_type: str,
+    address: str,
+    description: str,
+    actor: str,
+) -> Ticket:
+    """A fault's one repair ticket (kind `fault`, top priority), not yet dispatched: the reports it
+    absorbs are merged first (`merge_into`), so that their tasks no longer weigh on the choice
+    (`dispatch_fault_ticket`)."""
+    moment = clock.now()
+    ticket = Ticket(
+        ticket_no=next_number(session, "QX"),
+        kind="fault",
+        priority="urgent",
+        status="received",
+        customer_id=None,
+        channel="system",
+        sender_id=actor,
+        description=description,
+        address=address,
+        outage_id=outage_id,
+        created_at=moment,
+        updated_at=moment,
+    )
+    _set_repair_deadlines(ticket, settings, area_type, moment)
+    _insert(session, ticket)
+    _event(session, ticket, "created", actor, f"系统研判生成：{description}")
+    logger.info("fault ticket %s opened for outage %s", ticket.ticket_no, outage_id)
+    return ticket
+
+
+def dispatch_fault_ticket(session: Session, ticket: Ticket, *, transformer_id: int, actor: str) -> None:
+    """Dispatch a fault's ticket to the worker of the transformer's cell (its task message is the
+    caller's to write, `fault_task`: it says what the fault absorbed)."""
+    choice = _choose(session, ticket, transformer_id=transformer_id)
+    if choice.worker is None:
+        _event(session, ticket, "no_worker_available", "system", f"{choice.cell_name}暂无在岗人员")
+        return
+    _set_worker(ticket, choice.worker, choice.backup)
+    lines: list[Line] = []
+    if choice.overloaded:
+        lines.append(("overload_warning", "system", f"{choice.cell_name}班组承载力已满，仍派给{choice.worker.name}"))
+    _timeline(session, ticket, [*lines, ("dispatched", actor, f"派发给{choice.worker.name}")])
+    session.flush()
+
+
+def fault_task(session: Session, ticket: Ticket, *, evidence: str, merged_note: str | None) -> None:
+    """The worker's WeCom task of a fault ticket: where, why it is suspected, how to confirm or dismiss."""
+    if ticket.worker_id is None:
+        return
+    worker = session.get(Worker, ticket.worker_id)
+    params = _params(session, ticket, None, worker) | {"evidence": evidence, "merged_note": merged_note}
+    enqueue(
+        session,
+        dedup_key=f"ticket:{ticket.ticket_no}:assigned:{worker.code if worker else ticket.worker_id}",
+        template="worker_fault_assigned",
+        params=params,
+        worker_id=ticket.worker_id,
+        urgent=True,
+    )
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A ticket absorbed into a fault's ticket."""
+
+    ticket_no: str
+    customer_id: int | None
+    worker_id: int | None
+
+
+def merge_into(
+    session: Session, fault: Ticket, *, customer_ids: Select[Any], since: datetime, actor: str
+) -> list[Merged]:
+    """The open repair tickets of those customers, opened since `since` with nobody on site yet,
+    become `merged` into the fault's ticket: a timeline line each, their pushes not sent yet (the
+    reporter's dispatch notice, the worker's task) withdrawn, and each reporter told once."""
+    moment = clock.now()
+    rows = session.execute(
+        update(Ticket)
+        .where(
+            Ticket.kind == "repair",
+            Ticket.status.in_(state.MERGEABLE_STATUSES),
+            Ticket.created_at >= since,
+            Ticket.customer_id.in_(customer_ids),
+        )
+        .values(status="merged", merged_into_id=fault.id, updated_at=moment)
+        .returning(Ticket.id, Ticket.ticket_no, Ticket.customer_id, Ticket.worker_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return []
+    note = f"经研判与周边报修属同一故障，并入故障工单{fault.ticket_no}"
+    session.execute(
+        _INSERT_EVENT,
+        [{"ticket_id": row.id, "type": "merged", "at": moment, "actor": actor, "note": note} for row in rows],
+    )
+    withdraw(session, dedup_prefix=[f"ticket:{row.ticket_no}:" for row in rows], reason="merged into a fault")
+    pushes = [
+        push(
+            dedup_key=f"ticket:{row.ticket_no}:merged:{fault.ticket_no}",
+            template="ticket_merged",
+            params={"ticket_no": row.ticket_no, "fault_ticket_no": fault.ticket_no},
+            customer_id=row.customer_id,
+            urgent=True,
+        )
+        for row in rows
+    ]
+    insert_now(session, pushes)
+    logger.info("%s tickets merged into fault ticket %s", len(rows), fault.ticket_no)
+    return [Merged(row.ticket_no, row.customer_id, row.worker_id) for row in rows]
+
+
+def absorb_fault_ticket(session: Session, absorbed: Ticket, into: Ticket, *, actor: str) -> Merged:
+    """A fault's ticket absorbed into a wider fault's: it is merged, and so are (directly) the
+    tickets it had absorbed; its pending task is withdrawn."""
+    moment = clock.now()
+    session.execute(
+        update(Ticket)
+        .where(Ticket.merged_into_id == absorbed.id)
+        .values(merged_into_id=into.id, updated_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    absorbed.status = "merged"
+    absorbed.merged_into_id = into.id
+    absorbed.updated_at = moment
+    _event(session, absorbed, "merged", actor, f"故障范围扩大，并入故障工单{into.ticket_no}")
+    withdraw(session, dedup_prefix=f"ticket:{absorbed.ticket_no}:", reason="merged into a wider fault")
+    return Merged(absorbed.ticket_no, None, absorbed.worker_id)
+
+
+def unmerge(session: Session, settings: Settings, fault: Ticket, *, actor: str) -> list[Ticket]:
+    """The fault is dismissed: each repair ticket merged into its ticket is a report of its own
+    again, dispatched at high priority with a new arrival deadline, its reporter told honestly
+    (`fault_dismissed_ticket`); fault tickets it had absorbed are cancelled. Returns the repair tickets."""
+    merged = session.scalars(select(Ticket).where(Ticket.merged_into_id == fault.id).order_by(Ticket.id)).all()
+    moment = clock.now()
+    reopened = []
+    for ticket in merged:
+        ticket.merged_into_id = None
+        ticket.updated_at = moment
+        if ticket.kind == "fault":
+            ticket.status = "cancelled"
+            _event(session, ticket, "cancelled", actor, "故障经核实排除")
+            continue
+        customer = customers.customer_by_id(session, ticket.customer_id)  # type: ignore[arg-type]
+        ticket.status = "received"
+        ticket.priority = "high" if ticket.priority == "normal" else ticket.priority
+        _set_repair_deadlines(ticket, settings, customer.area_type, moment)
+        unmerged: Line = ("unmerged", actor, f"故障工单{fault.ticket_no}经核实排除，转为单户工单")
+        _dispatch(
+            session, ticket, customer, actor, before=[unmerged], customer_template="fault_dismissed_ticket",
+            step=f"reopened:{fault.ticket_no}",
+        )  # fmt: skip
+        reopened.append(ticket)
+    session.flush()
+    return reopened
+
+
+def resolve_fault(session: Session, fault: Ticket, *, note: str, actor: str) -> None:
+    """Power is back (a device, the dispatch centre): the fault's ticket is resolved wherever it was."""
+    if fault.status not in state.OPEN_STATUSES:
+        return
+    fault.status = "resolved"
+    fault.resolution = note
+    fault.updated_at = clock.now()
+    _event(session, fault, "resolved", actor, note)
+
+
+def cancel_fault(session: Session, settings: Settings, fault: Ticket, *, reason: str, actor: str) -> list[Ticket]:
+    """The fault is dismissed: its ticket is cancelled and what it absorbed is reopened (`unmerge`)."""
+    if fault.status in state.OPEN_STATUSES:
+        fault.status = "cancelled"
+        fault.updated_at = clock.now()
+        _event(session, fault, "cancelled", actor, f"核实排除：{reason}")
+    return unmerge(session, settings, fault, actor=actor)
+
+
+def alert_hazard(session: Session, settings: Settings, ticket: Ticket) -> None:
+    """A hazard is never left unseen: the supervisors of the cell it was dispatched in hear of it at
+    once; one nobody could be placed for alerts the duty dispatchers."""
+    customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
+    phone = customer.phone if customer else ticket.callback_phone
+    params = _params(session, ticket, customer, ticket.worker) | {"customer_phone": phone}
+    if ticket.worker is not None:
+        supervisors = [w for w in topology.workers_of_cell(session, ticket.worker.grid_cell_id) if w.is_supervisor]
+        for supervisor in supervisors:
+            enqueue(
+                session, dedup_key=f"ticket:{ticket.ticket_no}:hazard_alert:{supervisor.code}",
+                template="worker_hazard_alert", params=params, worker_id=supervisor.id, urgent=True,
+            )  # fmt: skip
+        return
+    if not settings.duty_dispatchers:
+        logger.warning("hazard %s could not be placed and no duty dispatcher is configured", ticket.ticket_no)
+    for user in settings.duty_dispatchers:
+        enqueue(
+            session, dedup_key=f"ticket:{ticket.ticket_no}:unplaced:{user}", template="dispatch_hazard_unplaced",
+            params=params, wecom_user_id=user, urgent=True,
+        )  # fmt: skip
+
+
+def worker_notice(session: Session, worker_id: int, *, dedup_key: str, template: str, params: dict[str, Any]) -> None:
+    """A WeCom message to a worker about tickets (a merge, a dismissal)."""
+    enqueue(session, dedup_key=dedup_key, template=template, params=params, worker_id=worker_id, urgent=True)
+
+
 def _contact(worker: Worker | None) -> TicketWorker | None:
     return TicketWorker(code=worker.code, name=worker.name, phone=worker.phone) if worker else None
 
@@ -566,10 +862,12 @@ def read(session: Session, ticket: Ticket) -> TicketRead:
     worker = session.get(Worker, ticket.worker_id) if ticket.worker_id else None
     backup = session.get(Worker, ticket.backup_worker_id) if ticket.backup_worker_id else None
     local = clock.to_local
+    merged_into = session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
     return TicketRead(
         ticket_no=ticket.ticket_no,
         kind=ticket.kind,  # type: ignore[arg-type]
         status=ticket.status,
+        merged_into=merged_into.ticket_no if merged_into else None,
         priority=ticket.priority,  # type: ignore[arg-type]
         account_no=customer.account_no if customer else None,
         address=ticket.address or (customer.address if customer else None),

@@ -1,12 +1,16 @@
 """The ticket state machine: which event moves which status where.
 
 received → dispatched → accepted → arrived → resolved → closed, or cancelled before resolution.
+A repair ticket whose report turns out to be part of a fault (研判) is `merged` into the fault's
+ticket before anybody is on site; if the fault is dismissed it is dispatched again on its own.
 """
 
 from __future__ import annotations
 
-STATUSES = ("received", "dispatched", "accepted", "arrived", "resolved", "closed", "cancelled")
+STATUSES = ("received", "dispatched", "accepted", "arrived", "resolved", "closed", "cancelled", "merged")
 OPEN_STATUSES = ("received", "dispatched", "accepted", "arrived")
+# Statuses a repair ticket can be merged into a fault ticket from: nobody is on site yet.
+MERGEABLE_STATUSES = ("received", "dispatched", "accepted")
 # Statuses that count against a worker's capacity.
 LOAD_STATUSES = ("dispatched", "accepted", "arrived")
 
@@ -32,6 +36,8 @@ STATUS_EVENTS = {
     "resolved": "resolved",
     "closed": "closed",
     "cancelled": "cancelled",
+    "merged": "merged",
+    "unmerged": "received",
 }
 # The timeline event written for each API event.
 EVENT_RECORDS = {

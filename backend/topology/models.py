@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.db import Base
@@ -26,6 +26,9 @@ class GridCell(Base):
     county: Mapped[str | None] = mapped_column(String(32))
     # The cell whose workers back this one up when it is over capacity.
     neighbour_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cell.id"))
+    # The cell's centre (WGS-84 degrees), where known.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     neighbour: Mapped[GridCell | None] = relationship(remote_side=[id])
 
@@ -38,6 +41,10 @@ class Transformer(Base):
     name: Mapped[str] = mapped_column(String(64))
     feeder_id: Mapped[int] = mapped_column(ForeignKey("feeder.id"), index=True)
     grid_cell_id: Mapped[int] = mapped_column(ForeignKey("grid_cell.id"), index=True)
+    # Where the transformer stands (WGS-84 degrees), where known: a hazard reported at a spot that
+    # matches no customer is placed in the cell of the nearest transformer.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
 
     feeder: Mapped[Feeder] = relationship()
     grid_cell: Mapped[GridCell] = relationship()

@@ -8,6 +8,8 @@ from backend.core.schemas import RequestModel
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
 Name = Field(min_length=1, max_length=64)
+Latitude = Field(default=None, ge=-90, le=90)
+Longitude = Field(default=None, ge=-180, le=180)
 
 
 class FeederCreate(RequestModel):
@@ -25,6 +27,9 @@ class GridCellCreate(RequestModel):
     neighbour_code: str | None = None
     #: the county (县) the cell belongs to, as the reports group it
     county: str | None = Field(default=None, min_length=1, max_length=32)
+    #: the cell's centre, WGS-84 degrees
+    latitude: float | None = Latitude
+    longitude: float | None = Longitude
 
 
 class GridCellRead(GridCellCreate):
@@ -36,6 +41,9 @@ class TransformerCreate(RequestModel):
     name: str = Name
     feeder_code: str
     grid_cell_code: str
+    #: where it stands, WGS-84 degrees: a hazard reported nearby is placed in its cell
+    latitude: float | None = Latitude
+    longitude: float | None = Longitude
 
 
 class TransformerRead(TransformerCreate):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, ScalarSelect, Select, select
@@ -70,7 +71,12 @@ def create_feeder(session: Session, data: FeederCreate) -> FeederRead:
 def create_grid_cell(session: Session, data: GridCellCreate) -> GridCellRead:
     neighbour = get_grid_cell(session, data.neighbour_code) if data.neighbour_code else None
     cell = GridCell(
-        code=data.code, name=data.name, neighbour_id=neighbour.id if neighbour else None, county=data.county
+        code=data.code,
+        name=data.name,
+        neighbour_id=neighbour.id if neighbour else None,
+        county=data.county,
+        latitude=data.latitude,
+        longitude=data.longitude,
     )
     add_unique(session, cell, f"网格编号 {data.code} 已存在")
     return grid_cell_read(cell, neighbour)
@@ -79,7 +85,14 @@ def create_grid_cell(session: Session, data: GridCellCreate) -> GridCellRead:
 def create_transformer(session: Session, data: TransformerCreate) -> TransformerRead:
     feeder = get_feeder(session, data.feeder_code)
     cell = get_grid_cell(session, data.grid_cell_code)
-    row = Transformer(code=data.code, name=data.name, feeder_id=feeder.id, grid_cell_id=cell.id)
+    row = Transformer(
+        code=data.code,
+        name=data.name,
+        feeder_id=feeder.id,
+        grid_cell_id=cell.id,
+        latitude=data.latitude,
+        longitude=data.longitude,
+    )
     add_unique(session, row, f"台区编号 {data.code} 已存在")
     return TransformerRead.model_validate(data.model_dump())
 
@@ -93,7 +106,12 @@ def create_worker(session: Session, data: WorkerCreate) -> WorkerRead:
 
 def grid_cell_read(cell: GridCell, neighbour: GridCell | None) -> GridCellRead:
     return GridCellRead(
-        code=cell.code, name=cell.name, neighbour_code=neighbour.code if neighbour else None, county=cell.county
+        code=cell.code,
+        name=cell.name,
+        neighbour_code=neighbour.code if neighbour else None,
+        county=cell.county,
+        latitude=cell.latitude,
+        longitude=cell.longitude,
     )
 
 
@@ -112,7 +130,14 @@ def list_transformers(session: Session, *, limit: int, offset: int) -> list[Tran
 
 
 def transformer_read(row: Transformer) -> TransformerRead:
-    return TransformerRead(code=row.code, name=row.name, feeder_code=row.feeder.code, grid_cell_code=row.grid_cell.code)
+    return TransformerRead(
+        code=row.code,
+        name=row.name,
+        feeder_code=row.feeder.code,
+        grid_cell_code=row.grid_cell.code,
+        latitude=row.latitude,
+        longitude=row.longitude,
+    )
 
 
 def worker_read(row: Worker) -> WorkerRead:
@@ -164,6 +189,38 @@ def feeder_id_of(transformer_id: int | BindParameter[int]) -> ScalarSelect[int]:
 def transformer_ids_on_feeders(feeder_ids: Select[Any]) -> Select[Any]:
     """A SELECT of the transformers fed by the feeders that `feeder_ids` selects."""
     return select(Transformer.id).where(Transformer.feeder_id.in_(feeder_ids))
+
+
+EARTH_RADIUS_KM = 6371.0
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The great-circle distance between two WGS-84 points (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def nearest_transformer(session: Session, latitude: float, longitude: float, *, within_km: float) -> Transformer | None:
+    """The transformer nearest to the point, if one stands within `within_km` (those in a box around
+    the point are read, then measured)."""
+    dlat = within_km / KM_PER_DEGREE
+    dlon = within_km / (KM_PER_DEGREE * max(math.cos(math.radians(latitude)), 0.01))
+    nearby = session.scalars(
+        select(Transformer).where(
+            Transformer.latitude.between(latitude - dlat, latitude + dlat),
+            Transformer.longitude.between(longitude - dlon, longitude + dlon),
+        )
+    )
+    measured = [
+        (distance_km(latitude, longitude, t.latitude, t.longitude), t.id, t)
+        for t in nearby
+        if t.latitude is not None and t.longitude is not None
+    ]
+    best = min(measured, default=None, key=lambda item: item[:2])
+    return best[2] if best is not None and best[0] <= within_km else None
 
 
 def transformer_ids_in_cell(grid_cell_id: int) -> Select[Any]:

@@ -10,6 +10,8 @@
 - `admin_headers`, `actions_headers`, `worker_headers`: bearer headers of each role (the worker's
   is W1's own token; `worker_bearer(code)` gives another worker's).
 - `county`: a small topology with customers (see `County`) built through the services.
+- `grid`: the county plus a feeder of four located transformers with four customers each (`Grid`),
+  for fault diagnosis (研判) and device events; `report_outage` and `pushes` help their tests.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.config import ROOT, Settings
@@ -35,6 +37,7 @@ from backend.core.deps import worker_token
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerCreate
 from backend.main import create_app
+from backend.notifications.models import OutboxMessage
 from backend.topology import service as topology
 from backend.topology.schemas import FeederCreate, GridCellCreate, TransformerCreate, WorkerCreate
 
@@ -230,3 +233,72 @@ def county(session_factory: sessionmaker[Session]) -> County:
                 ),
             )
     return spec
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The county (`County`) plus feeder F9 with located transformers: T91, T92 and T93 in cell C1,
+    T94 in cell C2, four urban residents each. Customer n (1-4) of T9t has account 20000009tn, phone
+    137000009tn, WeChat openid o_9t_n, address 青山县城关镇幸福路9tn号."""
+
+    transformers: tuple[str, ...] = ("T91", "T92", "T93", "T94")
+    locations: tuple[tuple[float, float], ...] = ((29.0500, 114.3000), (29.0550, 114.3100),
+                                                  (29.0600, 114.3200), (29.2000, 114.5000))  # fmt: skip
+
+    def accounts(self, transformer: str) -> list[str]:
+        return [f"20000009{transformer[-1]}{n}" for n in range(1, 5)]
+
+    def openid(self, account_no: str) -> str:
+        return f"o_9{account_no[-2]}_{account_no[-1]}"
+
+    def phone(self, account_no: str) -> str:
+        return f"137000009{account_no[-2:]}"
+
+
+@pytest.fixture
+def grid(session_factory: sessionmaker[Session], county: County) -> Grid:
+    spec = Grid()
+    with session_factory() as session, session.begin():
+        topology.create_feeder(session, FeederCreate(code="F9", name="10kV幸福线"))
+        for code, (lat, lon) in zip(spec.transformers, spec.locations, strict=True):
+            topology.create_transformer(
+                session,
+                TransformerCreate(
+                    code=code, name=f"幸福路{code[-1]}号台区", feeder_code="F9",
+                    grid_cell_code="C2" if code == "T94" else "C1", latitude=lat, longitude=lon,
+                ),
+            )  # fmt: skip
+            for account in spec.accounts(code):
+                customers.create_customer(
+                    session,
+                    CustomerCreate(
+                        account_no=account, name=f"客户{account[-2:]}", phone=spec.phone(account),
+                        address=f"青山县城关镇幸福路{account[-3:]}号", customer_type="resident",
+                        area_type="urban", transformer_code=code, wechat_openid=spec.openid(account),
+                    ),
+                )  # fmt: skip
+    return spec
+
+
+def report_outage(client: TestClient, headers: dict[str, str], grid: Grid, account_no: str, **body: object) -> dict:
+    """A repair report of a grid customer from their WeChat, keyed by its account and description."""
+    payload = {
+        "account_no": account_no,
+        "channel": "wechat",
+        "sender_id": grid.openid(account_no),
+        "description": "家里停电了",
+    } | body
+    key = f"{account_no}:{uuid.uuid4().hex}"
+    r = client.post("/api/v1/repair-reports", json=payload, headers=headers | {"Idempotency-Key": key})
+    assert r.status_code == 200, r.text
+    answer: dict = r.json()
+    return answer
+
+
+def pushes(factory: sessionmaker[Session], **where: object) -> list[OutboxMessage]:
+    """Outbox rows whose columns equal `where`, oldest first."""
+    with factory() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        for column, value in where.items():
+            query = query.where(getattr(OutboxMessage, column) == value)
+        return list(session.scalars(query))

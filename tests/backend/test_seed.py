@@ -12,6 +12,8 @@ from backend.applications.models import Application
 from backend.applications.stages import STAGES
 from backend.billing.models import Bill
 from backend.customers.models import Customer
+from backend.topology.models import GridCell, Transformer, Worker
+from backend.topology.service import distance_km
 
 
 @pytest.fixture
@@ -60,6 +62,31 @@ def test_seed_builds_the_demo_county(
     # Ids continue after the explicit ones the seed inserted.
     new = {"code": "F999", "name": "新线"}
     assert client.post("/api/v1/feeders", json=new, headers=admin_headers).status_code == 201
+
+
+def test_every_transformer_and_cell_of_the_county_has_a_place_and_a_hazard_there_finds_its_cell(
+    seeded: sessionmaker[Session], client: TestClient, actions_headers: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    """Transformers stand within a kilometre of their cell's centre, all inside the county; a
+    passer-by's hazard at a transformer's spot is dispatched to that transformer's cell."""
+    with seeded() as session:
+        cells = {c.id: c for c in session.scalars(select(GridCell))}
+        transformers = list(session.scalars(select(Transformer)))
+    assert cells and all(c.latitude is not None and c.longitude is not None for c in cells.values())
+    for t in transformers:
+        cell = cells[t.grid_cell_id]
+        assert 28.9 < t.latitude < 29.4 and 114.2 < t.longitude < 114.7  # type: ignore[operator]
+        assert distance_km(t.latitude, t.longitude, cell.latitude, cell.longitude) < 1.0  # type: ignore[arg-type]
+    spot = transformers[7]
+    body = {"kind": "hazard", "channel": "wechat", "sender_id": "o_passer_by_0007", "description": "路边电线杆倒了",
+            "latitude": spot.latitude, "longitude": spot.longitude}  # fmt: skip
+    answer = client.post(
+        "/api/v1/repair-reports", json=body, headers=actions_headers | {"Idempotency-Key": "h7"}
+    ).json()
+    ticket = client.get(f"/api/v1/tickets/{answer['ticket_no']}", headers=admin_headers).json()
+    with seeded() as session:
+        worker_cell = session.scalar(select(Worker.grid_cell_id).where(Worker.code == ticket["worker"]["code"]))
+    assert answer["status"] == "dispatched" and worker_cell == spot.grid_cell_id
 
 
 def test_seed_command_refuses_a_full_database_unless_if_empty(

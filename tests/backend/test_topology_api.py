@@ -20,16 +20,30 @@ def test_register_a_county_and_read_it_back(client: TestClient, admin_headers: d
     )
     r = client.post(
         f"{api}/grid-cells",
-        json={"code": "G8", "name": "八号网格", "neighbour_code": "G9", "county": "青山县"},
+        json={
+            "code": "G8",
+            "name": "八号网格",
+            "neighbour_code": "G9",
+            "county": "青山县",
+            "latitude": 29.06,
+            "longitude": 114.31,
+        },
         headers=admin_headers,
     )
-    assert r.json() == {"code": "G8", "name": "八号网格", "neighbour_code": "G9", "county": "青山县"}
+    assert r.json() == {
+        "code": "G8",
+        "name": "八号网格",
+        "neighbour_code": "G9",
+        "county": "青山县",
+        "latitude": 29.06,
+        "longitude": 114.31,
+    }
     r = client.post(
         f"{api}/transformers",
         json={"code": "T9", "name": "九号台区", "feeder_code": "F9", "grid_cell_code": "G9"},
         headers=admin_headers,
     )
-    assert r.status_code == 201
+    assert r.status_code == 201 and (r.json()["latitude"], r.json()["longitude"]) == (None, None)
     worker = {
         "code": "W9",
         "name": "李强",

@@ -1,9 +1,11 @@
-"""The notifier's periodic jobs: each at its own interval, isolated from one another, and the
-reminders delivered once each when two notifier processes run them."""
+"""The notifier's periodic jobs: each at its own interval, isolated from one another; the reminders,
+the outage lifecycle and the device-event sweep each delivered once when two notifier processes run
+them."""
 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,10 +19,14 @@ from backend.core import clock
 from backend.core.config import Settings
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerCreate
+from backend.devices.models import DeviceEvent
 from backend.notifications.channels import Senders
 from backend.notifications.models import OutboxMessage
 from backend.notifications.settings import NotifierSettings
 from backend.notifications.worker import Notifier, Periodic, periodic_jobs
+from backend.outages import service as outages
+from backend.outages.models import Outage
+from backend.outages.schemas import OutageCreate
 from backend.topology import service as topology
 from backend.topology.schemas import FeederCreate, GridCellCreate, TransformerCreate
 from tests.backend.conftest import TOKENS
@@ -139,3 +145,49 @@ def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> N
     assert sorted(r.dedup_key for r in reminders) == sorted(keys), notifiers.logs()
     stats = gateway_stats(sim)
     assert (stats["accepted"] - sms_before, stats["duplicates"]) == (3, 0)  # the bill notice and both reminders
+
+
+def test_two_notifier_processes_start_an_outage_at_its_time_and_apply_a_device_event_once(db, sim, notifiers) -> None:
+    """The lifecycle and device-event jobs in two real notifier processes: an announced outage
+    starting in two seconds becomes active and its customer gets the 停电开始 SMS once; a device event
+    the backend stored is applied by one of them: the transformer's suspected fault, its customer
+    told once before asking."""
+    url, factory = db
+    seed_reminders(factory, url)  # the topology: F1, C1, T1 and customer 1000000001
+    with factory() as session, session.begin():
+        topology.create_transformer(
+            session, TransformerCreate(code="T2", name="T2台区", feeder_code="F1", grid_cell_code="C1")
+        )
+        customers.create_customer(
+            session,
+            CustomerCreate(account_no="1000000002", name="客户2", phone="13800000002", address="青山县城关镇人民路2号",
+                           customer_type="resident", area_type="urban", transformer_code="T2"),
+        )  # fmt: skip
+        starts = clock.now() + timedelta(seconds=2)
+        outage = outages.create_outage(
+            session,
+            OutageCreate(kind="planned", cause="10kV线路检修", starts_at=starts,
+                         estimated_restore_at=starts + timedelta(hours=4), transformer_codes=["T1"]),
+        )  # fmt: skip
+        session.add(DeviceEvent(event_id="da-1", kind="power_lost", scope="transformer", code="T2",
+                                occurred_at=clock.now() - timedelta(seconds=30), received_at=clock.now(),
+                                status="pending"))  # fmt: skip
+    for _ in range(2):
+        notifiers.start(NOTIFIER_OUTAGE_LIFECYCLE_SECONDS="0.2", NOTIFIER_DEVICE_EVENT_SECONDS="0.2")
+
+    def sent(template: str) -> list[OutboxMessage]:
+        with factory() as session:
+            query = select(OutboxMessage).where(OutboxMessage.template == template, OutboxMessage.status == "sent")
+            return list(session.scalars(query))
+
+    wait_for(lambda: len(sent("outage_detected")) == 1, 60, "the device event applied and its notice sent")
+    wait_for(lambda: len(sent("outage_planned_started")) == 1, 60, "the outage started and its notice sent")
+    time.sleep(1.0)  # more runs of both jobs by both notifiers
+    with factory() as session:
+        assert session.get(Outage, outage.id).status == "active"  # type: ignore[union-attr]
+        assert session.scalar(select(DeviceEvent.status)) == "applied"
+        faults = session.scalars(select(Outage).where(Outage.source == "device")).all()
+    assert [(f.status, f.kind) for f in faults] == [("suspected", "fault")], notifiers.logs()
+    assert [m.template for m in sim.sms].count("outage_planned_started") == 1
+    assert [m.template for m in sim.sms].count("outage_detected") == 1
+    assert gateway_stats(sim)["duplicates"] == 0

@@ -2,7 +2,7 @@
 and the request id that follows a push through the outbox.
 
 Revision ID: 0008_standards
-Revises: 0006_security
+Revises: 0007_faults
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_standards"
-down_revision = "0006_security"
+down_revision = "0007_faults"
 branch_labels = None
 depends_on = None
 

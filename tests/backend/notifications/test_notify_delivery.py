@@ -344,3 +344,26 @@ def test_no_push_is_started_when_its_claim_could_run_out_during_the_send(session
     drain(make_notifier(session_factory, usual), session_factory)
     assert [m.template for m in sim.sms] == ["ticket_dispatched"]
     assert rows(session_factory)[0].status == "sent"
+
+
+def test_an_urgent_push_claimed_with_an_older_one_of_its_recipient_goes_out_after_it(
+    session_factory, county, settings, sim
+):
+    """An urgent push skips the line of its recipient's older non-urgent one, so both are claimed in
+    one batch: they go out one after the other, in order, and what the first taught about the
+    recipient (WeChat unreachable) is stored once, not raced for by two threads."""
+    notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
+    a1 = bind_wechat(session_factory, county)
+    notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
+    httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": 50})
+    httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/refuse-templates")
+    push(session_factory, "ticket:QX202611220001:accepted", "ticket_accepted", customer_id=a1)
+    with session_factory() as session, session.begin():
+        enqueue(session, dedup_key="ticket:QX202611220001:resolved", template="ticket_resolved", params=TICKET,
+                customer_id=a1, urgent=True)  # fmt: skip
+    assert notifier.run_once() == 2  # one batch
+    assert [m.template for m in sim.sms] == ["ticket_accepted", "ticket_resolved"]
+    assert {row.status for row in rows(session_factory)} == {"sent"}
+    with session_factory() as session:
+        contacts = session.scalars(select(PushContact).where(PushContact.recipient_key == f"c:{a1}")).all()
+    assert len(contacts) == 1 and "wechat_template" in contacts[0].unreachable

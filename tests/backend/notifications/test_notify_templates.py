@@ -55,6 +55,12 @@ SAMPLE = {
     "transcript": "客户：我要找客户经理",
     "longest": 12,
     "online": 2,
+    "fault_ticket_no": "QX202611220009",
+    "evidence": "15分钟内3户报修停电",
+    "merged": "QX202611220001、QX202611220002",
+    "merged_note": "已合并您的任务QX202611220001，无需再分别处理。",
+    "area": "10kV城关1号线",
+    "affected": 326,
 }
 
 
