@@ -148,6 +148,31 @@ class BackendClient:
         result: JSON = await self._request("POST", "/repair-reports", body=report, idempotency_key=idempotency_key)
         return result
 
+    async def confirm_outage(self, outage_id: int, cause: str, estimated_restore_at: str, worker_code: str) -> JSON:
+        body = {"cause": cause, "estimated_restore_at": estimated_restore_at, "worker_code": worker_code}
+        result: JSON = await self._request("POST", f"/outages/{outage_id}/confirm", body=body)
+        return result
+
+    async def dismiss_outage(self, outage_id: int, reason: str, worker_code: str) -> JSON:
+        body = {"reason": reason, "worker_code": worker_code}
+        result: JSON = await self._request("POST", f"/outages/{outage_id}/dismiss", body=body)
+        return result
+
+    async def estimate_outage(self, outage_id: int, estimated_restore_at: str, worker_code: str) -> JSON:
+        body = {"estimated_restore_at": estimated_restore_at, "worker_code": worker_code}
+        result: JSON = await self._request("POST", f"/outages/{outage_id}/estimate", body=body)
+        return result
+
+    # questions asked by pushes
+    async def prompts(self, channel: str, sender_id: str) -> list[JSON]:
+        result: list[JSON] = await self._request("GET", "/prompts", params={"channel": channel, "sender_id": sender_id})
+        return result
+
+    async def answer_prompt(self, prompt_id: int, answer: JSON, idempotency_key: str) -> JSON:
+        path = f"/prompts/{prompt_id}/answer"
+        result: JSON = await self._request("POST", path, body=answer, idempotency_key=idempotency_key)
+        return result
+
     # tickets
     async def create_complaint(self, complaint: JSON, idempotency_key: str) -> JSON:
         body = {"kind": "complaint", **complaint}

@@ -29,6 +29,7 @@ from dialogue import (
     hazard,
     identity,
     outage,
+    prompts,
     repair,
     tickets,
     workers,
@@ -126,7 +127,9 @@ async def _urge(turn: Turn) -> None:
 async def _inform(turn: Turn) -> None:
     """An entity with nothing asked: a QX or YK number is a progress question; others, ask what for."""
     message = turn.message
-    if message.ticket_no():
+    if message.choice(9) is not None:  # a numbered answer to nothing asked
+        chitchat.yes_no_alone(turn)
+    elif message.ticket_no():
         await tickets.query(turn)
     elif message.application_no():
         await applications.answer(turn, "query_application")
@@ -209,6 +212,8 @@ async def converse(turn: Turn) -> None:
         await _human(turn)
     elif task is not None and await _offer(turn, task, meaning):
         state.misunderstood = 0
+    elif task is None and not turn.identity.is_worker and prompts.may_answer(turn) and await prompts.answer(turn):
+        state.misunderstood = 0
     elif task is None and message.is_continue() and state.parked:
         resumed = state.unpark()
         if resumed is not None:
@@ -242,6 +247,8 @@ async def _offer(turn: Turn, task: TaskData, meaning: str) -> bool:
 
 
 async def _answer(turn: Turn, meaning: str) -> None:
+    if turn.identity.is_worker and await workers.fault_command(turn):
+        return
     if turn.identity.is_worker and meaning not in WORKER_MEANINGS:
         turn.say("utter_worker_help")
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from dialogue.message import FALLBACK, Message
+from dialogue.message import APPLICATION_RE, FALLBACK, TICKET_RE, Message
 from dialogue.state import State
 
 # --- words that decide on their own ----------------------------------------------------------------
@@ -29,6 +29,8 @@ URGE = re.compile(
 CONNECTION_DATE = re.compile(r"送电|通电|接电|装表|什么时候能用(上)?电|啥时候(能)?(用上)?电|多久能(用上)?电|接火")
 MATERIALS = re.compile(r"材料|准备什么|要带|需要什么|要什么|资料")
 PAY = re.compile(r"(怎么|在哪|哪里|去哪)(儿)?(交|缴|付|充)")
+# "报修，3201234567": a report that leads with the word, whatever else the message carries
+REPORT = re.compile(r"^(我要|要)?(报修|报个修|停电报修|故障报修)")
 QUESTION = re.compile(r"吗|没有|是不是|查|有没有|会不会|[？?]")
 ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?'\"-]*$")
 
@@ -121,10 +123,16 @@ def meaning_of(message: Message, state: State) -> str:
     follow_up = _follow_up(message, state)
     if follow_up:
         return follow_up
-    if intent in ("query_bill", "explain_bill") or BILL_WORDS.search(text):
+    if TICKET_RE.fullmatch(message.bare):  # a ticket number on its own asks how it stands
+        return "query_repair_progress"
+    if APPLICATION_RE.fullmatch(message.bare):
+        return "query_application"
+    if intent in ("query_bill", "explain_bill", FALLBACK) or BILL_WORDS.search(text):
         found = bill_meaning(text, intent)
-        if found and (intent in ("query_bill", "explain_bill") or found in GENERAL_BILL):
+        if found and (intent in ("query_bill", "explain_bill") or found in GENERAL_BILL or _bill_fallback(message)):
             return found
+    if REPORT.match(message.bare) and intent in ("inform", FALLBACK, "affirm"):
+        return "report_outage"
     if intent in ("complaint", "thank", "rate_service") and PRAISE.search(text) and not NEGATIVE.search(text):
         return "praise"
     if intent == "complaint" and URGE.search(text) and not re.search(r"投诉|举报|态度", text):
@@ -146,12 +154,18 @@ def _outage_family(message: Message) -> str | None:
     return "query_outage" if QUESTION.search(message.text) else "report_outage"
 
 
+def _bill_fallback(message: Message) -> bool:
+    """A message the NLU did not place reads as a bill question when it says enough on its own:
+    "上个月怎么用了这么多" does, a bare "多了" with nothing before it does not."""
+    return message.intent == FALLBACK and (BILL_WORDS.search(message.text) is not None or len(message.bare) >= 6)
+
+
 def _follow_up(message: Message, state: State) -> str | None:
     """A short question that continues the last answer's topic."""
     text = message.text
+    if CONNECTION_DATE.search(text) and (state.topic_is("application") or state.identity.is_business):
+        return "application_connection_date"
     if state.topic_is("application"):
-        if CONNECTION_DATE.search(text) or (message.intent == "query_outage" and len(message.bare) <= 12):
-            return "application_connection_date"
         if MATERIALS.search(text):
             return "application_materials"
     if state.topic_is("bill") and message.intent not in ("payment_methods",):

@@ -24,64 +24,22 @@ CHOICE_RE = re.compile(r"^(?:第|选)?\s*([1-9])\s*(?:个|号|项)?$")
 _TRAILING = "。.!！~～,，?？ "
 
 YES = frozenset(
-    {
-        "1",
-        "是",
-        "是的",
-        "是啊",
-        "对",
-        "对的",
-        "对啊",
-        "确认",
-        "确定",
-        "好",
-        "好的",
-        "好滴",
-        "嗯",
-        "嗯嗯",
-        "恩",
-        "可以",
-        "行",
-        "没错",
-        "没问题",
-        "提交",
-        "就这样",
-        "ok",
-        "OK",
-        "Ok",
-        "yes",
-        "对头",
-        "中",
-        "要得",
-        "要",
-        "需要",
-    }
+    (
+        "1 是 是的 是啊 对 对的 对啊 确认 确定 好 好的 好滴 嗯 嗯嗯 恩 可以 行 没错 没问题 提交 就这样"
+        " ok OK Ok yes 对头 中 要得 要 需要 系 系啊 係 好嘅 得 冇问题 是滴 嗯呐 好哒 行啊 可以的"
+        " 好的呢 嗯好 好吧 对对 对对对 是是 没错的 确认提交 提交吧"
+    ).split()
 )
-NO = frozenset({"2", "不", "不是", "否", "不要", "不用", "不需要", "不对", "没有", "不行", "no", "No", "NO"})
+NO = frozenset("2 不 不是 否 不要 不用 不需要 不对 没有 不行 no No NO".split())
 CANCEL = frozenset(
-    {
-        "取消",
-        "算了",
-        "不用了",
-        "不要了",
-        "不需要了",
-        "不报了",
-        "不报修了",
-        "不查了",
-        "不绑了",
-        "不绑定了",
-        "先不用了",
-        "算了吧",
-        "那算了",
-        "不用了谢谢",
-        "不用了，谢谢",
-        "退出",
-        "结束",
-        "没事了",
-        "没事",
-        "不办了",
-        "暂时不用",
-    }
+    (
+        "取消 算了 不用了 不要了 不需要了 不报了 不报修了 不查了 不绑了 不绑定了 先不用了 算了吧 那算了"
+        " 不用了谢谢 不用了，谢谢 退出 结束 没事了 没事 不办了 暂时不用"
+    ).split()
+)
+# "算了不投诉了", "不报了", "不用了谢谢": leaving what was being done
+CANCEL_RE = re.compile(
+    r"^((算了|不用了|不要了|取消)[，,。!！吧啊呀]*)?不(投诉|报修|报|查|绑定?|办|要|用)了[吧啊呀，,。!！]*(谢谢)?$"
 )
 RESTART = frozenset({"restart", "重新开始", "重来", "从头开始", "重置"})
 CONTINUE_RE = re.compile(r"^(继续|接着|回到)(刚才|之前|上面)?的?(报修|那个|的)?(吧|呀)?$|^继续报修$|^接着报$")
@@ -89,9 +47,11 @@ CONTINUE_RE = re.compile(r"^(继续|接着|回到)(刚才|之前|上面)?的?(�
 CORRECTION_RE = re.compile(r"^(不对|不是|错了|说错了|写错了|更正|改一下|改成|应该是)[，,。:：\s]*(应该是|是|改成|在)?")
 
 
-# What an address has: a numbered building part, or a named street, village or estate.
+# What an address has: a numbered building part, or a named street, village or estate ("和平路",
+# not "路边" or "马路上").
 ADDRESS_HINT = re.compile(
-    r"\d+\s*(号|栋|幢|单元|室|楼|层|组)|[路街巷弄村]|小区|苑|花园|镇|乡|社区|大厦|广场|公寓|新村|屯"
+    r"\d+\s*(号|栋|幢|单元|室|楼|层|组)|[\u4e00-\u9fa5](?<![马公过走在上下大小])(路|街|巷|弄|大道)(?![边旁灯面上])|"
+    r"[\u4e00-\u9fa5]{2}村|小区|苑|花园|镇|乡|社区|大厦|广场|公寓|新村|屯"
 )
 ADDRESS_FILLER = re.compile(r"^(地址|我的地址|住址|详细地址|我家|我们家|家里|我家住|我住|住|就)?(是|在|住在|：|:)?\s*")
 # "我们小区", "这个村": a place word that names no place
@@ -150,7 +110,7 @@ class Message:
 
     def is_cancel(self) -> bool:
         bare = self.bare
-        return bare in CANCEL or bare.rstrip("吧啊呀") in CANCEL
+        return bare in CANCEL or bare.rstrip("吧啊呀") in CANCEL or CANCEL_RE.match(bare) is not None
 
     def is_restart(self) -> bool:
         return self.bare.lower() in RESTART

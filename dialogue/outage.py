@@ -31,8 +31,11 @@ def is_current(outage: dict[str, Any]) -> bool:
 
 def tell_current(turn: Turn, outage: dict[str, Any], where: str = "") -> None:
     restore = time_phrase(outage.get("estimated_restore_at"))
-    if outage.get("status") == "suspected":
-        turn.say("utter_outage_suspected", where=where or "您所在区域", cause=outage.get("cause") or "线路故障")
+    if outage.get("status") == "suspected" and outage.get("source") == "device":
+        turn.say("utter_outage_detected", where=where or "您所在区域", ticket_no=outage.get("ticket_no") or "")
+    elif outage.get("status") == "suspected":
+        turn.say("utter_outage_suspected", where=where or "您所在区域", cause=outage.get("cause") or "线路故障",
+                 ticket_no=outage.get("ticket_no") or "")  # fmt: skip
     elif restore:
         turn.say("utter_outage_current", where=where or "您所在区域", cause=outage.get("cause"), restore_time=restore)
     else:

@@ -38,9 +38,7 @@ ONLY_HOME = re.compile(
     r"(只有|就|只是|光)(我|我们|咱)家|跳闸|空开|漏电(保护|开关)|总闸"
 )
 # A report that only names the service ("报修", "我要报修") says nothing about the problem yet.
-NO_DESCRIPTION = re.compile(
-    r"^(我(要|想)?|帮我|请|麻烦)?(报修|报个修|报障|停电报修|故障报修|报修一下|要报修|修电)(一下)?$"
-)
+NO_DESCRIPTION = re.compile(r"^(我(要|想)?|帮我|请|麻烦)?(报修|报个修|报障|故障报修|报修一下|要报修|修电)(一下)?$")
 DONT_KNOW = re.compile(r"不知道|不记得|记不(得|清)|忘(了|记)|找不到|没有户号|查不到")
 DEFAULT_DESCRIPTION = "停电报修"
 
@@ -420,6 +418,8 @@ async def file_report(turn: Turn, report: dict[str, Any]) -> None:
 
 
 def tell_outcome(turn: Turn, result: dict[str, Any], *, urgent: bool = False) -> None:
+    if result.get("meter_power_lost_at"):
+        turn.say("utter_report_meter_dark", time=time_phrase(result["meter_power_lost_at"]))
     if result.get("outcome") == "attached_to_outage":
         outage.tell_attached(turn, result.get("outage") or {})
         return

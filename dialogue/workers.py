@@ -3,7 +3,10 @@
 With one open task the ticket number may be left out; with several the bot lists them and the
 answer picks one. "修好了" without a cause asks for it, and the next message, whatever the NLU
 makes of it ("表箱空开跳闸，已合上"), is the cause. A command with no task at all says so and
-shows the worker's recent tasks.
+shows the worker's recent tasks. On site at a suspected fault (one fault ticket for the reports or
+device events it gathered), the worker confirms it with the cause and an estimate ("确认故障，树枝搭
+线，预计3小时恢复"), dismisses it ("不是线路故障，是个别户问题": each report becomes its own ticket
+again), or gives a new estimate when the old one has passed ("预计18点恢复").
 
 Task `worker_step`: steps `choose` (fields `action`, `choices`) and `cause` (field `ticket_no`).
 """
@@ -17,7 +20,7 @@ from typing import Any
 from clients.backend import BackendRejected, BackendUnavailable
 from dialogue.context import Turn
 from dialogue.meaning import WEAK, meaning_of
-from dialogue.phrases import listing, time_phrase
+from dialogue.phrases import listing, time_in, time_phrase
 from dialogue.tasks import Task, TaskData
 
 logger = logging.getLogger(__name__)
@@ -157,3 +160,59 @@ class WorkerStep(Task):
         turn.state.finish()
         await record(turn, code, task["ticket_no"], "resolve", message.bare)
         return True
+
+
+# --- a suspected fault, confirmed or dismissed on site; a new estimate -----------------------------
+
+CONFIRM_RE = re.compile(r"^(确认(是)?(故障|停电)?|故障确认|确实是?故障)[，,。:：\s]*")
+DISMISS_RE = re.compile(r"排除故障|不是(线路|台区|变压器|设备)?故障|个别户|单户|误报|只是.{0,6}(家|户)")
+ESTIMATE_RE = re.compile(
+    r"(预计|估计|大概|大约|争取).{0,8}(恢复|来电|送电|修好|好)|(恢复|来电|送电)(时间)?(改|推迟|延|调整)"
+)
+
+
+def fault_words(text: str) -> str | None:
+    """ "confirm", "dismiss" or "estimate" when a worker's words are about a fault, else None."""
+    if DISMISS_RE.search(text):
+        return "dismiss"
+    if CONFIRM_RE.match(text):
+        return "confirm"
+    if ESTIMATE_RE.search(text) and time_in(text):
+        return "estimate"
+    return None
+
+
+async def fault_command(turn: Turn) -> bool:
+    """A worker confirming a suspected fault with its cause and estimate, dismissing it, or giving a
+    new estimate; False when the words are not about a fault (or the worker has none)."""
+    text = turn.message.bare
+    command = fault_words(text)
+    if command is None or not turn.identity.is_worker:
+        return False
+    code = str(turn.identity.worker["code"])
+    faults = [t for t in await turn.backend.worker_tickets(code) if t.get("kind") == "fault" and t.get("outage_id")]
+    if not faults:
+        turn.say("utter_worker_no_fault")
+        return True
+    fault = sorted(faults, key=lambda t: str(t.get("created_at") or ""), reverse=True)[0]
+    outage_id = int(fault["outage_id"])
+    when = time_in(text)
+    try:
+        if command == "dismiss":
+            await turn.backend.dismiss_outage(outage_id, text, code)
+            turn.say("utter_worker_fault_dismissed", ticket_no=fault["ticket_no"])
+        elif when is None:
+            turn.say("utter_worker_fault_needs_time", ticket_no=fault["ticket_no"])
+        elif command == "confirm":
+            cause = CONFIRM_RE.sub("", text) or "线路故障"
+            await turn.backend.confirm_outage(outage_id, cause, when.isoformat(), code)
+            turn.say(
+                "utter_worker_fault_confirmed", ticket_no=fault["ticket_no"], restore_time=time_phrase(when.isoformat())
+            )
+        else:
+            await turn.backend.estimate_outage(outage_id, when.isoformat(), code)
+            turn.say("utter_worker_estimate_recorded", restore_time=time_phrase(when.isoformat()))
+    except BackendRejected as exc:
+        logger.info("fault %s: %s refused: %s", outage_id, command, exc.code)
+        turn.say("utter_worker_fault_refused", ticket_no=fault["ticket_no"])
+    return True

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 
+from backend.access.deps import ReaderDep
 from backend.core.deps import Role, SessionDep, SettingsDep, caller_role, require
-from backend.core.errors import error_responses
+from backend.core.errors import Forbidden, error_responses
 from backend.core.idempotency import run_once
 from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep
@@ -31,7 +32,9 @@ def list_prompts(
 
 
 @router.post(
-    "/prompts/{prompt_id}/answer", dependencies=[require(Role.actions)], responses=error_responses(400, 404, 409, 503)
+    "/prompts/{prompt_id}/answer",
+    dependencies=[require(Role.actions)],
+    responses=error_responses(400, 403, 404, 409, 503),
 )
 def answer_prompt(
     prompt_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
@@ -40,14 +43,19 @@ def answer_prompt(
     factory: FactoryDep,
     settings: SettingsDep,
     role: Annotated[Role, Depends(caller_role)],
+    reader: ReaderDep,
 ) -> PromptAnswerRead:
     """The first answer stands (409 `prompt_already_answered` for another); a retry with the same
-    Idempotency-Key gets it again."""
+    Idempotency-Key gets it again. The assistant answers only a prompt addressed to the sender it
+    speaks for (`X-PowerDesk-Sender`; another is 404 `prompt_not_found`)."""
+    sender = (reader.sender.channel, reader.sender.sender_id) if reader.sender else None
+    if role is Role.actions and sender is None:
+        raise Forbidden("请求需要说明代表哪位客户（X-PowerDesk-Sender）", code="sender_required")
     answer = run_once(
         factory,
         scope="prompt_answer",
         key=idempotency_key,
         body={"prompt_id": prompt_id, **data.model_dump(mode="json")},
-        work=lambda session: service.answer(session, settings, prompt_id, data, actor=ACTORS[role]),
+        work=lambda session: service.answer(session, settings, prompt_id, data, actor=ACTORS[role], sender=sender),
     )
     return PromptAnswerRead.model_validate(answer)

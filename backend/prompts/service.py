@@ -41,16 +41,20 @@ from backend.tickets.schemas import WorkerContact
 logger = logging.getLogger(__name__)
 
 
-def open_prompts(session: Session, settings: Settings, *, channel: str, sender_id: str) -> list[Prompt]:
-    """The sender's open prompts, newest first: addressed to them (their phone, their openid) or to a
-    customer they are (bound on WeChat, the customer's phone on SMS), whose push has gone out."""
-    moment = clock.now()
-    if channel == "wechat":
-        bound = select(WechatBinding.customer_id).where(WechatBinding.openid == sender_id)
-        mine = or_(Prompt.wechat_openid == sender_id, Prompt.customer_id.in_(bound))
-    else:
+def _mine(channel: str, sender_id: str) -> Any:
+    """The condition of the prompts addressed to a sender: to their phone or openid, or to a customer
+    they are (bound on WeChat, the customer's phone on SMS)."""
+    if channel == "sms":
         owned = select(Customer.id).where(Customer.phone == sender_id)
-        mine = or_(Prompt.phone == sender_id, Prompt.customer_id.in_(owned))
+        return or_(Prompt.phone == sender_id, Prompt.customer_id.in_(owned))
+    bound = select(WechatBinding.customer_id).where(WechatBinding.openid == sender_id)
+    return or_(Prompt.wechat_openid == sender_id, Prompt.customer_id.in_(bound))
+
+
+def open_prompts(session: Session, settings: Settings, *, channel: str, sender_id: str) -> list[Prompt]:
+    """The sender's open prompts, newest first, whose push has gone out."""
+    moment = clock.now()
+    mine = _mine(channel, sender_id)
     query = (
         select(Prompt)
         .outerjoin(OutboxMessage, OutboxMessage.dedup_key == Prompt.dedup_key)
@@ -77,10 +81,21 @@ def read(prompt: Prompt) -> PromptRead:
     )
 
 
-def answer(session: Session, settings: Settings, prompt_id: int, data: PromptAnswer, *, actor: str) -> dict[str, Any]:
-    prompt = session.scalar(
-        select(Prompt).where(Prompt.id == prompt_id).with_for_update().execution_options(populate_existing=True)
-    )
+def answer(
+    session: Session,
+    settings: Settings,
+    prompt_id: int,
+    data: PromptAnswer,
+    *,
+    actor: str,
+    sender: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """Answer a prompt; with `sender` (channel, id: the assistant speaking for a customer), only one
+    addressed to that sender (another is answered as unknown)."""
+    query = select(Prompt).where(Prompt.id == prompt_id)
+    if sender is not None:
+        query = query.where(_mine(*sender))
+    prompt = session.scalar(query.with_for_update().execution_options(populate_existing=True))
     if prompt is None:
         raise NotFound(f"问题 {prompt_id} 不存在", code="prompt_not_found")
     if prompt.status == "answered":

@@ -15,7 +15,7 @@ from backend.core import clock
 from backend.core.config import Settings
 from backend.notifications.models import Prompt
 from backend.notifications.worker import Notifier
-from tests.backend.conftest import County, Grid, pushes, report_outage
+from tests.backend.conftest import County, Grid, pushes, report_outage, speaking_for
 from tests.notifier.harness import make_notifier, notifier_settings, simulator
 
 
@@ -23,6 +23,10 @@ from tests.notifier.harness import make_notifier, notifier_settings, simulator
 def notifier(session_factory: sessionmaker[Session], settings: Settings) -> Iterator[Notifier]:
     with simulator() as sim:
         yield make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
+
+
+#: the assistant, speaking for A1 (WeChat o_a1): the prompts it answers must be A1's
+A1 = speaking_for("wechat:o_a1")
 
 
 def deliver(notifier: Notifier) -> None:
@@ -78,7 +82,7 @@ def test_answer_1_thanks_and_opens_the_rating_that_the_chat_asks(
     assert (asked["kind"], asked["ticket_no"]) == ("restore_check", ticket_no)
     assert prompts_of(client, actions_headers, "sms", county.a1_phone) == [asked]  # the same customer by SMS
 
-    thanked = answer(client, actions_headers, asked["id"], "msg-1", restored=True)
+    thanked = answer(client, A1, asked["id"], "msg-1", restored=True)
     assert thanked["outcome"] == "thanked" and thanked["ticket"] is None
     rating = thanked["next_prompt"]
     assert (rating["kind"], rating["ticket_no"]) == ("rating", ticket_no)
@@ -86,15 +90,15 @@ def test_answer_1_thanks_and_opens_the_rating_that_the_chat_asks(
     [later] = pushes(session_factory, dedup_key=f"ticket:{ticket_no}:rating_request")
     assert later.status == "cancelled"
 
-    assert answer(client, actions_headers, asked["id"], "msg-1", restored=True) == thanked  # a retry
+    assert answer(client, A1, asked["id"], "msg-1", restored=True) == thanked  # a retry
     r = client.post(
         f"/api/v1/prompts/{asked['id']}/answer",
         json={"restored": False},
-        headers=actions_headers | {"Idempotency-Key": "msg-2"},
+        headers=A1 | {"Idempotency-Key": "msg-2"},
     )
     assert r.status_code == 409 and r.json()["code"] == "prompt_already_answered"
 
-    assert answer(client, actions_headers, rating["id"], "msg-3", score=5)["outcome"] == "rated"
+    assert answer(client, A1, rating["id"], "msg-3", score=5)["outcome"] == "rated"
     assert client.get(f"/api/v1/tickets/{ticket_no}", headers=admin_headers).json()["rating"] == 5
     assert prompts_of(client, actions_headers, "wechat", county.a1_openid) == []
 
@@ -121,7 +125,7 @@ def test_answer_2_after_an_outage_opens_the_customer_s_own_ticket_with_priority(
     phone = grid.phone(accounts[0])
     [asked] = prompts_of(client, actions_headers, "sms", phone)
     assert asked["kind"] == "restore_check" and asked["outage_id"] is not None
-    created = answer(client, actions_headers, asked["id"], "sms-2", restored=False)
+    created = answer(client, speaking_for(f"sms:{phone}"), asked["id"], "sms-2", restored=False)
     assert created["outcome"] == "ticket_created" and created["next_prompt"] is None
     assert created["ticket"]["worker"] == {"name": "网格员W1", "phone_masked": "139****0000"}
     ticket = client.get(f"/api/v1/tickets/{created['ticket']['ticket_no']}", headers=admin_headers).json()
@@ -146,7 +150,7 @@ def test_a_restore_answered_days_later_gets_a_new_ticket_not_an_error(
     with session_factory() as session, session.begin():
         session.execute(update(Prompt).values(asked_at=clock.now() - timedelta(days=3)))
     [asked] = prompts_of(client, actions_headers, "wechat", county.a1_openid)
-    created = answer(client, actions_headers, asked["id"], "late-2", restored=False)
+    created = answer(client, A1, asked["id"], "late-2", restored=False)
     assert created["outcome"] == "ticket_created" and created["ticket"]["ticket_no"] != ticket_no
 
     with session_factory() as session, session.begin():
@@ -156,9 +160,7 @@ def test_a_restore_answered_days_later_gets_a_new_ticket_not_an_error(
     assert prompts_of(client, actions_headers, "wechat", county.a1_openid) == []
     with session_factory() as session:
         stale = session.scalar(select(Prompt.id).where(Prompt.kind == "rating").order_by(Prompt.id.desc()))
-    r = client.post(
-        f"/api/v1/prompts/{stale}/answer", json={"score": 4}, headers=actions_headers | {"Idempotency-Key": "x"}
-    )
+    r = client.post(f"/api/v1/prompts/{stale}/answer", json={"score": 4}, headers=A1 | {"Idempotency-Key": "x"})
     assert r.status_code == 409 and r.json()["code"] == "prompt_expired"
 
 
@@ -184,11 +186,9 @@ def test_answers_that_do_not_fit_are_refused_and_change_nothing(
         ({}, "validation_error"),
         ({"score": 6}, "validation_error"),
     ):
-        r = client.post(url, json=body, headers=actions_headers | {"Idempotency-Key": f"bad-{code}-{len(body)}"})
+        r = client.post(url, json=body, headers=A1 | {"Idempotency-Key": f"bad-{code}-{len(body)}"})
         assert r.status_code == 422 and r.json()["code"] == code, r.text
-    r = client.post(
-        "/api/v1/prompts/999999/answer", json={"score": 3}, headers=actions_headers | {"Idempotency-Key": "k"}
-    )
+    r = client.post("/api/v1/prompts/999999/answer", json={"score": 3}, headers=A1 | {"Idempotency-Key": "k"})
     assert r.status_code == 404 and r.json()["code"] == "prompt_not_found"
     assert client.post(url, json={"restored": True}, headers=actions_headers).status_code == 422  # no key
     assert (
@@ -219,3 +219,25 @@ def test_every_push_that_asks_a_question_is_a_prompt_and_withdrawing_it_withdraw
     }
     [later] = pushes(session_factory, dedup_key=f"ticket:{ticket_no}:rating_request")
     assert timedelta(minutes=119) < later.next_attempt_at - clock.now() < timedelta(minutes=121)
+
+
+def test_a_customer_answers_only_their_own_prompts(
+    client: TestClient,
+    county: County,
+    actions_headers: dict[str, str],
+    worker_headers: dict[str, str],
+    notifier: Notifier,
+) -> None:
+    """The assistant speaking for somebody else gets the same 404 as for a prompt that does not
+    exist; without saying whom it speaks for, 403."""
+    resolved_ticket(client, actions_headers, worker_headers, county.a1)
+    deliver(notifier)
+    [asked] = prompts_of(client, actions_headers, "wechat", county.a1_openid)
+    url = f"/api/v1/prompts/{asked['id']}/answer"
+    other = client.post(
+        url, json={"restored": False}, headers=speaking_for("wechat:o_other") | {"Idempotency-Key": "o"}
+    )
+    assert other.status_code == 404 and other.json()["code"] == "prompt_not_found"
+    anonymous = client.post(url, json={"restored": False}, headers=actions_headers | {"Idempotency-Key": "a"})
+    assert anonymous.status_code == 403 and anonymous.json()["code"] == "sender_required"
+    assert answer(client, A1, asked["id"], "own", restored=True)["outcome"] == "thanked"

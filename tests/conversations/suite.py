@@ -108,6 +108,15 @@ class Stack:
     def position(self) -> int:
         return len(self.records())
 
+    def wait_for_prompt(self, openid: str) -> None:
+        """Until the question a push asked the customer is open (its push has gone out)."""
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.admin.get("/prompts", params={"channel": "wechat", "sender_id": openid}).json():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no pushed question reached {openid}")
+
     def settle(self, to: str, pushes: int) -> None:
         """Wait until the notifier has sent `to` the pushes the setup caused (bills, stage changes,
         outage notices), so that none of them is taken for a reply."""
@@ -131,6 +140,21 @@ class Stack:
         if answer.json().get("answer") != "success":
             raise AssertionError(f"the gateway did not acknowledge: {answer.text}")
         return self._reply(user_id, since, api="message_send")
+
+    def sms(self, phone: str, text: str) -> str:
+        """Send as a phone by SMS (the provider pushes it to the gateway); the bot's SMS reply."""
+        since = len(self.sms_to(phone, 0))
+        answer = self.simulator.post("/sim/sms/reply", json={"phone": phone, "text": text})
+        if not answer.json().get("delivered"):
+            raise AssertionError(f"the SMS did not reach the gateway: {answer.text}")
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline:
+            replies = self.sms_to(phone, since)
+            if replies:
+                time.sleep(0.3)  # a long reply goes out as several messages
+                return "".join(self.sms_to(phone, since))
+            time.sleep(0.05)
+        raise AssertionError(f"no SMS reply to {phone} within {REPLY_TIMEOUT:.0f} s")
 
     def _reply(self, to: str, since: int, api: str = "custom_send") -> str:
         deadline = time.monotonic() + REPLY_TIMEOUT
@@ -267,6 +291,20 @@ def make_persona(stack: Stack, kind: str) -> dict[str, Any]:
         for _ in range(2):
             stack.post(f"/applications/{application['application_no']}/advance", {})
         pushes += 3
+    if kind == "resident_resolved":
+        ticket = stack.post(
+            "/repair-reports",
+            {"account_no": account, "channel": "wechat", "sender_id": openid, "description": "家里停电了"},
+            **{"Idempotency-Key": f"conv-{tag}-r"},
+        )
+        for step in ("accept", "arrive", "resolve"):
+            stack.post(
+                f"/tickets/{ticket['ticket_no']}/events",
+                {"type": step, "worker_code": worker_code, "note": "表箱空开跳闸，已合上"},
+            )
+        persona["ticket_no"] = ticket["ticket_no"]
+        pushes += 3  # accepted, arrived, resolved (its question); the "dispatched" push is held
+        stack.wait_for_prompt(openid)
     if kind.startswith("worker"):
         reports = 2 if kind == "worker_two_tasks" else 0 if kind == "worker_idle" else 1
         for number in range(reports):
@@ -327,6 +365,10 @@ def play(stack: Stack, conversation: Conversation) -> Result:
         worker = conversation.persona.startswith("worker")
         if worker:
             stack.settle(values["worker_id"], values["worker_pushes"])
+        elif conversation.persona.startswith("sms"):
+            deadline = time.monotonic() + REPLY_TIMEOUT
+            while time.monotonic() < deadline and len(stack.sms_to(values["phone"], 0)) < values["setup_pushes"]:
+                time.sleep(0.1)
         elif values["bound"]:
             stack.settle(values["openid"], values["setup_pushes"])
         for number, turn in enumerate(conversation.turns, start=1):
@@ -335,6 +377,8 @@ def play(stack: Stack, conversation: Conversation) -> Result:
                 said = latest_code(stack, values["phone"])
             if worker:
                 reply = stack.wecom(values["worker_id"], said)
+            elif conversation.persona.startswith("sms"):
+                reply = stack.sms(values["phone"], said)
             elif "location" in turn:
                 where = turn["location"]
                 action = {

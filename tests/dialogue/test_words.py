@@ -90,6 +90,7 @@ SAMPLES = {
     "wait_minutes": 6,
     "summary": "已为您登记电表校验",
     "contact_deadline": "明天10:00",
+    "time": "今天13:05",
 }
 
 
