@@ -58,8 +58,10 @@ ADDRESS_FILLER = re.compile(r"^(地址|我的地址|住址|详细地址|我家|�
 NOT_A_PLACE = re.compile(r"(我们|咱们|我家|我们家|这个|那个|这边|那边|你们|他们|本)(小区|村|镇|街道?|社区|楼)")
 # what follows an address in a question about it: "…5栋的网格员是谁", "…那边停电了吗"
 ADDRESS_TAIL = re.compile(
-    r"(的|那边|这边|那里|这里|附近|一带|旁边)?(网格员|停电|没电|来电|供电|有没有|是不是|什么|怎么|谁|吗|呢|电线|冒|着火|起火).*$"
+    r"(的|那边|这边|那里|这里|附近|一带|旁边)?(网格员|停电|没电|来电|供电|有没有|是不是|什么|怎么|谁|吗|呢|电线|冒|着火|起火|"
+    r"(全|都|也)?停|断电|跳闸).*$|(那边|这边|那里|这里|附近|一带|旁边)$"
 )
+NEARBY = re.compile(r"(那边|这边|那里|这里|附近|一带|旁边)$")
 SEGMENTS = re.compile(r"[，,。；;！!？?\s]+")
 NUMBERS = re.compile(r"(电话|手机|号码|户号)?[:：]?\s*\d{10,11}")
 
@@ -154,6 +156,14 @@ class Message:
         if entity and ADDRESS_HINT.search(entity):
             candidates = [part for part in candidates if entity in part] or [entity]
         return max(candidates, key=len)[:200] if candidates else None
+
+    def only_address(self) -> str | None:
+        """The address when the message says nothing else ("我住3栋2单元501", "就是5栋那边")."""
+        address = self.address()
+        if address is None:
+            return None
+        rest = NEARBY.sub("", ADDRESS_FILLER.sub("", self.bare.replace(address, "")))
+        return address if len(rest) < 2 else None
 
     def location(self) -> tuple[float, float] | None:
         lat, lon = self.metadata.get("latitude"), self.metadata.get("longitude")

@@ -142,10 +142,14 @@ class RepairReport(Task):
 
     async def _description(self, turn: Turn, task: TaskData) -> str | None:
         message = turn.message
+        if await self._address_instead(turn, task):
+            return ASKED
         description = description_in(message.bare)
         if description is None or meaning_of(message, turn.state) not in WEAK:
             return None
         task["description"] = description
+        if task.get("address_detail"):
+            add_note(task, f"详细地址：{task.pop('address_detail')}")
         task["only_home"] = bool(ONLY_HOME.search(message.bare))
         return NEXT
 
@@ -155,10 +159,26 @@ class RepairReport(Task):
         if phone:
             task["callback"] = phone
             return NEXT
+        if await self._address_instead(turn, task):
+            return ASKED
         if message.yes_no() is True and registered_phone(turn, task):
             task["callback"] = "registered"
             return NEXT
         return None
+
+    async def _address_instead(self, turn: Turn, task: TaskData) -> bool:
+        """The place told again in more detail ("我住3栋2单元501") where something else was asked:
+        noted for the worker, then the question again."""
+        address = turn.message.only_address()
+        if not address:
+            return False
+        if task.get("description"):
+            add_note(task, f"详细地址：{address}")
+        else:
+            task["address_detail"] = address
+        turn.say("utter_report_address_noted")
+        await self.ask(turn, task)
+        return True
 
     async def _confirm(self, turn: Turn, task: TaskData) -> str | None:
         message = turn.message

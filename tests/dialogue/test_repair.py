@@ -109,6 +109,26 @@ def test_an_unknown_account_is_said_at_once(backend: Backend, place: Place) -> N
     assert by_account == ["utter_report_ask_phone"], "a stranger's callback number is asked, the owner's not shown"
 
 
+def test_an_address_given_where_something_else_was_asked_is_noted_and_the_question_asked_again(
+    backend: Backend, place: Place
+) -> None:
+    """A stranger filing by account answers "what happened?" and later "which phone?" with the flat:
+    the flat is kept for the worker, each question comes again, and the report still files."""
+    stranger = Chat(backend.client(), "o_stranger_address_instead")
+    asked = stranger.said(f"报修，{place.account_no}", "report_outage", account_no=place.account_no)
+    assert asked == ["utter_report_ask_description"]
+    noted = stranger.said("我住3栋2单元501", "inform", address="3栋2单元501")
+    assert noted == ["utter_report_address_noted", "utter_report_ask_description"]
+    assert stranger.said("全部没电了", "report_outage") == ["utter_report_ask_phone"]
+    noted = stranger.said("就是5栋1单元那边", "inform", address="5栋1单元")
+    assert noted == ["utter_report_address_noted", "utter_report_ask_phone"]
+    confirm = stranger.say("13912345678", "inform", phone="13912345678")
+    noted_for_the_worker = "全部没电了；详细地址：3栋2单元501；详细地址：5栋1单元"
+    assert values(confirm, "utter_report_confirm")["description"] == noted_for_the_worker
+    stranger.say("1", "affirm")
+    assert [t["description"] for t in tickets_of(backend, place.account_no)] == [noted_for_the_worker]
+
+
 def test_a_report_while_the_backend_is_down_is_kept_and_the_customer_told(place: Place) -> None:
     down = Chat(BackendClient("http://127.0.0.1:9", "token"), place.openid)
     down.state.identity.loaded = True

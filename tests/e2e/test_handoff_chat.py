@@ -1,0 +1,115 @@
+"""A customer asks for a person in WeChat and gets one, through the whole stack (issue 20): the
+real NLU and dialogue queue them with a real wait, what they write while waiting reaches the
+agent's transcript and is acknowledged once, the agent (signed in, console stream open) claims and
+answers, the answer arrives in the customer's WeChat through the notifier, the agent releases
+with a summary, and the assistant answers the customer's next question itself.
+
+Agent and customer are the demo's: agent01 (林晓) and 张伟 (o_demo_resident_01, 3100000001)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from tests.conftest import LiveStack
+from tests.e2e.test_wechat_repair_flow import records, say, wait_for_text
+
+CUSTOMER = "o_demo_resident_01"
+AGENT = {"username": "agent01", "password": "demo-agent-01"}
+
+
+class Agent:
+    """agent01 signed in through the API, as the console does (session cookie and CSRF token)."""
+
+    def __init__(self, live: LiveStack) -> None:
+        self.api = f"{live.backend_url}/api/v1"
+        signed = httpx.post(f"{self.api}/staff/sessions", json=AGENT, timeout=10)
+        assert signed.status_code == 201, signed.text
+        self.cookies = dict(signed.cookies)
+        self.headers = {"X-CSRF-Token": signed.json()["csrf_token"]}
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        answer = httpx.request(
+            method, f"{self.api}{path}", json=body, cookies=self.cookies, headers=self.headers, timeout=10
+        )
+        assert answer.status_code < 300, f"{method} {path}: {answer.status_code} {answer.text}"
+        return answer.json() if answer.content else None
+
+    @contextmanager
+    def console_open(self) -> Iterator[None]:
+        """The console's live stream, open as long as the agent is on duty (it records presence)."""
+        stop = threading.Event()
+        opened = threading.Event()
+
+        def listen() -> None:
+            url = f"{self.api}/console/stream"
+            with httpx.stream("GET", url, params={"topics": "queue"}, cookies=self.cookies, timeout=None) as events:
+                for _ in events.iter_lines():
+                    opened.set()
+                    if stop.is_set():
+                        return
+
+        reader = threading.Thread(target=listen, daemon=True)
+        reader.start()
+        assert opened.wait(15), "the console stream sent nothing"
+        try:
+            yield
+        finally:
+            stop.set()
+
+
+def waiting_for(agent: Agent, sender_id: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for handoff in agent.call("GET", "/handoffs?status=waiting"):
+            if handoff["sender_id"] == sender_id:
+                return dict(handoff)
+        time.sleep(0.3)
+    raise AssertionError(f"{sender_id} never appeared in the queue")
+
+
+def test_a_wechat_customer_asks_for_a_person_is_answered_by_one_then_by_the_assistant_again(
+    live_stack: LiveStack,
+) -> None:
+    agent = Agent(live_stack)
+    chat = f"/sim/wechat/users/{CUSTOMER}/send"
+    with agent.console_open():
+        since = say(live_stack, chat, "我要转人工")
+        queued = wait_for_text(live_stack, CUSTOMER, "您前面还有", since)
+        assert "人工客服会直接在这里回复您" in queued["content"]
+        handoff = waiting_for(agent, CUSTOMER)
+
+        since = say(live_stack, chat, "我家停电两天了，报修了一直没人来")
+        wait_for_text(live_stack, CUSTOMER, "已转给人工客服", since)
+        since = say(live_stack, chat, "人呢")
+        time.sleep(2)
+        told = [r for r in records(live_stack, to=CUSTOMER, since=str(since)) if r.get("api") != "callback"]
+        assert told == [], f"the second message while waiting is passed on silently, not acknowledged again: {told}"
+
+        detail = agent.call("POST", f"/handoffs/{handoff['id']}/claim", {"agent": AGENT["username"]})
+        customer_lines = [line["text"] for line in detail["transcript"] if line["sender"] == "customer"]
+        assert customer_lines[-2:] == ["我家停电两天了，报修了一直没人来", "人呢"], detail["transcript"]
+        assert any(line["sender"] == "bot" for line in detail["transcript"]), "the bot's turns are in the transcript"
+
+        since = len(records(live_stack))
+        agent.call("POST", f"/handoffs/{handoff['id']}/messages", {"text": "您好，我是客服林晓，马上为您催办抢修。"})
+        reply = wait_for_text(live_stack, CUSTOMER, "我是客服林晓", since)
+        assert reply["platform"] == "wechat" and reply["errcode"] == 0
+
+        since = len(records(live_stack))
+        agent.call("POST", f"/handoffs/{handoff['id']}/release", {"summary": "已为您催办抢修"})
+        back = wait_for_text(live_stack, CUSTOMER, "已为您催办抢修", since)
+        assert "智能客服小电继续为您服务" in back["content"]
+
+    since = say(live_stack, chat, "这个月电费多少")
+    bill = wait_for_text(live_stack, CUSTOMER, "电费", since)
+    assert "人工客服" not in bill["content"], "after the release the assistant answers again"
+    final = agent.call("GET", f"/handoffs/{handoff['id']}")
+    assert final["status"] not in ("waiting", "active")
+    after = [line["text"] for line in final["transcript"]]
+    assert "这个月电费多少" not in after, "nothing after the release reached the agent"
