@@ -15,7 +15,7 @@ Demo identities (fixed, for the simulator's pickers):
 | 3100000002 | 李秀英, resident | o_demo_resident_02 | 13800138002 | inside the active fault outage |
 | 3100000003 | 王建国, resident (medical) | o_demo_resident_03 | 13800138003 | planned outage next week |
 | 3100000004 | 青山县鑫源超市, business | o_demo_business_01 | 13800138004 | applications, manager |
-| 3100000005 | 青山县宏达机械厂, industrial | (none: bind it) | 13800138005 | bind with last 4 digits 8005 |
+| 3100000005 | 青山县宏达机械厂, industrial | (none: bind it) | 13800138005 | bind with the SMS code sent to it |
 
 Grid workers (WeCom user ids): wg_demo_worker_01 (赵磊, cell of 3100000001/2), wg_demo_worker_02
 (孙浩, same cell), wg_demo_supervisor_01 (周静, supervisor of that cell); others are `wg<code>`.

@@ -13,8 +13,8 @@ from tests.conftest import LiveStack
 
 TICKET_NO = re.compile(r"QX\d{12}")
 BOUND_CUSTOMER = ("o_demo_resident_01", "3100000001")  # seeded by backend.seed
-# After the report, the form offers the bound account, then the callback phone, then asks to confirm.
-CONVERSATION = ["我家停电了", "是的", "是的", "是的"]
+# The report is answered with one summary (the bound account's address, the callback phone) to confirm.
+CONVERSATION = ["我家停电了", "是的"]
 
 
 def say(stack: LiveStack, sender: str, text: str) -> list[str]:
