@@ -65,7 +65,14 @@ def test_each_periodic_job_keeps_its_interval_and_a_failing_one_stops_no_other(d
 def test_every_domain_job_runs_at_the_interval_of_its_notifier_setting(db) -> None:
     """Each job of backend/scheduled.py names a real notifier setting and runs at its interval."""
     url, factory = db
-    settings = NotifierSettings(database_url=url, notifier_sla_seconds=7, notifier_reminder_seconds=0)
+    settings = NotifierSettings(
+        database_url=url,
+        notifier_sla_seconds=7,
+        notifier_reminder_seconds=0,
+        notifier_handoff_alert_seconds=11,
+        notifier_outage_lifecycle_seconds=13,
+        notifier_device_event_seconds=3,
+    )
     every = {job.name: job.every for job in periodic_jobs(settings, factory)}
     assert every == {
         "ticket_escalation": 30.0,
@@ -73,6 +80,9 @@ def test_every_domain_job_runs_at_the_interval_of_its_notifier_setting(db) -> No
         "application_stage_limits": 0.0,  # 0: never
         "arrears_reminders": 0.0,
         "outage_notice_lead": 7.0,
+        "handoff_wait_alerts": 11.0,
+        "outage_lifecycle": 13.0,
+        "device_events": 3.0,
     }
 
 
