@@ -30,4 +30,5 @@ def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_s
     tracker = httpx.get(url, headers=live_stack.rasa_headers, timeout=10).json()
     user_turns = [e for e in tracker["events"] if e["event"] == "user"]
     assert KEEP_TURNS <= len(user_turns) <= 2 * KEEP_TURNS  # 34 turns said, at most 2 x keep_turns kept
-    assert tracker["slots"]["identity_kind"] == "customer"  # who is talking survives the compaction
+    identity = tracker["slots"]["conversation"]["identity"]
+    assert identity["kind"] == "customer"  # who is talking survives the compaction (dialogue/state.py)

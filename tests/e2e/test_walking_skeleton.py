@@ -50,3 +50,11 @@ def test_outage_report_over_rest_creates_a_ticket_stored_in_the_database(live_st
     )
     assert api.status_code == 200
     assert api.json()["status"] in {"dispatched", "received"}
+    # Withdrawn again, so that the customer has no open ticket in the tests that follow.
+    cancelled = httpx.post(
+        f"{live_stack.backend_url}/api/v1/tickets/{ticket_no}/events",
+        json={"type": "cancel", "note": "测试结束"},
+        headers=live_stack.admin_headers,
+        timeout=10,
+    )
+    assert cancelled.status_code == 200, cancelled.text
