@@ -1,6 +1,7 @@
 """The live view's JSON (`GET /api/v1/live/overview`): open tickets by status and cell, outages with
 the customers they cover, deadlines about to break and broken, workers' load, the storm indicator and
-the dead letters, all from what the database holds; refused without the admin token."""
+the dead letters, and the grid by outage state, all from what the database holds; refused without the
+admin token or a dispatcher's, supervisor's or admin's console session."""
 
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ def test_a_dispatcher_watches_the_live_view_and_it_follows_a_new_report(
 ) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(running.backend_url + "/console/")
@@ -161,7 +161,7 @@ def test_a_dispatcher_watches_the_live_view_and_it_follows_a_new_report(
 def test_a_dispatcher_reads_the_reports_and_downloads_the_workbook(running: Running, browser: Any) -> None:
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN", accept_downloads=True)
     page.goto(running.backend_url + "/console/#/reports")
     sign_in(page)
     expect(page.locator("#report-title")).to_contain_text("日监控", timeout=10_000)
