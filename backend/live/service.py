@@ -151,6 +151,7 @@ def _outages(session: Session, now: datetime) -> list[dict[str, Any]]:
         .limit(LISTED)
     ).all()
     places = _scope_names(session, [outage.id for outage in found])
+    covered = outages.covered_counts(session, [outage.id for outage in found])
     return [
         {
             "id": outage.id,
@@ -160,7 +161,7 @@ def _outages(session: Session, now: datetime) -> list[dict[str, Any]]:
             "cause": outage.cause,
             "starts_at": outages.iso(outage.starts_at),
             "estimated_restore_at": outages.iso(outage.estimated_restore_at),
-            "customers": outages.covered_count(session, outage.id),
+            "customers": covered[outage.id],
             "fault_ticket_no": outage.fault_ticket_no,
             "feeders": places[outage.id]["feeders"],
             "transformers": places[outage.id]["transformers"],

@@ -145,3 +145,17 @@ def test_a_dispatcher_signed_in_to_the_console_reads_the_overview_and_an_agent_m
         answer = client.get("/api/v1/live/overview")
         assert answer.status_code == status, answer.text
     assert [f["code"] for f in answer.json()["grid"]] == ["F1", "F2"]
+
+
+def test_the_customers_covered_are_counted_for_all_outages_at_once_as_one_by_one(
+    session_factory: sessionmaker[Session], county: County, frozen: ControlledClock
+) -> None:
+    """Overlapping scopes count each customer once: F1 (A1, A2, A4) with T3 (A3) and A1 again is 4."""
+    now = frozen.at("2026-11-03T10:00:00")
+    outage(session_factory, now, feeder_codes=["F1"], transformer_codes=["T3"], account_nos=[county.a1])
+    outage(session_factory, now, transformer_codes=["T2"])
+    with session_factory() as session:
+        counts = outages.covered_counts(session, [1, 2, 3])
+        assert counts == {1: 4, 2: 1, 3: 0}
+        assert counts == {n: outages.covered_count(session, n) for n in (1, 2, 3)}
+        assert outages.covered_counts(session, []) == {}
