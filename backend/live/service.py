@@ -44,8 +44,8 @@ GRID_STATES = ("outage", "suspected", "restored", "normal")
 
 
 class Overview:
-    """The overview, computed at most every `REFRESH_SECONDS` by one thread at a time; `build` computes
-    it at once with the caller's session (the console's stream, which keeps its own pace)."""
+    """The overview, computed at most every `REFRESH_SECONDS` by one thread at a time (`get`);
+    `build` computes it at once."""
 
     def __init__(self, factory: sessionmaker[Session] | None = None) -> None:
         self.factory = factory
@@ -54,14 +54,22 @@ class Overview:
         self._cached: dict[str, Any] = {}
         self._baseline_at = -1e9
         self._baseline = 0.0
+        #: how many times `get` computed the overview: moves whenever what it returns is new
+        self.version = 0
 
-    def get(self) -> dict[str, Any]:
+    def get(self, session: Session | None = None) -> dict[str, Any]:
+        """The overview, computed again (with `session`, or one of the factory's) when older than
+        `REFRESH_SECONDS`; callers meanwhile wait for it rather than compute it too."""
         with self._lock:
             if time.monotonic() - self._built_at >= REFRESH_SECONDS:
-                assert self.factory is not None, "an Overview made without a session factory only builds"
-                with self.factory() as session:
+                if session is not None:
                     self._cached = self.build(session, clock.now())
+                else:
+                    assert self.factory is not None, "an Overview without a session factory needs a session"
+                    with self.factory() as own:
+                        self._cached = self.build(own, clock.now())
                 self._built_at = time.monotonic()
+                self.version += 1
             return self._cached
 
     def build(self, session: Session, now: datetime) -> dict[str, Any]:
@@ -336,16 +344,18 @@ def _dead_letters(session: Session) -> dict[str, Any]:
     }
 
 
-#: the console's `live` topic (backend/console/topics.py): one Overview per process, so the storm
-#: baseline is shared by every console the process serves
+#: the console's `live` topic (backend/console/topics.py): one Overview per process, shared by every
+#: console the process serves, so that it is computed once every `REFRESH_SECONDS` however many
+#: dispatchers watch it (their streams poll at the same time: the others wait for the one computing)
 _console = Overview()
 
 
 def console_state(session: Session, _settings: Any, _argument: str) -> dict[str, Any]:
-    return _console.build(session, clock.now())
+    return _console.get(session)
 
 
-def console_fingerprint(_session: Session, _argument: str) -> int:
-    """Moves every `REFRESH_SECONDS`: the overview has no cheap fingerprint of its own (a deadline
-    comes due without any row changing), so the console's stream reads it again at that pace."""
-    return int(time.monotonic() // REFRESH_SECONDS)
+def console_fingerprint(session: Session, _argument: str) -> int:
+    """Which computation of the shared overview is current: it is computed again (here, by the first
+    stream that asks) once `REFRESH_SECONDS` old, since a deadline comes due without any row changing."""
+    _console.get(session)
+    return _console.version
