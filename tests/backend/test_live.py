@@ -5,7 +5,10 @@ admin token or a dispatcher's, supervisor's or admin's console session."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from time import sleep
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -159,3 +162,21 @@ def test_the_customers_covered_are_counted_for_all_outages_at_once_as_one_by_one
         assert counts == {1: 4, 2: 1, 3: 0}
         assert counts == {n: outages.covered_count(session, n) for n in (1, 2, 3)}
         assert outages.covered_counts(session, []) == {}
+
+
+def test_consoles_asking_at_once_wait_for_one_computation(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight streams polling together compute the overview once; the version moves only then."""
+    overview = Overview(session_factory)
+    built: list[int] = []
+
+    def build(session: Session, now: datetime) -> dict[str, Any]:
+        built.append(1)
+        sleep(0.2)
+        return {"at": now.isoformat()}
+
+    monkeypatch.setattr(overview, "build", build)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: overview.get(), range(8)))
+    assert len(built) == 1 and overview.version == 1 and all(a is answers[0] for a in answers)
