@@ -141,7 +141,7 @@
       xAxis: { type: "category", data: rates.map((r) => r[0]) },
       yAxis: { type: "value", minInterval: 1 },
       series: [
-        { type: "line", name: "近1分钟报修", data: rates.map((r) => r[1]), showSymbol: false,
+        { type: "line", name: "近1分钟报修", data: rates.map((r) => r[1]), showSymbol: rates.length < 3,
           itemStyle: { color: storm.storm ? COLOURS.outage : "#1f5f9e" }, areaStyle: { opacity: 0.15 } },
         { type: "line", name: "平时", data: rates.map((r) => r[2]), showSymbol: false,
           lineStyle: { type: "dashed" }, itemStyle: { color: "#7b8794" } },
