@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:latest -->", "<!-- /bench:latest -->"
-ORDER = ["backend_bench", "report_bench", "push_bench", "device_bench", "chat_bench"]
+ORDER = ["backend_bench", "report_bench", "live_bench", "push_bench", "device_bench", "chat_bench"]
 
 
 def machine() -> str:

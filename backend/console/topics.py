@@ -14,7 +14,8 @@ from backend.callbacks import service as callbacks
 from backend.console.live import Topic
 from backend.core.config import Settings
 from backend.handoffs import live as handoffs
-from backend.staff.roles import VIEW_ROLES
+from backend.live import service as live
+from backend.staff.roles import COMMAND_ROLES, VIEW_ROLES
 
 
 def _open_callbacks(session: Session, settings: Settings, _: str) -> Any:
@@ -30,4 +31,6 @@ TOPICS: dict[str, Topic] = {
     "overview": Topic(VIEW_ROLES, handoffs.overview),
     # callback tasks not done yet
     "callbacks": Topic(VIEW_ROLES, _open_callbacks),
+    # the command centre's live view (调度监控): tickets, outages, the grid, deadlines, workers, storm
+    "live": Topic(COMMAND_ROLES, live.console_state, live.console_fingerprint),
 }

@@ -1,4 +1,5 @@
-"""`/live/overview`: what the dispatchers' live view polls (admin token until the console's roles)."""
+"""`/live/overview`: what the dispatchers' live view shows, for the admin token or a dispatcher,
+supervisor or admin signed in to the console (whose page gets it on its live stream, topic `live`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from backend.core.deps import require
 from backend.live.service import Overview
+from backend.staff.access import allow
+from backend.staff.roles import COMMAND_ROLES
 
-router = APIRouter(tags=["live"], dependencies=[require()])
+router = APIRouter(tags=["live"], dependencies=[allow(staff=COMMAND_ROLES)])
 
 
 @router.get("/live/overview")

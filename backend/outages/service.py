@@ -187,6 +187,30 @@ def covered_count(session: Session, outage_id: int) -> int:
     return int(session.scalar(select(func.count()).select_from(ids)) or 0)
 
 
+def covered_counts(session: Session, outage_ids: list[int]) -> dict[int, int]:
+    """`covered_count` of many outages in one query (a customer counted once per outage)."""
+    if not outage_ids:
+        return {}
+    listed = OutageScope.outage_id.in_(outage_ids)
+    by_customer = select(OutageScope.outage_id, OutageScope.customer_id.label("customer_id")).where(
+        listed, OutageScope.customer_id.is_not(None)
+    )
+    by_transformer = (
+        select(OutageScope.outage_id, Customer.id)
+        .join(Customer, Customer.transformer_id == OutageScope.transformer_id)
+        .where(listed)
+    )
+    by_feeder = (
+        select(OutageScope.outage_id, Customer.id)
+        .join(Transformer, Transformer.feeder_id == OutageScope.feeder_id)
+        .join(Customer, Customer.transformer_id == Transformer.id)
+        .where(listed)
+    )
+    covered = union(by_customer, by_transformer, by_feeder).subquery()
+    rows = session.execute(select(covered.c.outage_id, func.count()).group_by(covered.c.outage_id))
+    return dict.fromkeys(outage_ids, 0) | {outage_id: int(count) for outage_id, count in rows}
+
+
 def _subscriber_ids(outage_id: int) -> Select[Any]:
     return select(OutageSubscription.customer_id).where(OutageSubscription.outage_id == outage_id)
 

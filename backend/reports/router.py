@@ -12,14 +12,16 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
-from backend.core.deps import SessionDep, SettingsDep, require
+from backend.core.deps import SessionDep, SettingsDep
 from backend.core.errors import error_responses
 from backend.core.metrics import REPORT_SECONDS
 from backend.reports import periods, service
 from backend.reports.periods import Period
 from backend.reports.workbook import TITLES, build_workbook
+from backend.staff.access import allow
+from backend.staff.roles import COMMAND_ROLES
 
-router = APIRouter(tags=["reports"], dependencies=[require()], responses=error_responses(422))
+router = APIRouter(tags=["reports"], dependencies=[allow(staff=COMMAND_ROLES)], responses=error_responses(422))
 Format = Annotated[Literal["json", "xlsx"], Query(description="`xlsx`: the Excel workbook")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OK: dict[int | str, dict[str, Any]] = {

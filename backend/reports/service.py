@@ -184,7 +184,7 @@ def build(session: Session, settings: Settings, period: Period) -> dict[str, Any
         for tally in tallies(cell_id, worker_id):
             tally.breaches[standard] += 1
     stages = _applications(session, settings, start, period.end, tallies)
-    report = {
+    report: dict[str, Any] = {
         "period": {
             "kind": period.kind,
             "label": period.label,
@@ -214,8 +214,29 @@ def build(session: Session, settings: Settings, period: Period) -> dict[str, Any
         "pushes": _pushes(session, start, period.end),
         "conversations": conversation_figures(session, start, period.end),
     }
+    if period.kind in ("weekly", "monthly"):  # 周通报 and 月考评 rank the cells and the workers
+        report["rankings"] = {
+            "grid_cells": [row["code"] for row in ranked(report["grid_cells"])],
+            "workers": [row["code"] for row in ranked(report["workers"])],
+        }
     logger.info("report %s built in %.2f s", period.label, time.perf_counter() - started)
     return report
+
+
+def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Units best first: by arrival on time, then restoration on time, then satisfaction, then fewer
+    complaints per 10,000 customers (a unit without a figure comes after those with one)."""
+
+    def score(row: dict[str, Any]) -> tuple[float, float, float, float]:
+        def value(key: str) -> float:
+            number = row.get(key)
+            return -1.0 if number is None else float(number)
+
+        per_10k = row.get("complaints_per_10k")
+        return (value("arrival_on_time_pct"), value("restoration_on_time_pct"), value("satisfaction_avg"),
+                -(per_10k or 0.0))  # fmt: skip
+
+    return sorted(rows, key=score, reverse=True)
 
 
 def _tickets(session: Session, start: datetime, until: datetime, now: datetime, tallies: Any) -> None:

@@ -14,6 +14,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from backend.reports.service import ranked
+
 TITLES = {"daily": "日监控报表", "weekly": "周通报", "monthly": "月考评"}
 STANDARD_LABELS = {
     "arrival": "到达超时",
@@ -70,19 +72,6 @@ def build_workbook(report: dict[str, Any]) -> bytes:
     out = BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def score(row: dict[str, Any]) -> tuple[float, float, float, float]:
-        def value(key: str) -> float:
-            number = row.get(key)
-            return -1.0 if number is None else float(number)
-
-        per_10k = row.get("complaints_per_10k")
-        return (value("arrival_on_time_pct"), value("restoration_on_time_pct"), value("satisfaction_avg"),
-                -(per_10k or 0.0))  # fmt: skip
-
-    return sorted(rows, key=score, reverse=True)
 
 
 def _bold(sheet: WriteOnlyWorksheet, values: list[Any]) -> list[WriteOnlyCell]:

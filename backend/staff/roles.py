@@ -10,7 +10,7 @@ class StaffRole(str, Enum):
     agent = "agent"
     #: 值班长: an agent who also watches the queue and is alerted when customers wait too long
     supervisor = "supervisor"
-    #: 调度员: the command centre (its live view is added to the console next)
+    #: 调度员: the command centre: the live view (调度监控) and the reports
     dispatcher = "dispatcher"
     #: 客户经理: receives the hand-offs of their business customers by WeCom
     manager = "manager"
@@ -25,3 +25,5 @@ VIEW_ROLES = AGENT_ROLES | {StaffRole.dispatcher, StaffRole.manager}
 #: see the supervision figures and are alerted about long waits
 SUPERVISION_ROLES = frozenset({StaffRole.supervisor, StaffRole.admin})
 ADMIN_ROLES = frozenset({StaffRole.admin})
+#: the command centre: the live view (调度监控) and the reports (日监控、周通报、月考评)
+COMMAND_ROLES = frozenset({StaffRole.dispatcher, StaffRole.supervisor, StaffRole.admin})

@@ -244,6 +244,8 @@ def test_the_monthly_workbook_ranks_cells_and_workers_under_chinese_headings(
     assert ranking[0][:4] == ("排名", "姓名", "受理工单", "合并工单")
     assert [row[1] for row in ranking[1:]] == ["网格员W1", "网格员W3"]  # W1 arrived on time once, W3 never
     assert [row[1] for row in list(book["网格排名"].iter_rows(values_only=True))[1:]] == ["城关一网格", "城关二网格"]
+    month = client.get("/api/v1/reports/monthly", params={"month": "2026-10"}, headers=admin_headers).json()
+    assert month["rankings"] == {"grid_cells": ["C1", "C2"], "workers": ["W1", "W3"]}  # the workbook's order
     daily = client.get("/api/v1/reports/daily", params={"date": "2026-10-03", "format": "xlsx"}, headers=admin_headers)
     sheets = load_workbook(BytesIO(daily.content))
     assert "网格排名" not in sheets.sheetnames
@@ -276,13 +278,20 @@ def test_bad_report_parameters_get_a_422_that_says_why(
 
 
 def test_reports_are_for_the_admin_and_a_future_event_is_refused(
-    client: TestClient, actions_headers: dict[str, str]
+    client: TestClient, actions_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:
-    """Reports need the admin token (401 without, 403 with the assistant's); a conversation event from
-    the future or of an unknown kind is refused."""
+    """Reports need the admin token or a dispatcher, supervisor or admin signed in to the console (401
+    without, 403 with the assistant's token or an agent's session); a conversation event from the
+    future or of an unknown kind is refused."""
     today = clock.local_today().isoformat()
     assert client.get("/api/v1/reports/daily", params={"date": today}).status_code == 401
     assert client.get("/api/v1/reports/daily", params={"date": today}, headers=actions_headers).status_code == 403
+    for username, role, status in (("agent09", "agent", 403), ("dispatcher09", "dispatcher", 200)):
+        person = {"username": username, "name": "测试", "role": role, "password": "password-of-the-test"}
+        client.post("/api/v1/staff", json=person, headers=admin_headers).raise_for_status()
+        client.post("/api/v1/staff/sessions", json=person).raise_for_status()  # the cookie stays in the client
+        assert client.get("/api/v1/reports/weekly", params={"week": today}).status_code == status
+    assert "rankings" not in client.get("/api/v1/reports/daily", params={"date": today}).json()
     later = (clock.now() + timedelta(hours=1)).isoformat()
     body = {"sender_id": "o_a1", "channel": "wechat", "kind": "fallback", "at": later}
     refused = client.post("/api/v1/conversation-events", json=body, headers=actions_headers)

@@ -1,11 +1,12 @@
 /* The console's shell: sign-in, navigation by role, the API helper, the live stream, and the little
  * things every page shares (labels, times, dialogs, the title badge).
  *
- * Adding a page (the dispatchers' live view, reports): write static/pages/<page>.js calling
+ * Adding a page: write static/pages/<page>.js calling
  *
  *   Console.register({
  *     id: "dispatch", title: "调度监控", roles: ["dispatcher", "supervisor", "admin"],
- *     topics: () => ["dispatch"],            // live topics it shows (backend/console/topics.py)
+ *     home: ["dispatcher"],                  // optional: the roles that land on it after signing in
+ *     topics: () => ["live"],                // live topics it shows (backend/console/topics.py)
  *     mount(element, route) { ... },         // build the page in `element`; route = the hash's rest
  *     onTopic(name, data) { ... },           // a topic's new state, whole
  *     unmount() { ... },                     // optional
@@ -69,6 +70,16 @@ const Console = (() => {
     ticketKind: { repair: "报修", hazard: "隐患", complaint: "投诉", fault: "故障" },
     outageKind: { planned: "计划停电", temporary: "临时停电", fault: "故障停电", arrears: "欠费停电", orderly: "有序用电" },
     applicationState: { on_time: "正常", at_risk: "临近超期", late: "已超期" },
+    outageStatus: { suspected: "疑似停电", active: "停电中", announced: "已公告", restored: "已恢复", dismissed: "已排除", cancelled: "已取消" },
+    outageSource: { reports: "报修研判", device: "设备告警", dispatcher: "调度发布" },
+    gridState: { outage: "停电中", suspected: "疑似停电", restored: "近2小时内恢复", normal: "正常" },
+    standard: {
+      arrival: "到达现场", restoration: "恢复供电", complaint_contact: "投诉联系", complaint_answer: "投诉答复",
+      application_stage: "业扩环节", outage_notice: "停电通知",
+    },
+    slaStep: { warning: "预警", breach: "超时" },
+    recipient: { customer: "客户", worker: "网格员", staff: "工作人员" },
+    reportKind: { daily: "日监控", weekly: "周通报", monthly: "月考评" },
     event: {
       queued: "进入排队", claimed: "接入", transferred: "转接", requeued: "转回排队", released: "转回智能客服",
       closed: "结束", cancelled: "客户取消", ticket_opened: "报修", complaint_opened: "投诉",
@@ -282,7 +293,8 @@ const Console = (() => {
     if (!me) return;
     const [id, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
     const choices = allowed();
-    const page = choices.find((p) => p.id === id) || choices[0];
+    const page = choices.find((p) => p.id === id)
+      || choices.find((p) => p.home && p.home.includes(me.staff.role)) || choices[0];
     if (!page) { fill($("page"), el("p", { class: "empty" }, "您的岗位暂无可用页面")); return; }
     if (current !== page) {
       unmount();

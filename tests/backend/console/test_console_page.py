@@ -7,7 +7,6 @@ markup. Screenshots are kept under the test's tmp dir (their paths are printed).
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,10 +28,10 @@ from backend.main import create_app
 from backend.staff.models import StaffSession
 from connectors.wechat.window import CustomerServiceWindow
 from tests.backend.conftest import TOKENS, bearer
+from tests.backend.console.conftest import CHROMIUM
 from tests.notifier.harness import Simulator, make_notifier, notifier_settings, simulator
 from tests.support.servers import serve
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed")
 
 OPENID = "o_console_customer_01"
@@ -79,16 +78,6 @@ def running(db_url: str, session_factory: sessionmaker[Session], tmp_path: Path)
         yield Running(url, sim, settings, session_factory, shots)
         notifier.stop.set()
         worker.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def shoot(page: Any, running: Running, name: str) -> None:

@@ -113,6 +113,28 @@ def test_a_stream_needs_a_person_allowed_to_watch_known_topics(backend: str) -> 
         ({}, "queue", 401),
         (agent, "queue,nothing", 422),
         (agent, "handoff:abc", 422),
+        (agent, "live", 403),  # the command centre's live view is the dispatchers'
     ):
         answer = httpx.get(f"{backend}/api/v1/console/stream", params={"topics": topics}, headers=headers)
         assert answer.status_code == status, (topics, answer.text)
+
+
+def test_the_dispatchers_live_view_arrives_and_follows_the_grid(backend: str) -> None:
+    """The `live` topic carries the overview (`backend/live/service.py`) to a dispatcher, and sends it
+    again when what it shows changes (here a feeder added to the grid)."""
+    dispatcher = person(backend, "zheng", role="dispatcher")
+    admin = bearer(TOKENS["powerdesk_admin_token"])
+    events = Events(f"{backend}/api/v1/console/stream?topics=live", dispatcher)
+    try:
+        assert events.next("status") == 200
+        first = events.next("live")
+        assert first["tickets"]["open"] == 0 and first["storm"]["storm"] is False and "grid" in first
+        httpx.post(f"{backend}/api/v1/feeders", json={"code": "F9", "name": "九号线"}, headers=admin).raise_for_status()
+        deadline = clock_time.monotonic() + 10
+        while clock_time.monotonic() < deadline:
+            if [f["name"] for f in events.next("live")["grid"]] == ["九号线"]:
+                break
+        else:
+            raise AssertionError("the new feeder never reached the live view")
+    finally:
+        events.close()
