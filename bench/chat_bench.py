@@ -19,7 +19,10 @@ which journals them for a real rasa server, which talks to a real action server 
    answer; against the targets reply p99 < 5 s, last answer within 120 s of the first message, 0
    lost, at most one open ticket per transformer, at most 5 task messages per worker, exactly one
    restored push per reporter.
-5. `stock`: `load` at N = 20 against stock Rasa (bench/stock_config.yml) on the same data.
+
+The side by side with stock Rasa (wave 1) is retired: since the dialogue moved into code
+(docs/adr/0002) there are no stories a stock Rasa could be trained on; its figures stay in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import argparse
 import asyncio
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,14 +47,13 @@ import aiohttp
 import uvicorn
 
 from bench.measure import ProcessSampler, latency_line, percentile
-from scripts.stack import BOT_BIN, MODEL, ROOT, Stack, base_env, dev_secrets, free_port
+from scripts.stack import MODEL, Stack, base_env, dev_secrets, free_port
 from simulator.app import create_app
 from simulator.messages import UserAction, wechat_xml
 from simulator.settings import SimulatorSettings
 from simulator.state import PlatformState
 
 REPLY_TIMEOUT = 30.0
-STOCK_MODEL = ROOT / "models" / "stock-baseline.tar.gz"
 
 # Mixed conversations a utility's customers have; each turn waits for its reply.
 CONVERSATIONS = [
@@ -526,17 +527,6 @@ async def storm_unknown(bench: Bench, customers: int = 2000, seconds: float = 60
     return lines + sampler.lines()
 
 
-def train_stock_model() -> None:
-    if STOCK_MODEL.exists() and STOCK_MODEL.stat().st_mtime > MODEL.stat().st_mtime:
-        return
-    subprocess.run(
-        [str(BOT_BIN / "rasa"), "train", "--config", "bench/stock_config.yml", "--domain", "bot/domain",
-         "--data", "data/nlu", "bot/stories", "bot/rules", "--out", "models",
-         "--fixed-model-name", "stock-baseline", "--quiet"],
-        cwd=ROOT, env=base_env({}), check=True, capture_output=True,
-    )  # fmt: skip
-
-
 @contextmanager
 def workdir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="powerdesk-bench-") as tmp:
@@ -544,15 +534,12 @@ def workdir() -> Iterator[Path]:
 
 
 async def run(selected: list[str]) -> int:
-    ours: tuple[float, float] | None = None
     with workdir() as work:
         async with Bench(work, MODEL, customers=7000) as bench:  # a feeder with 2,000+ residents
-            if "load" in selected or "stock" in selected:
+            if "load" in selected:
                 for users in (1, 20, 50):
-                    lines, rate, p95 = await load(bench, users, turns_each=10 if users > 1 else 30)
+                    lines, _, _ = await load(bench, users, turns_each=10 if users > 1 else 30)
                     print("\n".join(lines), flush=True)
-                    if users == 20:
-                        ours = (rate, p95)
             if "long" in selected:
                 print("\n".join(await long_conversation(bench)), flush=True)
             if "storm" in selected:
@@ -563,26 +550,12 @@ async def run(selected: list[str]) -> int:
                 # or the turns would exceed what two cores carry (docs/benchmarks.md).
                 lines = await storm_unknown(bench, seconds=60.0)
                 print("\n".join(lines), flush=True)
-            if "stock" in selected and {"long", "storm", "storm_unknown"} & set(selected):
-                # Minutes have passed since `load`, and this machine's speed drifts: the side by
-                # side takes ours again, just before stock.
-                lines, rate, p95 = await load(bench, 20, turns_each=10)
-                print("\n".join(["again, just before stock Rasa:", *lines]), flush=True)
-                ours = (rate, p95)
-    if "stock" in selected and ours:
-        train_stock_model()
-        with workdir() as work:
-            async with Bench(work, STOCK_MODEL, customers=3000) as bench:
-                lines, rate, p95 = await load(bench, 20, turns_each=10)
-        print("\n".join(["stock Rasa, same data and domain:", *lines]), flush=True)
-        print(f"ratio: {ours[0] / rate:.2f}x the turns/s of stock Rasa; p95 {ours[1] * 1000:.0f} ms "
-              f"vs {p95 * 1000:.0f} ms", flush=True)  # fmt: skip
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=["load", "long", "storm", "storm_unknown", "stock"])
+    parser.add_argument("names", nargs="*", default=["load", "long", "storm", "storm_unknown"])
     return asyncio.run(run(parser.parse_args().names))
 
 
