@@ -12,8 +12,10 @@ launcher starts the same server (Rasa's own `configure_app` and agent loading) w
   tests), and then behind the same token: it lets the caller speak as any sender;
 - a body cap on every route (`RASA_MAX_BODY_BYTES`, default 1 MiB; Sanic's default is 100 MB),
   applied before the token check reads anything;
-- the patch that makes a failed custom action fail its turn (connectors/turn_failures.py), so
-  that the channels keep and retry the message.
+- Rasa's version checked against the one PowerDesk's patches of Rasa were written for, and the
+  patches applied explicitly (connectors/rasa_patches.py: the per-turn cost cuts, and a failed
+  custom action failing its turn so that the channels keep and retry the message); on another Rasa
+  version the launcher refuses to start.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import log_masking, turn_failures
+from connectors import log_masking, rasa_patches
 from connectors._settings import secret
 
 logger = logging.getLogger(__name__)
@@ -80,12 +82,16 @@ def main() -> None:
     parser.add_argument("--credentials", default="bot/credentials.yml")
     parser.add_argument("--enable-rest", action="store_true", help="Rasa's REST channel, behind the API token")
     args = parser.parse_args()
+    try:
+        rasa_patches.require_supported_rasa()
+    except rasa_patches.UnsupportedRasa as exc:
+        raise SystemExit(f"rasa server not started: {exc}") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_masking.install()
     token = secret("RASA_API_TOKEN")
     if len(token) < MIN_TOKEN_CHARS:
         raise SystemExit(f"RASA_API_TOKEN must be set (at least {MIN_TOKEN_CHARS} characters)")
-    turn_failures.apply()
+    rasa_patches.apply_all()
 
     channels = create_http_input_channels(None, args.credentials)
     if args.enable_rest:
