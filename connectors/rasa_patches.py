@@ -14,7 +14,7 @@ it changes and why. tests/bot/test_rasa_patches.py proves each behaves like the 
 where it should and differs only where intended.
 
 What Rasa does offer as extension points PowerDesk uses instead of patches: the tracker store
-(connectors/tracker_store.py), the lock store (`lock_store: type: redis` in bot/endpoints.yml), the
+(connectors/tracker_store.py), the lock store (Rasa's Redis lock store, connectors/lock_store.py), the
 input channels (connectors/*/channel.py) and an NLU component (nlu/).
 """
 

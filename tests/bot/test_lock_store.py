@@ -1,7 +1,8 @@
 """The rasa server keeps its conversation locks in Rasa's Redis lock store, on the stack's Redis
 (REDIS_URL, through connectors/rasa_server.py's `lock_store_environment`): two turns of one
 conversation take turns, also when they run in different processes, and the lock is a Redis key
-while a turn holds it."""
+while a turn holds it. While Redis is unreachable the process's own locks serialise the turns
+instead of every turn failing (connectors/lock_store.py), and Redis is used again afterwards."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.utils import AvailableEndpoints
 from redis import Redis
 
+from connectors import lock_store as pd_lock_store
 from connectors.rasa_server import lock_store_environment
 
 ENDPOINTS = Path(__file__).resolve().parents[2] / "bot" / "endpoints.yml"
@@ -39,7 +41,8 @@ def lock_store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> RedisLockStor
     monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "lock-store-test-token-0123456789")
     store = LockStore.create(AvailableEndpoints.read_endpoints(str(ENDPOINTS)).lock_store)
-    assert isinstance(store, RedisLockStore)
+    assert isinstance(store, pd_lock_store.RedisOrLocalLockStore) and isinstance(store, RedisLockStore)
+    assert store.red.connection_pool.connection_kwargs["socket_timeout"] == 2
     assert store.key_prefix == "pd:lock:"  # Rasa drops a prefix that is not alphanumeric
     return store
 
@@ -74,4 +77,41 @@ async def test_two_turns_of_one_conversation_take_turns_through_redis(
     assert events == ["first starts", "first ends", "second starts", "second ends"]
     assert seen_in_redis == [True]
     assert not redis.exists(key)  # released after the turn
+    redis.close()
+
+
+async def test_while_redis_is_down_the_process_s_own_locks_serialise_turns(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name, value in lock_store_environment("redis://127.0.0.1:9/0").items():  # nothing listens on 9
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "lock-store-test-token-0123456789")
+    now = [1000.0]
+    config = AvailableEndpoints.read_endpoints(str(ENDPOINTS)).lock_store
+    store = pd_lock_store.RedisOrLocalLockStore(config, clock=lambda: now[0])
+    events: list[str] = []
+
+    async def turn(name: str) -> None:
+        async with store.lock("o_no_redis", wait_time_in_seconds=0.05):
+            events.append(f"{name} starts")
+            await asyncio.sleep(0.2)
+            events.append(f"{name} ends")
+
+    first = asyncio.create_task(turn("first"))
+    await asyncio.sleep(0.05)
+    await asyncio.gather(first, turn("second"))
+    assert events == ["first starts", "first ends", "second starts", "second ends"]
+    assert not store.redis_in_use()
+    assert [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    # Redis is tried again after RETRY_SECONDS: back on the real one, the lock is a Redis key again
+    now[0] += pd_lock_store.RETRY_SECONDS
+    assert store.redis_in_use()
+    for name, value in lock_store_environment(redis_url).items():
+        monkeypatch.setenv(name, value)
+    store.red = LockStore.create(AvailableEndpoints.read_endpoints(str(ENDPOINTS)).lock_store).red  # type: ignore[attr-defined]
+    redis = Redis.from_url(redis_url)
+    async with store.lock("o_redis_back"):
+        assert redis.exists("pd:lock:o_redis_back")
+    assert store.redis_in_use()
     redis.close()
