@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 APP_PY := .venv/bin/python
 BOT_PY := .venv-bot/bin/python
-APP_TESTS := tests/backend tests/dialogue tests/connectors tests/simulator tests/notifier tests/e2e tests/conversations
+APP_TESTS := tests/scripts tests/deploy tests/backend tests/dialogue tests/connectors tests/simulator tests/notifier tests/e2e tests/conversations
 BOT_TESTS := tests/actions tests/bot
 
 .PHONY: help run test test-app test-bot bench eval lint envs model lock clean
@@ -21,7 +21,7 @@ help:
 	@echo "make test   install what is missing, then run every test of both environments"
 	@echo "make bench  run the benchmarks (figures go to docs/benchmarks.md)"
 	@echo "make eval   5-fold cross-validation of the NLU, then the conversation suite's task success"
-	@echo "make lint   ruff and mypy on the app env"
+	@echo "make lint   ruff, mypy and the import contracts on the app env"
 
 .venv/.installed: requirements/app.lock
 	@test -x $(APP_PY) || $$(scripts/find-python311.sh) -m venv .venv
@@ -63,6 +63,7 @@ lint: .venv/.installed
 	$(APP_PY) -m ruff check .
 	$(APP_PY) -m ruff format --check .
 	$(APP_PY) -m mypy
+	.venv/bin/lint-imports --config pyproject.toml
 
 # Re-pin both environments from requirements/*.in (needs the package index).
 lock:

@@ -12,8 +12,13 @@ launcher starts the same server (Rasa's own `configure_app` and agent loading) w
   tests), and then behind the same token: it lets the caller speak as any sender;
 - a body cap on every route (`RASA_MAX_BODY_BYTES`, default 1 MiB; Sanic's default is 100 MB),
   applied before the token check reads anything;
-- the patch that makes a failed custom action fail its turn (connectors/turn_failures.py), so
-  that the channels keep and retry the message.
+- Rasa's version checked against the one PowerDesk's patches of Rasa were written for, and the
+  patches applied explicitly (connectors/rasa_patches.py: the per-turn cost cuts, and a failed
+  custom action failing its turn so that the channels keep and retry the message); on another Rasa
+  version the launcher refuses to start;
+- Rasa's Redis lock store (bot/endpoints.yml) pointed at the Redis of `REDIS_URL`: the launcher
+  derives `PD_LOCK_REDIS_HOST`, `_PORT`, `_DB` and `_PASSWORD` from it (`lock_store_environment`),
+  because Rasa's `type: redis` lock store takes a host and a port, not a URL.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import hmac
 import logging
 import os
 from functools import partial
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from rasa.core.channels.rest import RestInput
 from rasa.core.run import close_resources, configure_app, create_http_input_channels, load_agent_on_start
@@ -31,7 +38,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import log_masking, turn_failures
+from connectors import log_masking, rasa_patches
 from connectors._settings import secret
 
 logger = logging.getLogger(__name__)
@@ -57,6 +64,22 @@ def token_problem(request: Request, token: str) -> tuple[int, str] | None:
     return None
 
 
+def lock_store_environment(redis_url: str) -> dict[str, str]:
+    """The variables bot/endpoints.yml's `lock_store` reads, from a `redis://` URL."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "redis" or not parts.hostname:
+        raise ValueError("REDIS_URL must be a redis:// URL with a host for Rasa's lock store (no TLS, no socket)")
+    database = parts.path.lstrip("/") or "0"
+    if not database.isdigit():
+        raise ValueError("REDIS_URL's database must be a number")
+    return {
+        "PD_LOCK_REDIS_HOST": parts.hostname,
+        "PD_LOCK_REDIS_PORT": str(parts.port or 6379),
+        "PD_LOCK_REDIS_DB": database,
+        "PD_LOCK_REDIS_PASSWORD": unquote(parts.password or ""),
+    }
+
+
 def guard(app: Sanic, token: str, max_body: int) -> None:
     """The body cap and the token check on every route of `app`."""
     app.config.REQUEST_MAX_SIZE = max_body
@@ -80,16 +103,28 @@ def main() -> None:
     parser.add_argument("--credentials", default="bot/credentials.yml")
     parser.add_argument("--enable-rest", action="store_true", help="Rasa's REST channel, behind the API token")
     args = parser.parse_args()
+    try:
+        rasa_patches.require_supported_rasa()
+    except rasa_patches.UnsupportedRasa as exc:
+        raise SystemExit(f"rasa server not started: {exc}") from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_masking.install()
     token = secret("RASA_API_TOKEN")
     if len(token) < MIN_TOKEN_CHARS:
         raise SystemExit(f"RASA_API_TOKEN must be set (at least {MIN_TOKEN_CHARS} characters)")
-    turn_failures.apply()
+    rasa_patches.apply_all()
 
     channels = create_http_input_channels(None, args.credentials)
     if args.enable_rest:
         channels.append(RestInput())
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url:
+        try:
+            os.environ.update(lock_store_environment(redis_url))
+        except ValueError as exc:
+            raise SystemExit(f"rasa server not started: {exc}") from exc
+    elif "PD_LOCK_REDIS_HOST" in Path(args.endpoints).read_text(encoding="utf-8"):
+        raise SystemExit(f"rasa server not started: REDIS_URL must be set ({args.endpoints} keeps locks in Redis)")
     endpoints = AvailableEndpoints.read_endpoints(args.endpoints)
     app = configure_app(channels, auth_token=None, enable_api=True, port=args.port, endpoints=endpoints)
     guard(app, token, int(os.environ.get("RASA_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES))

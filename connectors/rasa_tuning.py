@@ -1,4 +1,4 @@
-"""Per-turn cost cuts for the Rasa 3.6 server, applied when the channels are loaded.
+"""Per-turn cost cuts for the Rasa 3.6 server; connectors/rasa_patches.py declares and applies them.
 
 Profiled with py-spy under the chat benchmark (docs/benchmarks.md): about a fifth of the turn
 thread went into `jsonschema.validate` on every action server response, almost all of it in
@@ -174,10 +174,3 @@ def freeze_loaded_heap() -> None:
         _heap_frozen = True
         gc.collect()
         gc.freeze()
-
-
-def apply() -> None:
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
-    DaskGraphRunner.run = _run_graph  # type: ignore[method-assign]
-    MessageProcessor._parse_message_with_graph = _parse_cached  # type: ignore[method-assign]

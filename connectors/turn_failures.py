@@ -3,8 +3,8 @@
 Rasa 3.6 catches every exception of an action (`MessageProcessor._run_action`), logs "Bot will
 continue, but the actions events are lost" and goes on: the tracker is saved with the customer's
 message and without what the action should have done, the customer may get nothing, and the
-channel cannot tell (RELIABILITY row 42). `apply()`, called by the rasa server's launcher
-(connectors/rasa_server.py), wraps two methods:
+channel cannot tell (RELIABILITY row 42). Two methods are wrapped, declared and applied with the
+other patches by connectors/rasa_patches.py (from the rasa server's launcher):
 
 - `RemoteAction.run` records its failure in a context variable of the running task (the turn);
 - `MessageProcessor._run_action` raises `TurnFailed` right after such an action, which ends the
@@ -77,8 +77,3 @@ async def _run_action_or_fail(self: MessageProcessor, *args: Any, **kwargs: Any)
     if failed is not None:
         raise failed
     return go_on
-
-
-def apply() -> None:
-    RemoteAction.run = _run_remote  # type: ignore[method-assign]
-    MessageProcessor._run_action = _run_action_or_fail  # type: ignore[method-assign]

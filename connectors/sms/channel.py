@@ -26,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import rasa_tuning, texts
+from connectors import texts
 from connectors._inbox import JournalInput, OnNewMessage
 from connectors._journal import Entry, Journal
 from connectors._settings import setting
@@ -38,7 +38,6 @@ from connectors.wechat.messages import render_reply
 from connectors.wechat.push import PushFailed, PushPipeline
 
 logger = logging.getLogger(__name__)
-rasa_tuning.apply()  # the rasa server loads this module with its channels
 
 
 class Subscriptions:

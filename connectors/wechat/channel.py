@@ -27,7 +27,6 @@ from redis.exceptions import RedisError
 from sanic import Blueprint
 from sanic.response import HTTPResponse
 
-from connectors import rasa_tuning
 from connectors._ack import acknowledge, webhook_blueprint
 from connectors._inbox import JournalInput, OnNewMessage
 from connectors._journal import Entry, Journal
@@ -40,7 +39,6 @@ from connectors.wechat.settings import WeChatSettings
 from connectors.wechat.window import CustomerServiceWindow
 
 logger = logging.getLogger(__name__)
-rasa_tuning.apply()  # the rasa server loads this module with its channels
 
 CHOICES_TTL_SECONDS = 3600
 # How often the journal is read for messages the webhook gateway acked (adds half of it to a reply).

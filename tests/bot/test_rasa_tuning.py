@@ -18,12 +18,12 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors import rasa_tuning
+from connectors import rasa_patches, rasa_tuning
 
 
 @pytest.fixture(autouse=True)
 def tuned() -> None:
-    rasa_tuning.apply()
+    rasa_patches.apply_all()
 
 
 def test_a_valid_action_server_response_passes() -> None:

@@ -33,6 +33,7 @@ from simulator.settings import SimulatorSettings
 from tests.support.servers import free_port, serve
 
 FIXTURE_BOT = Path(__file__).parent / "fixture_bot"
+BOT_ENDPOINTS = ROOT / "bot" / "endpoints.yml"
 ACTIONS_TOKEN = "channel-tests-actions-token"
 RASA_API_TOKEN = "channel-tests-rasa-api-token"
 #: a message journalled (acked) before a "crash", whose turn never ran: replayed at startup
@@ -188,7 +189,11 @@ def start_channel_stack(work: Path, redis_url: str) -> Iterator[ChannelStack]:
             "connectors.wechat.channel.WeChatInput:\nconnectors.wecom.channel.WeComInput:\n", encoding="utf-8"
         )
         endpoints = work / "endpoints.yml"
-        endpoints.write_text(f"action_endpoint:\n  url: {actions_url}/webhook\n", encoding="utf-8")
+        # the fixture action server, and the real lock store: Rasa's, in the stack's Redis
+        lock_store = BOT_ENDPOINTS.read_text(encoding="utf-8").split("\nlock_store:", 1)[1]
+        endpoints.write_text(
+            f"action_endpoint:\n  url: {actions_url}/webhook\nlock_store:{lock_store}", encoding="utf-8"
+        )
         env = base_env({
             "WECHAT_APP_ID": settings.wechat_app_id, "WECHAT_APP_SECRET": settings.wechat_app_secret,
             "WECHAT_TOKEN": settings.wechat_token, "WECHAT_AES_KEY": settings.wechat_aes_key,

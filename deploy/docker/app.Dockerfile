@@ -1,0 +1,23 @@
+# The app env (Python 3.11): the backend (`uvicorn backend.main:create_app`), the notifier
+# (`python -m backend.notifications.worker`) and the migrations (`alembic upgrade head`).
+# Build from the repository root: docker build -f deploy/docker/app.Dockerfile -t powerdesk-app .
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/srv/powerdesk PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /srv/powerdesk
+
+# Exact pins, no resolution at build time (docs/adr/0001-two-python-environments.md)
+COPY requirements/app.lock requirements/app.lock
+RUN pip install --no-cache-dir --no-deps -r requirements/app.lock
+
+COPY backend backend
+COPY connectors connectors
+COPY clients clients
+RUN useradd --system --uid 10001 --home-dir /srv/powerdesk powerdesk
+USER 10001
+
+EXPOSE 8000
+# The backend; compose and the Kubernetes manifests give the notifier and the migrations their
+# own command. Every process listens on 0.0.0.0 inside its container: only the reverse proxy is
+# published (deploy/nginx/powerdesk.conf).
+CMD ["python", "-m", "uvicorn", "--factory", "backend.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
