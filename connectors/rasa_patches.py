@@ -1,4 +1,4 @@
-"""Every change PowerDesk makes to Rasa's own code, declared in one place (docs/adr/draft-rasa-patches.md).
+"""Every change PowerDesk makes to Rasa's own code, declared in one place (docs/adr/0011-rasa-patches.md).
 
 Rasa 3.6 offers no extension point for what these change (the graph runner class, the action
 response check, the event lookup and the processor's action loop are fixed in `Agent.load` and
@@ -118,7 +118,7 @@ PATCHES: tuple[Patch, ...] = (
         replacement=turn_failures._run_action_or_fail,
         why="Rasa logs 'Bot will continue, but the actions events are lost' and saves a half-done tracker; "
         "here the turn raises TurnFailed right after a failed custom action, before the tracker is saved, "
-        "so the channel keeps and retries the message (docs/adr/draft-durable-turns.md). Same result as "
+        "so the channel keeps and retries the message (docs/adr/0005-durable-turns.md). Same result as "
         "Rasa's when no action failed.",
     ),
 )

@@ -7,7 +7,7 @@ customers build a receiving installation of their own design, so only they go th
 both.
 
 The limits, in working days of the utility's side (the customer's own time is not counted), and
-where each comes from (docs/adr/draft-service-standards.md has the sources in full):
+where each comes from (docs/adr/0010-service-standards.md has the sources in full):
 
 - The whole process: residential 5, low-voltage non-residential 6, high-voltage single source 22,
   dual source 32 working days: State Grid's published service commitments (国家电网有限公司供电服务

@@ -111,7 +111,7 @@ class Settings(DatabaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    # Staff console and hand-offs to people (人工坐席), docs/adr/draft-staff-console.md.
+    # Staff console and hand-offs to people (人工坐席), docs/adr/0008-staff-console.md.
     #: a console session ends after this long without a request, and in any case after the maximum
     staff_session_idle_minutes: int = Field(default=120, ge=1)
     staff_session_max_hours: int = Field(default=12, ge=1)

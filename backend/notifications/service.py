@@ -91,7 +91,7 @@ def sms_allowed(reason: str | None, *, urgent: bool) -> bool:
     that has started and its restoration, a hazard (《电力供应与使用条例》第二十八条); the 《通信短信息
     服务管理规定》 (MIIT order 31) lets a user refuse commercial SMS, which these are not. A planned
     outage is also announced publicly, so its notice respects the opt-out. An invalid number or the
-    provider's blacklist stops everything (docs/adr/draft-sms-consent.md).
+    provider's blacklist stops everything (docs/adr/0006-sms-consent.md).
     """
     return reason is None or (reason == "opt_out" and urgent)
 

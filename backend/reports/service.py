@@ -1,7 +1,7 @@
 """The command centre's figures for a period (日监控、周通报、月考评), per county, grid cell and worker.
 
 A read model: it reads the domains' tables directly, read-only, a few aggregate queries per period
-(docs/adr/draft-service-standards.md says why). What each figure means:
+(docs/adr/0010-service-standards.md says why). What each figure means:
 
 - `received`: repair and hazard tickets opened in the period; `merged`: those since merged into a
   fault ticket (the `merged` status, when it exists); complaints are counted apart.

@@ -7,7 +7,7 @@ A reply is normalised like every channel's text (connectors/text.py: NFKC, contr
 characters, a leading "/" can never inject an intent). Then, one sender at a time:
 - the providers' unsubscribe keywords, exactly "TD", "T" or "退订", stop the SMS to the number
   (backend `POST /notifications/opt-outs`; the notices the utility owes by law still go out, see
-  docs/adr/draft-sms-consent.md); nothing is answered, the provider confirms the opt-out itself;
+  docs/adr/0006-sms-consent.md); nothing is answered, the provider confirms the opt-out itself;
 - "订阅" undoes it (`DELETE /notifications/opt-outs/{phone}`) and is answered;
 - anything else is a Rasa turn whose replies are merged and sent back by SMS through the push
   pipeline (`POST /notifications`, template `chat_reply`).
