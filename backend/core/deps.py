@@ -14,14 +14,13 @@ import base64
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Header, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from redis import Redis
 from sqlalchemy.orm import Session
 
@@ -42,14 +41,25 @@ async def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+#: Threads that end sessions (commit or roll back, close) have their own share: with the endpoints'
+#: threads (anyio's default 40) all waiting for a pooled connection, a session holding one could not
+#: get a thread to hand it back, and the process stopped answering (the unknown-fault storm did).
+SESSION_END_THREADS = anyio.CapacityLimiter(16)
+
+
+async def end_session(finish: Callable[..., None], *args: object) -> None:
+    """Run a session's end (`finish(*args)`) in a thread of its own share, whatever happens around it."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(finish, *args, limiter=SESSION_END_THREADS)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for reads. Opening one does no I/O; closing it returns its connection, in a thread."""
     session: Session = request.app.state.session_factory()
     try:
         yield session
     finally:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(session.close)
+        await end_session(session.close)
 
 
 async def get_redis_client(request: Request) -> Redis:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core.deps import end_session
 
 
 def _finish(session: Session, commit: bool) -> None:
@@ -35,8 +35,7 @@ async def get_tx_session(request: Request) -> AsyncIterator[Session]:
         yield session
         succeeded = True
     finally:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_finish, session, succeeded)
+        await end_session(_finish, session, succeeded)
 
 
 async def get_session_factory(request: Request) -> sessionmaker[Session]:
