@@ -86,6 +86,11 @@ ATTACHED_OUTAGES = (
     "SELECT DISTINCT s.outage_id FROM outage_subscription s JOIN outage o ON o.id = s.outage_id "
     "WHERE s.id > ? AND o.status IN ('suspected', 'active') ORDER BY s.outage_id"
 )
+# Those of them that are faults with a ticket (the seed's known outage, entered by a dispatcher, has none).
+FAULT_TICKET_OUTAGES = (
+    "SELECT DISTINCT s.outage_id FROM outage_subscription s JOIN outage o ON o.id = s.outage_id "
+    "WHERE s.id > ? AND o.status IN ('suspected', 'active') AND o.fault_ticket_no IS NOT NULL"
+)
 COVERED_TRANSFORMERS = (
     "SELECT transformer_id FROM outage_scope WHERE outage_id = ? AND transformer_id IS NOT NULL "
     "UNION SELECT t.id FROM transformer t JOIN outage_scope s ON s.feeder_id = t.feeder_id WHERE s.outage_id = ?"
@@ -288,8 +293,8 @@ class Bench:
         return bool(ticket or attached)
 
     def storm_shape(self, openids: list[str], since: dict[str, int], since_push: int) -> dict[str, Any]:
-        """What the storm left: open tickets per transformer of the customers (an outage the reports
-        were attached to counts as one for each transformer it covers: its fault ticket), task messages
+        """What the storm left: open tickets per transformer of the customers (a fault the reports were
+        attached to counts as one for each transformer it covers: its fault ticket), task messages
         per worker (not withdrawn), subscribed reporters, those outages, turns (replies) per customer."""
         asked = set(openids)
         with self._db() as db:
@@ -299,7 +304,8 @@ class Bench:
                 if transformer_id in per_transformer:
                     per_transformer[transformer_id] += count
             faults = [outage_id for (outage_id,) in db.execute(ATTACHED_OUTAGES, (since["outage_subscription"],))]
-            for outage_id in faults:
+            ticketed = [outage_id for (outage_id,) in db.execute(FAULT_TICKET_OUTAGES, (since["outage_subscription"],))]
+            for outage_id in ticketed:
                 for (transformer_id,) in db.execute(COVERED_TRANSFORMERS, (outage_id, outage_id)):
                     if transformer_id in per_transformer:
                         per_transformer[transformer_id] += 1
@@ -679,13 +685,18 @@ async def handoffs(bench: Bench, waiting: int = 50, agents: int = 5, handling: f
 
 
 @contextmanager
-def workdir() -> Iterator[Path]:
+def workdir(keep: Path | None) -> Iterator[Path]:
+    """A temporary directory for the stack's files, or `keep` (left behind, logs included)."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
     with tempfile.TemporaryDirectory(prefix="powerdesk-bench-") as tmp:
         yield Path(tmp)
 
 
-async def run(selected: list[str]) -> int:
-    with workdir() as work:
+async def run(selected: list[str], keep: Path | None = None) -> int:
+    with workdir(keep) as work:
         async with Bench(work, MODEL, customers=7000) as bench:  # a feeder with 2,000+ residents
             if "load" in selected:
                 for users in (1, 20, 50):
@@ -709,7 +720,9 @@ async def run(selected: list[str]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", default=["load", "long", "storm", "storm_unknown", "handoffs"])
-    return asyncio.run(run(parser.parse_args().names))
+    parser.add_argument("--keep", type=Path, help="run the stack in this (empty) directory and keep its logs there")
+    args = parser.parse_args()
+    return asyncio.run(run(args.names, args.keep))
 
 
 if __name__ == "__main__":

@@ -127,6 +127,12 @@ def meaning_of(message: Message, state: State) -> str:
         return "query_repair_progress"
     if APPLICATION_RE.fullmatch(message.bare):
         return "query_application"
+    # "查一下QX…": the NLU reads the number's digits too, and a date it has not seen may leave it
+    # unsure; a ticket or application number in a message it cannot place is what is asked about.
+    if intent == FALLBACK and TICKET_RE.search(text):
+        return "query_repair_progress"
+    if intent == FALLBACK and APPLICATION_RE.search(text):
+        return "query_application"
     if intent in ("query_bill", "explain_bill", FALLBACK) or BILL_WORDS.search(text):
         found = bill_meaning(text, intent)
         if found and (intent in ("query_bill", "explain_bill") or found in GENERAL_BILL or _bill_fallback(message)):
