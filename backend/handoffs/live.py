@@ -29,7 +29,7 @@ def queue_fingerprint(session: Session, _: str) -> Any:
 def queue(session: Session, settings: Settings, _: str) -> Any:
     """Waiting customers in queue order, then the conversations agents hold."""
     rows = service.list_by_status(session, "waiting") + service.list_by_status(session, "active")
-    return [reads.item(session, h, with_customer=True).model_dump(mode="json") for h in rows]
+    return [item.model_dump(mode="json") for item in reads.queue_items(session, rows)]
 
 
 def conversation_fingerprint(session: Session, handoff_id: str) -> Any:

@@ -83,6 +83,12 @@ def position(session: Session, handoff: Handoff) -> int | None:
     return int(ahead or 0) + 1
 
 
+def waiting_ids(session: Session) -> list[int]:
+    """The waiting hand-offs' ids, first in line first."""
+    query = select(Handoff.id).where(Handoff.status == HandoffStatus.waiting.value).order_by(Handoff.id)
+    return list(session.scalars(query))
+
+
 def estimate_minutes(place: int, figures: Capacity) -> int | None:
     """Minutes until an agent takes the customer at `place`; None when nobody is online."""
     if figures.online == 0:

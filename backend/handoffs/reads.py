@@ -3,6 +3,7 @@ delivery statuses, the customer's records beside it, and the supervision figures
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -73,13 +74,43 @@ def _manager(session: Session, handoff: Handoff) -> ManagerContact | None:
 
 
 def _agent(session: Session, handoff: Handoff) -> AgentRead | None:
-    if handoff.agent_id is None:
-        return None
-    person = staff.staff_by_id(session, handoff.agent_id)
+    return None if handoff.agent_id is None else _agent_by_id(session, handoff.agent_id)
+
+
+def _agent_by_id(session: Session, staff_id: int) -> AgentRead:
+    person = staff.staff_by_id(session, staff_id)
     return AgentRead(username=person.username, name=person.name)
 
 
-def item(session: Session, handoff: Handoff, *, with_customer: bool = False) -> HandoffItem:
+def item(session: Session, handoff: Handoff) -> HandoffItem:
+    return _item(handoff, _agent(session, handoff), queue.position(session, handoff), None)
+
+
+def queue_items(session: Session, handoffs: list[Handoff]) -> list[HandoffItem]:
+    """Hand-offs as the queue shows them, each with its customer, in a few queries however long
+    the queue: the consoles read it again whenever it moves (a customer queued, claimed, handed
+    back), which during a busy evening is every second. The places come from one read of the
+    line, each agent is read once, and each customer's records (`context`) are kept for
+    `CONTEXT_SECONDS`."""
+    places = {key: place for place, key in enumerate(queue.waiting_ids(session), start=1)}
+    agents = {key: _agent_by_id(session, key) for key in {h.agent_id for h in handoffs if h.agent_id is not None}}
+    now = time.monotonic()
+    for key in [key for key, (read_at, _) in _contexts.items() if now - read_at >= CONTEXT_SECONDS]:
+        _contexts.pop(key, None)
+    return [
+        _item(
+            handoff,
+            agents.get(handoff.agent_id) if handoff.agent_id else None,
+            places.get(handoff.id),
+            _context(session, handoff, now),
+        )
+        for handoff in handoffs
+    ]
+
+
+def _item(
+    handoff: Handoff, agent: AgentRead | None, place: int | None, customer: CustomerContext | None
+) -> HandoffItem:
     return HandoffItem(
         id=handoff.id,
         sender_id=handoff.sender_id,
@@ -89,12 +120,28 @@ def item(session: Session, handoff: Handoff, *, with_customer: bool = False) -> 
         waiting_since=_local(handoff.created_at),  # type: ignore[arg-type]
         reason=handoff.reason,
         account_masked=mask_account(handoff.account_no),
-        agent=_agent(session, handoff),
+        agent=agent,
         kf_account=handoff.kf_account,
-        queue_position=queue.position(session, handoff),
+        queue_position=place,
         updated_at=_local(handoff.updated_at),  # type: ignore[arg-type]
-        customer=context(session, handoff) if with_customer else None,
+        customer=customer,
     )
+
+
+#: how long a queued customer's records (open tickets, outages) are shown as last read; the
+#: conversation's own panel (`panel`) always reads them afresh
+CONTEXT_SECONDS = 30.0
+_contexts: dict[tuple[int, datetime], tuple[float, CustomerContext]] = {}
+
+
+def _context(session: Session, handoff: Handoff, now: float) -> CustomerContext:
+    key = (handoff.id, handoff.created_at)  # an id alone may name another database's hand-off (tests)
+    kept = _contexts.get(key)
+    if kept is not None:
+        return kept[1]
+    found = context(session, handoff)
+    _contexts[key] = (now, found)
+    return found
 
 
 def detail(session: Session, settings: Settings, handoff: Handoff) -> HandoffRead:

@@ -95,7 +95,7 @@ def list_handoffs(
         return [reads.item(session, h) for h in service.list_for_sender(session, sender_id, active_only=active)]
     if status is None:
         raise Invalid("请指定 sender_id 或 status", code="missing_filter")
-    return [reads.item(session, h, with_customer=True) for h in service.list_by_status(session, status)]
+    return reads.queue_items(session, service.list_by_status(session, status))
 
 
 @router.get("/handoffs/overview")

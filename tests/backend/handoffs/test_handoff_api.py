@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
@@ -357,3 +357,51 @@ def test_agent_text_is_stripped_of_markup_and_limited(
     summary = client.post(f"{base}/release", json={"summary": "第一行\n<i>第二行</i>"}, headers=lin.headers)
     assert summary.json()["summary"] == "第一行 第二行"
     assert [row.template for row in outbox(session_factory)] == ["agent_reply", "handoff_released"]
+
+
+def test_the_queue_shows_each_customer_and_costs_as_much_for_forty_as_for_ten(
+    client: TestClient,
+    county: County,
+    actions_headers: dict[str, str],
+    staff: Staff,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The consoles read the queue again whenever it moves (every second on a busy evening, issue
+    20's load figure). Each item shows the customer (their account masked, their open repair
+    ticket), the places follow the line, and reading it again costs the same statements for 40
+    waiting customers as for 10 (it used to grow with every customer in line)."""
+    lin = staff.hire("lin")
+    staff.on_duty(lin)
+    report = {"account_no": county.a1, "channel": "wechat", "sender_id": county.a1_openid, "description": "家里停电了"}
+    ticket = client.post("/api/v1/repair-reports", json=report, headers=actions_headers | {"Idempotency-Key": "q-1"})
+    assert ticket.status_code == 200, ticket.text
+    engine = session_factory.kw["bind"]
+
+    def read_again() -> tuple[list[dict], int]:
+        client.get("/api/v1/handoffs", params={"status": "waiting"}, headers=lin.headers)
+        statements: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answer = client.get("/api/v1/handoffs", params={"status": "waiting"}, headers=lin.headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert answer.status_code == 200, answer.text
+        return answer.json(), len(statements)
+
+    ask(client, actions_headers, sender_id=county.a1_openid)
+    for n in range(1, 10):
+        ask(client, actions_headers, sender_id=f"o_waiting_{n:02d}")
+    ten, cost_of_ten = read_again()
+    for n in range(10, 40):
+        ask(client, actions_headers, sender_id=f"o_waiting_{n:02d}")
+    forty, cost_of_forty = read_again()
+
+    assert [q["queue_position"] for q in forty] == list(range(1, 41))
+    first = forty[0]["customer"]
+    assert first["accounts_masked"] == ["1000****01"] and first["open_tickets"] == [ticket.json()["ticket_no"]]
+    assert forty[1]["customer"]["accounts_masked"] == []
+    assert len(ten) == 10 and cost_of_forty == cost_of_ten
