@@ -3,7 +3,9 @@
 Every channel (WeChat, WeCom, SMS) calls `normalize()` on the raw message text and sends
 `NormalizedText.text` to Rasa. The steps, in order:
 
-1. NFKC: full-width digits and letters become ASCII (`０１２３` -> `0123`).
+1. NFKC: full-width digits and letters become ASCII (`０１２３` -> `0123`). Chinese punctuation
+   that NFKC would also fold (`，！？：；（）`) is kept as written: it is what the NLU was trained
+   on, and what a worker reads in a ticket's summary and an agent in the transcript.
 2. Control characters (C0/C1 except tab and newline) and invisible format characters
    (zero-width space/joiner, BOM, bidi marks) are removed; runs of whitespace collapse to one space.
 3. Digits split by spaces or dashes are joined (`138 1234 5678`, `138-1234-5678` -> `13812345678`)
@@ -32,6 +34,7 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 _WECHAT_FACE = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,4}\]|/:[^\s/]{1,8}")
 _EMOJI_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}
 _KEYCAP = re.compile(r"([0-9#*])\ufe0f?\u20e3")
+_CHINESE_PUNCTUATION = re.compile("([，！？：；（）])")
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> NormalizedText:
     """Return the text the NLU should see, plus what the channel must know about it."""
     text = _KEYCAP.sub(r"\1", text)
     emoji_only = is_emoji_only(text)
-    cleaned = unicodedata.normalize("NFKC", text)
+    cleaned = "".join(
+        part if _CHINESE_PUNCTUATION.fullmatch(part) else unicodedata.normalize("NFKC", part)
+        for part in _CHINESE_PUNCTUATION.split(text)
+    )
     cleaned = _strip_invisible(cleaned)
     cleaned = _SPACES.sub(" ", cleaned)
     cleaned = _NEWLINES.sub("\n", cleaned).strip()

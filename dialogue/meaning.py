@@ -32,7 +32,7 @@ PAY = re.compile(r"(怎么|在哪|哪里|去哪)(儿)?(交|缴|付|充)")
 # "报修，3201234567": a report that leads with the word, whatever else the message carries
 REPORT = re.compile(r"^(我要|要)?(报修|报个修|停电报修|故障报修)")
 QUESTION = re.compile(r"吗|没有|是不是|查|有没有|会不会|[？?]")
-ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?'\"-]*$")
+ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?，！？'\"-]*$")
 
 # --- bills ----------------------------------------------------------------------------------------
 BILL_WORDS = re.compile(r"电费|账单|电价|度电|用电量|用了多少|缴费|欠费|余额|阶梯|峰谷|力调|基本电费|预付费")

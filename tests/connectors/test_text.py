@@ -19,6 +19,9 @@ from connectors.text import MAX_CHARS, NormalizedText, normalize
         ("  家里   没电了  ", "家里 没电了"),
         ("第一行\r\n\r\n第二行", "第一行\n第二行"),
         ("ＱＸ２０２６１１２２０００１进度", "QX202611220001进度"),
+        # Chinese punctuation stays as typed (the NLU's training text, the worker's summary)
+        ("停电了，邻居家有电！什么时候来？", "停电了，邻居家有电！什么时候来？"),
+        ("地址：和平路（东段）３号；谢谢", "地址：和平路（东段）3号；谢谢"),
     ],
 )
 def test_normalize_cleans_text(raw: str, expected: str) -> None:
@@ -29,7 +32,9 @@ def test_words_between_numbers_are_not_joined() -> None:
     assert normalize("3号楼 5单元").text == "3号楼 5单元"
 
 
-@pytest.mark.parametrize("raw", ["/report_outage", "/restart", '/greet{"account_no": "1"}', " //stop"])
+@pytest.mark.parametrize(
+    "raw", ["/report_outage", "/restart", '/greet{"account_no": "1"}', " //stop", "／greet{“a”：“1”}"]
+)
 def test_leading_slash_cannot_inject_an_intent(raw: str) -> None:
     result = normalize(raw)
     assert not result.text.startswith("/")
