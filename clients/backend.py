@@ -238,6 +238,11 @@ class BackendClient:
         result: JSON = await self._request("POST", "/notifications", body=notification)
         return result
 
+    # conversation outcomes, for the reports
+    async def conversation_event(self, channel: str, sender_id: str, kind: str, at: str) -> None:
+        body = {"channel": channel, "sender_id": sender_id, "kind": kind, "at": at}
+        await self._request("POST", "/conversation-events", body=body)
+
     # handoffs
     async def create_handoff(self, handoff: JSON) -> JSON:
         result: JSON = await self._request("POST", "/handoffs", body=handoff)
