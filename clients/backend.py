@@ -192,6 +192,10 @@ class BackendClient:
         result: JSON = await self._request("POST", f"/tickets/{ticket_no}/events", body=event)
         return result
 
+    async def praise_ticket(self, ticket_no: str, text: str) -> JSON:
+        result: JSON = await self._request("POST", f"/tickets/{ticket_no}/praise", body={"text": text})
+        return result
+
     async def rate_ticket(self, ticket_no: str, score: int, comment: str | None = None) -> JSON:
         body: JSON = {"score": score}
         if comment:

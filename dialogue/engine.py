@@ -142,7 +142,7 @@ HANDLERS: dict[str, Handler] = {
     "greet": _plain(chitchat.greet),
     "goodbye": _goodbye,
     "thank": _plain(chitchat.thank),
-    "praise": _plain(feedback.praise),
+    "praise": feedback.praise,
     "bot_challenge": _plain(chitchat.bot_challenge),
     "out_of_scope": _plain(chitchat.out_of_scope),
     "english": _plain(chitchat.english),

@@ -112,8 +112,30 @@ class Complaint(Task):
         return True
 
 
-def praise(turn: Turn) -> None:
-    turn.say("utter_praise_thanks")
+#: the tickets praise is passed on for: someone came out to them
+SERVED = frozenset({"accepted", "arrived", "resolved", "closed"})
+
+
+async def praise(turn: Turn) -> None:
+    """Thanked, and passed on to the worker of the ticket it is about (the number given, else the
+    customer's newest ticket someone came out to); with no such ticket, thanked without promising."""
+    ticket_no = turn.message.ticket_no()
+    try:
+        if ticket_no is None:
+            ticket_no = await latest_served(turn)
+        if ticket_no is not None:
+            await turn.backend.praise_ticket(ticket_no, turn.message.bare[:500])
+    except (BackendRejected, BackendUnavailable) as exc:
+        logger.info("praise not passed on: %s", exc)
+        ticket_no = None
+    turn.say("utter_praise_thanks" if ticket_no else "utter_praise_thanks_general")
+
+
+async def latest_served(turn: Turn) -> str | None:
+    tickets = [t for a in turn.accounts for t in await turn.backend.tickets(a)]
+    served = [t for t in tickets if t.get("status") in SERVED and t.get("kind") != "complaint"]
+    served.sort(key=lambda t: str(t.get("created_at") or ""), reverse=True)
+    return str(served[0]["ticket_no"]) if served else None
 
 
 async def rate(turn: Turn) -> None:

@@ -153,6 +153,13 @@ TEMPLATES: dict[str, PushTemplate] = {
             number="ticket_no",
         ),
         _t(
+            "worker_praised",
+            "客户表扬",
+            "客户对您处理的任务{ticket_no}（{address}）表示感谢：“{praise}”。辛苦了，感谢您的付出！",
+            "客户表扬了您处理的任务{ticket_no}，辛苦了！",
+            number="ticket_no",
+        ),
+        _t(
             "worker_fault_assigned",
             "故障研判任务",
             "故障研判任务{ticket_no}：{address}疑似停电故障（{evidence}）。请于{deadline}前到达现场，回复“接单”确认。{merged_note}"

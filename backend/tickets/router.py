@@ -20,6 +20,7 @@ from backend.tickets import reports, service
 from backend.tickets.schemas import (
     ComplaintCreate,
     PhotoCreate,
+    PraiseCreate,
     RatingCreate,
     RepairReportCreate,
     RepairReportRead,
@@ -166,6 +167,19 @@ def rate(
     """Only the ticket's reporter or the account's owner rates it."""
     access.require_ticket(session, reader, service.get_ticket(session, ticket_no))
     ticket = service.rate(session, ticket_no, score=data.score, comment=data.comment, actor=actor_of(role))
+    return service.read(session, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_no}/praise", dependencies=[require(Role.actions)], responses=error_responses(400, 403, 404)
+)
+def praise(
+    ticket_no: TicketNo, data: PraiseCreate, session: TxSessionDep, role: CallerRole, reader: ReaderDep
+) -> TicketRead:
+    """The customer's praise of the service, passed on to the ticket's worker; only the ticket's
+    reporter or the account's owner gives it."""
+    access.require_ticket(session, reader, service.get_ticket(session, ticket_no))
+    ticket = service.praise(session, ticket_no, text=data.text, actor=actor_of(role))
     return service.read(session, ticket)
 
 

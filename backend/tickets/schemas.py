@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from backend.core.schemas import RequestModel
+from backend.core.schemas import NO_NUL, RequestModel
 from backend.outages.schemas import OutageBrief
 
 Channel = Literal["wechat", "wecom", "sms", "rest", "phone", "web"]
@@ -67,6 +67,11 @@ class TicketAssign(RequestModel):
 class RatingCreate(RequestModel):
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=1000)
+
+
+class PraiseCreate(RequestModel):
+    #: what the customer said, as they said it
+    text: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
 class PhotoCreate(RequestModel):

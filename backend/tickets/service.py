@@ -553,6 +553,27 @@ def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, a
     return ticket
 
 
+def praise(session: Session, ticket_no: str, *, text: str, actor: str) -> Ticket:
+    """The customer's praise: a line of the ticket's timeline, and passed on to its worker (once a
+    day a ticket, however often it is said)."""
+    ticket = get_ticket(session, ticket_no)
+    moment = clock.now()
+    _event(session, ticket, "praised", actor, f"客户表扬：{text}")
+    if ticket.worker_id is not None:
+        day = moment.astimezone(clock.LOCAL_ZONE).date().isoformat()
+        customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+        worker = session.get(Worker, ticket.worker_id)
+        enqueue(
+            session,
+            dedup_key=f"ticket:{ticket.ticket_no}:praised:{day}",
+            template="worker_praised",
+            params=_params(session, ticket, customer, worker) | {"praise": text[:100]},
+            worker_id=ticket.worker_id,
+        )
+    session.flush()
+    return ticket
+
+
 def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str) -> Ticket:
     ticket = get_ticket(session, ticket_no)
     session.add(TicketPhoto(ticket_id=ticket.id, media_id=media_id, url=url, added_at=clock.now(), actor=actor))

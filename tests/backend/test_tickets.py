@@ -177,3 +177,35 @@ def test_complaints_get_contact_and_answer_deadlines(
     replay = client.post("/api/v1/tickets", json=body, headers=actions_headers | {"Idempotency-Key": "c1"})
     assert replay.json()["ticket_no"] == ticket["ticket_no"]
     assert client.post("/api/v1/tickets", json=body, headers=actions_headers).status_code == 422
+
+
+def test_praise_reaches_the_worker_once_a_day_and_only_from_the_customer(
+    client: TestClient,
+    county: County,
+    actions_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    """"师傅很快，服务很好" is a line of the ticket's timeline and a WeCom message to its worker, once a
+    day however often it is said; a stranger cannot praise (or read) someone else's ticket."""
+    r = client.post(
+        "/api/v1/repair-reports",
+        json={"account_no": county.a1, "channel": "wechat", "sender_id": county.a1_openid, "description": "停电"},
+        headers=actions_headers | {"Idempotency-Key": "praise-1"},
+    )
+    ticket_no = r.json()["ticket_no"]
+    url = f"/api/v1/tickets/{ticket_no}/praise"
+    owner = speaking_for(f"wechat:{county.a1_openid}")
+    stranger = client.post(url, json={"text": "师傅很好"}, headers=speaking_for("wechat:o_stranger"))
+    assert stranger.status_code == 403 and stranger.json()["code"] == "verification_required"
+    assert client.post(url, json={"text": ""}, headers=owner).status_code == 422
+
+    praised = client.post(url, json={"text": "师傅很快，服务很好"}, headers=owner)
+    assert praised.status_code == 200, praised.text
+    assert praised.json()["timeline"][-1]["type"] == "praised"
+    assert praised.json()["timeline"][-1]["note"] == "客户表扬：师傅很快，服务很好"
+    assert client.post(url, json={"text": "真的很感谢"}, headers=owner).status_code == 200
+
+    with session_factory() as session:
+        sent = list(session.scalars(select(OutboxMessage).where(OutboxMessage.template == "worker_praised")))
+    assert len(sent) == 1 and sent[0].worker_id is not None
+    assert sent[0].params["praise"] == "师傅很快，服务很好" and sent[0].params["ticket_no"] == ticket_no

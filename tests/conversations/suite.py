@@ -429,6 +429,10 @@ def check_outcome(stack: Stack, outcome: dict[str, Any], values: dict[str, Any])
         who = stack.admin.get("/identity", params={"wechat_openid": values["openid"]}).json()
         if (who["kind"] == "customer") != outcome["bound"]:
             problems.append(f"outcome: the WeChat user is {who['kind']}, expected bound={outcome['bound']}")
+    if "praised" in outcome:
+        praised = sum(1 for t in repairs for line in t["timeline"] if line["type"] == "praised")
+        if praised != outcome["praised"]:
+            problems.append(f"outcome: {praised} praise lines on the tickets, expected {outcome['praised']}")
     if "rating" in outcome:
         rated = [t.get("rating") for t in repairs if t.get("rating")]
         if rated != [outcome["rating"]]:

@@ -27,6 +27,7 @@ SAMPLES = {
     "phone": "138****8001",
     "phone_masked": "138****8001",
     "description": "家里停电了",
+    "praise": "师傅来得很快，服务很好",
     "listing": "1. 人民路18号3栋\n2. 解放路66号1栋",
     "other": 3,
     "ticket_no": "QX202612030001",
