@@ -13,6 +13,7 @@ accounts that sender owns or has verified (docs/contracts.md, "Access to persona
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -103,7 +104,8 @@ class BackendClient:
                         details if isinstance(details, dict) else None,
                     )
                 return payload
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        # asyncio.TimeoutError: aiohttp's timeout; on Python 3.10 (the bot env) it is not TimeoutError
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise BackendUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
         except ValueError as exc:
             raise BackendUnavailable(f"{method} {path}: invalid JSON") from exc
@@ -241,11 +243,6 @@ class BackendClient:
     async def notify(self, notification: JSON) -> JSON:
         result: JSON = await self._request("POST", "/notifications", body=notification)
         return result
-
-    # conversation outcomes, for the reports
-    async def conversation_event(self, channel: str, sender_id: str, kind: str, at: str) -> None:
-        body = {"channel": channel, "sender_id": sender_id, "kind": kind, "at": at}
-        await self._request("POST", "/conversation-events", body=body)
 
     # handoffs
     async def create_handoff(self, handoff: JSON) -> JSON:

@@ -29,7 +29,6 @@ from dialogue import (
     hazard,
     identity,
     outage,
-    outcomes,
     prompts,
     repair,
     tickets,
@@ -191,14 +190,11 @@ async def respond(
     state.turn += 1
     if not state.identity.loaded:
         state.identity = await identity.lookup(turn.backend, message.channel, message.sender_id)
-    misunderstood = state.misunderstood
     try:
         await converse(turn)
     except BackendError as exc:  # a failure nothing below handled: say so, keep the conversation usable
         logger.warning("turn failed on the backend: %s", exc)
         turn.say("utter_backend_down")
-        return turn
-    await outcomes.report(turn, misunderstood)
     return turn
 
 
