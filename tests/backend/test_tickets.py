@@ -185,7 +185,7 @@ def test_praise_reaches_the_worker_once_a_day_and_only_from_the_customer(
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
 ) -> None:
-    """"师傅很快，服务很好" is a line of the ticket's timeline and a WeCom message to its worker, once a
+    """ "师傅很快，服务很好" is a line of the ticket's timeline and a WeCom message to its worker, once a
     day however often it is said; a stranger cannot praise (or read) someone else's ticket."""
     r = client.post(
         "/api/v1/repair-reports",
