@@ -178,8 +178,9 @@ def praise(
 ) -> TicketRead:
     """The customer's praise of the service, passed on to the ticket's worker; only the ticket's
     reporter or the account's owner gives it."""
-    access.require_ticket(session, reader, service.get_ticket(session, ticket_no))
-    ticket = service.praise(session, ticket_no, text=data.text, actor=actor_of(role))
+    ticket = service.get_ticket(session, ticket_no)
+    access.require_ticket(session, reader, ticket)
+    service.praise(session, ticket, text=data.text, actor=actor_of(role))
     return service.read(session, ticket)
 
 

@@ -553,14 +553,12 @@ def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, a
     return ticket
 
 
-def praise(session: Session, ticket_no: str, *, text: str, actor: str) -> Ticket:
+def praise(session: Session, ticket: Ticket, *, text: str, actor: str) -> None:
     """The customer's praise: a line of the ticket's timeline, and passed on to its worker (once a
     day a ticket, however often it is said)."""
-    ticket = get_ticket(session, ticket_no)
-    moment = clock.now()
     _event(session, ticket, "praised", actor, f"客户表扬：{text}")
     if ticket.worker_id is not None:
-        day = moment.astimezone(clock.LOCAL_ZONE).date().isoformat()
+        day = clock.local_today().isoformat()
         customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
         worker = session.get(Worker, ticket.worker_id)
         enqueue(
@@ -571,7 +569,6 @@ def praise(session: Session, ticket_no: str, *, text: str, actor: str) -> Ticket
             worker_id=ticket.worker_id,
         )
     session.flush()
-    return ticket
 
 
 def add_photo(session: Session, ticket_no: str, *, media_id: str | None, url: str | None, actor: str) -> Ticket:
