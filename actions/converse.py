@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.journal import Keeper
 from clients.backend import BackendClient
-from dialogue import engine
+from dialogue import engine, handoff
 from dialogue.message import FALLBACK, Message
 from dialogue.state import State
 
@@ -69,4 +69,7 @@ class ActionConverse(Action):
         turn = await engine.respond(state, message_of(tracker), client, Keeper(client), history_of(tracker))
         for say in turn.replies:
             dispatcher.utter_message(response=say.response, **say.params)
+        person = handoff.relayed_to(turn.state)
+        if person is not None:  # the channel passes the next messages straight to the person
+            dispatcher.utter_message(json_message={handoff.RELAY_PAYLOAD: person})
         return [SlotSet("conversation", turn.state.dump())]

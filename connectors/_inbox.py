@@ -36,6 +36,7 @@ from sanic import Blueprint
 from connectors import rasa_tuning, texts
 from connectors._journal import Entry, Journal, new_owner
 from connectors._turns import SenderQueues
+from connectors.handoff_relay import HandoffRelay
 from connectors.turn_failures import TurnFailed
 from connectors.wechat.push import PushFailed
 
@@ -77,6 +78,8 @@ class JournalInput(InputChannel):
         # keys scheduled in this process and not finished yet (touched on Sanic's loop and the turn thread)
         self._inflight: set[str] = set()
         self._follower: asyncio.Task | None = None
+        #: passes the messages of customers handed to a person straight to them (None: never)
+        self.relay: HandoffRelay | None = None
 
     # --- what subclasses provide ---------------------------------------------------------------
 
@@ -95,8 +98,11 @@ class JournalInput(InputChannel):
         """Start following the journal with the server, and finish running turns when it stops."""
 
         @hook.listener("after_server_start")
-        async def start(*_: Any) -> None:
+        async def start(app: Any, *_: Any) -> None:
             rasa_tuning.freeze_loaded_heap()
+            agent = getattr(app.ctx, "agent", None)
+            if self.relay is not None and agent is not None and agent.domain is not None:
+                self.relay.use_domain(agent.domain.responses)
             self._follower = asyncio.create_task(self.follow_journal(on_new_message))
 
         @hook.listener("before_server_stop")
@@ -205,6 +211,21 @@ class JournalInput(InputChannel):
             await self.send(entry.sender, texts.APOLOGY, f"chat:{entry.key}:apology")
         except Exception as exc:  # noqa: BLE001 - the ALERT above has already called for staff
             logger.error("ALERT %s apology for %s not sent: %s", self.name(), entry.key, exc)
+
+    async def handed_off(self, sender: str) -> int | None:
+        """The hand-off whose person has the sender's conversation, as the last turn said."""
+        return None if self.relay is None else await self.relay.marked(self.name(), sender)
+
+    async def to_person(self, sender: str, handoff_id: int, text: str, metadata: dict[str, Any]) -> str | None:
+        """The reply when the message went straight to the person, else None (the turn handles it)."""
+        if self.relay is None:
+            return None
+        return await self.relay.pass_on(self.name(), sender, handoff_id, text, metadata)
+
+    async def turn_said(self, sender: str, marked: int | None, messages: list[dict[str, Any]]) -> None:
+        """After a turn: whether a person has the conversation now (what the reply says)."""
+        if self.relay is not None:
+            await self.relay.after_turn(self.name(), sender, marked, messages)
 
     async def send(self, recipient: str, text: str, dedup_key: str) -> None:
         await asyncio.to_thread(self.deliver_sync, recipient, text, dedup_key)

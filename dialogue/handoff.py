@@ -4,7 +4,12 @@ duty, and "不用了" to go back to the assistant. A business customer's "客户
 manager. When the agent releases the conversation (the backend tells the customer so, with the
 agent's summary), the next message is the assistant's again.
 
-Task `handoff`: step `waiting`; fields `handoff_id`, `acknowledged`. Task `callback`: step `offer`.
+While the hand-off is the task on the table, the channels pass most messages to the person
+without a turn of the assistant (connectors/handoff_relay.py): `relayed_to` tells them which
+hand-off, `passes_straight` which messages. What the assistant must read itself (cancel, restart,
+danger) and anything a channel could not pass on come here.
+
+Task `handoff`: step `waiting`; field `handoff_id`. Task `callback`: step `offer`.
 """
 
 from __future__ import annotations
@@ -15,10 +20,39 @@ from typing import Any
 
 from clients.backend import BackendError, BackendRejected, BackendUnavailable
 from dialogue.context import Turn
+from dialogue.meaning import HAZARD
+from dialogue.message import Message
 from dialogue.phrases import time_phrase
+from dialogue.state import State
 from dialogue.tasks import Task, TaskData
 
 logger = logging.getLogger(__name__)
+
+#: the key of the reply's custom payload naming the hand-off that has the conversation
+RELAY_PAYLOAD = "handoff_id"
+
+
+def relayed_to(state: State) -> int | None:
+    """The hand-off whose person takes the customer's next messages: the task on the table."""
+    task = state.task
+    if task is None or task["name"] != "handoff" or not isinstance(task.get("handoff_id"), int):
+        return None
+    return int(task["handoff_id"])
+
+
+def passes_straight(message: Message) -> bool:
+    """True when a message written during a hand-off can go to the person without the assistant
+    reading it: words, and not "不用了" (cancel), "继续报修", a restart, or anything that sounds like
+    danger (the assistant takes a hazard report at once, whoever has the conversation)."""
+    bare = message.bare
+    return bool(
+        bare
+        and not message.emoji_only
+        and not message.is_cancel()
+        and not message.is_continue()
+        and not message.is_restart()
+        and not HAZARD.search(message.text)
+    )
 
 
 def transcript(turn: Turn, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -57,7 +91,7 @@ async def request(turn: Turn, history: list[dict[str, Any]], target: str = "queu
         turn.say("utter_handoff_outside_hours" if reason == "outside_hours" else "utter_handoff_no_agent")
         turn.state.start("callback", "offer")
         return
-    turn.state.start("handoff", "waiting", handoff_id=result.get("id"), acknowledged=False)
+    turn.state.start("handoff", "waiting", handoff_id=result.get("id"))
     turn.say(
         "utter_handoff_queued",
         queue_position=result.get("queue_position") or 1,
@@ -98,8 +132,7 @@ class Handoff(Task):
         if result.get("status") not in ("waiting", "active"):
             turn.state.finish()  # the person left (and the backend said so): the assistant answers
             return False
-        if not task.get("acknowledged"):
-            task["acknowledged"] = True
+        if result.get("acknowledge"):
             turn.say("utter_handoff_passed_on")
         return True
 

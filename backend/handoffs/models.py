@@ -44,6 +44,8 @@ class Handoff(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     #: when the duty supervisor was told this customer waits too long
     wait_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when the customer was told (once) that what they write now goes to the person
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HandoffLine(Base):

@@ -33,6 +33,7 @@ from backend.handoffs.schemas import (
     HandoffRead,
     KfEvent,
     Overview,
+    PassedRead,
     RepairForCustomer,
     StatusRead,
     Summary,
@@ -112,10 +113,12 @@ def get_handoff(handoff_id: HandoffId, caller: Viewer, session: SessionDep, sett
 @router.post("/handoffs/{handoff_id}/customer-messages", responses=error_responses(400, 404))
 def customer_message(
     handoff_id: HandoffId, data: CustomerMessage, caller: Assistant, session: TxSessionDep
-) -> StatusRead:
+) -> PassedRead:
     """What the customer wrote while waiting or with an agent: into the conversation, live to the
-    agent. Answers the hand-off's status: anything but `waiting`/`active` means nobody took it in."""
-    return StatusRead(status=service.add_customer_message(session, handoff_id, data.text, data.at).status)
+    agent. Answers the hand-off's status (anything but `waiting`/`active` means nobody took it in)
+    and whether this is the first message passed on (the customer is told so, once)."""
+    passed = service.add_customer_message(session, handoff_id, data.text, data.at)
+    return PassedRead(status=passed.handoff.status, acknowledge=passed.acknowledge)
 
 
 @router.post("/handoffs/{handoff_id}/cancel", responses=ACTION_ERRORS)

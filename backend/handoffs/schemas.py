@@ -57,6 +57,11 @@ class StatusRead(BaseModel):
     status: str
 
 
+class PassedRead(StatusRead):
+    #: the first message passed on in this hand-off: the customer is told so (once)
+    acknowledge: bool
+
+
 class TranscriptRead(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)
 

@@ -201,18 +201,25 @@ def _kind(line: TranscriptLine) -> LineKind:
     return LineKind(line.sender)
 
 
-def add_customer_message(session: Session, handoff_id: int, text: str, at: datetime) -> Handoff:
+@dataclass(frozen=True)
+class Passed:
+    handoff: Handoff
+    #: this message is the first passed on: the customer is told so, once per hand-off
+    acknowledge: bool
+
+
+def add_customer_message(session: Session, handoff_id: int, text: str, at: datetime) -> Passed:
     """A message the customer wrote while waiting or talking to an agent: into the conversation
     (once: the same text at the same moment again is the same message). A hand-off that has ended
     takes nothing and answers its status, so the assistant answers the customer itself."""
     handoff = get(session, handoff_id)
     if handoff.status not in OPEN_VALUES:
-        return handoff
+        return Passed(handoff, acknowledge=False)
     if handoff.kf_account is not None:
         # WeChat forwards messages to its customer service while a session lasts; one that reached
         # the assistant means the session lapsed (30 minutes without the agent closing it).
         _end(session, handoff, HandoffStatus.closed, None, Event.kf_session, "微信客服会话已超时结束")
-        return handoff
+        return Passed(handoff, acknowledge=False)
     duplicate = session.scalar(
         select(HandoffLine.id).where(
             HandoffLine.handoff_id == handoff.id,
@@ -221,10 +228,17 @@ def add_customer_message(session: Session, handoff_id: int, text: str, at: datet
             HandoffLine.text == text,
         )
     )
-    if duplicate is None:
-        _add_line(session, handoff, LineKind.customer, text, at)
-        session.flush()
-    return handoff
+    if duplicate is not None:
+        return Passed(handoff, acknowledge=False)
+    _add_line(session, handoff, LineKind.customer, text, at)
+    first = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.acknowledged_at.is_(None))
+        .values(acknowledged_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return Passed(handoff, acknowledge=bool(first.rowcount))  # type: ignore[attr-defined]
 
 
 def cancel(session: Session, handoff_id: int) -> Handoff:

@@ -30,6 +30,7 @@ from connectors import texts
 from connectors._inbox import JournalInput, OnNewMessage
 from connectors._journal import Entry, Journal
 from connectors._settings import setting
+from connectors.handoff_relay import HandoffRelay
 from connectors.sms import protocol
 from connectors.sms.client import mask_phone
 from connectors.sms.webhook import REPLIES
@@ -87,7 +88,10 @@ class SmsInput(JournalInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SmsInput:
         backend = setting(credentials, "BACKEND_URL", "http://127.0.0.1:8000")
         token = setting(credentials, "POWERDESK_ACTIONS_TOKEN")
-        return cls(Journal(), PushPipeline(backend, token), Subscriptions(backend, token))
+        channel = cls(Journal(), PushPipeline(backend, token), Subscriptions(backend, token))
+        redis_url = setting(credentials, "REDIS_URL", "redis://127.0.0.1:6379/0")
+        channel.relay = HandoffRelay.connect(redis_url, backend, token)
+        return channel
 
     def __init__(self, journal: Journal, push: PushPipeline, subscriptions: Subscriptions) -> None:
         super().__init__(journal)
@@ -122,13 +126,20 @@ class SmsInput(JournalInput):
             return texts.EMPTY_MESSAGE
         metadata: dict[str, Any] = {"message_key": entry.key, "msg_type": "text"}
         text = normalized.text
+        marked = await self.handed_off(phone)
         if normalized.emoji_only:  # no words for the NLU: the bot asks for words, as on WeChat
             text, metadata["emoji_only"] = "/nlu_fallback", True
+        elif marked is not None:
+            passed = await self.to_person(phone, marked, text, metadata)
+            if passed is not None:
+                notice = texts.TRUNCATED.format(limit=MAX_CHARS) if passed and normalized.truncated else None
+                return f"{notice}\n{passed}" if notice else passed
         collector = CollectingOutputChannel()
         message = UserMessage(
             text, collector, phone, input_channel=self.name(), message_id=entry.key, metadata=metadata
         )
         await on_new_message(message)
+        await self.turn_said(phone, marked, collector.messages)
         reply = render_reply(collector.messages)
         if reply and normalized.truncated:
             reply = f"{texts.TRUNCATED.format(limit=MAX_CHARS)}\n{reply}"

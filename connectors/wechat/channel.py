@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from connectors._ack import acknowledge, webhook_blueprint
 from connectors._inbox import JournalInput, OnNewMessage
 from connectors._journal import Entry, Journal
+from connectors.handoff_relay import HandoffRelay
 from connectors.wechat.client import WeChatClient, mask_id
 from connectors.wechat.errors import OutsideWindow, PlatformError, QuotaExceeded
 from connectors.wechat.messages import Turn, button_payloads, render_reply, wechat_turn
@@ -46,6 +47,8 @@ JOURNAL_POLL_SECONDS = 0.02
 JOURNAL_RETRY_SECONDS = 5.0
 #: events of the official account's own customer service (kf sessions), reported to the backend
 KF_EVENTS = ("kf_create_session", "kf_close_session", "kf_switch_session")
+#: what a customer handed to a person may write to them directly (a picture or a place takes a turn)
+RELAYED_TYPES = ("text", "voice")
 
 
 def make_redis(url: str) -> Redis:
@@ -93,12 +96,18 @@ class PlatformInput(JournalInput):
         turn = self.turn_for(inbound)
         if turn.text is None:
             return turn.direct_reply or ""
+        marked = await self.handed_off(inbound.sender)
+        if marked is not None and turn.metadata.get("msg_type") in RELAYED_TYPES:
+            passed = await self.to_person(inbound.sender, marked, turn.text, turn.metadata)
+            if passed is not None:
+                return f"{turn.notice}\n{passed}" if passed and turn.notice else passed
         text = await asyncio.to_thread(self._resolve_choice, inbound.sender, turn)
         collector = CollectingOutputChannel()
         message = UserMessage(
             text, collector, inbound.sender, input_channel=self.name(), message_id=entry.key, metadata=turn.metadata
         )
         await on_new_message(message)
+        await self.turn_said(inbound.sender, marked, collector.messages)
         reply = render_reply(collector.messages)
         await asyncio.to_thread(self._remember_choices, inbound.sender, button_payloads(collector.messages))
         if reply and turn.notice:
@@ -172,7 +181,7 @@ class WeChatInput(PlatformInput):
         settings = WeChatSettings.load(credentials)
         redis = make_redis(settings.redis_url)
         client = WeChatClient(settings.app_id, settings.app_secret, settings.api_base_url, redis)
-        return cls(
+        channel = cls(
             settings.gate(),
             Journal(),
             redis,
@@ -180,6 +189,8 @@ class WeChatInput(PlatformInput):
             client,
             CustomerServiceWindow(redis, settings.app_id),
         )
+        channel.relay = HandoffRelay.connect(settings.redis_url, settings.backend_url, settings.actions_token)
+        return channel
 
     def __init__(
         self,

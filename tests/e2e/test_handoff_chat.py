@@ -4,6 +4,11 @@ agent's transcript and is acknowledged once, the agent (signed in, console strea
 answers, the answer arrives in the customer's WeChat through the notifier, the agent releases
 with a summary, and the assistant answers the customer's next question itself.
 
+What a waiting customer writes goes straight to the person, without a turn of the assistant
+(connectors/handoff_relay.py): it never reaches the Rasa tracker. What the assistant must read
+itself (danger, "不用了") still takes its turn, and a hazard report made while waiting is taken,
+then the wait goes on.
+
 Agent and customer are the demo's: agent01 (林晓) and 张伟 (o_demo_resident_01, 3100000001)."""
 
 from __future__ import annotations
@@ -99,6 +104,55 @@ def test_a_wechat_customer_asks_for_a_person_is_answered_by_one_then_by_the_assi
     assert after.count("这个月电费多少") == 1, "nothing after the release reached the agent"
 
 
+def user_texts(live: LiveStack, sender: str) -> list[str]:
+    """What the assistant's turns read of the sender (the user events of its Rasa tracker)."""
+    answer = httpx.get(f"{live.rasa_url}/conversations/{sender}/tracker", headers=live.rasa_headers, timeout=10)
+    answer.raise_for_status()
+    return [str(e.get("text")) for e in answer.json()["events"] if e.get("event") == "user"]
+
+
+def test_a_hazard_written_while_waiting_is_taken_by_the_assistant_and_the_wait_goes_on(
+    live_stack: LiveStack,
+) -> None:
+    """A passer-by waits for a person, reports a fallen wire meanwhile (the assistant takes it at
+    once, asks where, files it), goes on waiting (messages pass to the person again, silently),
+    then says "不用了" and is the assistant's again."""
+    agent = Agent(live_stack)
+    stranger = "o_e2e_waiting_hazard"
+    chat = f"/sim/wechat/users/{stranger}/send"
+    with agent.console_open():
+        since = say(live_stack, chat, "转人工")
+        wait_for_text(live_stack, stranger, "您前面还有", since)
+        handoff = waiting_for(agent, stranger)
+        try:
+            since = say(live_stack, chat, "人呢")
+            wait_for_text(live_stack, stranger, "已转给人工客服", since)
+            since = say(live_stack, chat, "有根电线断了垂下来了")
+            wait_for_text(live_stack, stranger, "具体位置", since)
+            since = len(records(live_stack))
+            location = {"type": "location", "latitude": 28.71, "longitude": 115.82, "label": "青山县城关镇和平路口"}
+            answer = httpx.post(f"{live_stack.simulator_url}{chat}", params={"wait": "true"}, json=location, timeout=30)
+            assert answer.json()["answer"] == "success"
+            filed = wait_for_text(live_stack, stranger, "紧急抢修工单", since)
+            assert "人工客服马上就来" in filed["content"], "the wait resumes after the hazard"
+            since = say(live_stack, chat, "好的，我在这等着")
+            time.sleep(2)
+            told = [r for r in records(live_stack, to=stranger, since=str(since)) if r.get("api") != "callback"]
+            assert told == [], f"passed on silently once the wait goes on: {told}"
+            since = say(live_stack, chat, "不用了")
+            wait_for_text(live_stack, stranger, "已取消人工服务", since)
+        finally:
+            leave_closed(live_stack, agent, handoff)
+
+    final = agent.call("GET", f"/handoffs/{handoff['id']}")
+    assert final["status"] == "cancelled"
+    relayed = [line["text"] for line in final["transcript"] if line["from"] == "customer"]
+    assert relayed[-2:] == ["人呢", "好的，我在这等着"], final["transcript"]
+    read = user_texts(live_stack, stranger)
+    assert "有根电线断了垂下来了" in read and "不用了" in read, read
+    assert "人呢" not in read and "好的，我在这等着" not in read, f"passed on without a turn: {read}"
+
+
 def talk_with_the_agent(live_stack: LiveStack, agent: Agent, handoff: dict[str, Any], chat: str) -> None:
     """While waiting the customer writes twice; the agent takes them, answers and hands them back."""
     since = say(live_stack, chat, "我家停电两天了，报修了一直没人来")
@@ -115,6 +169,8 @@ def talk_with_the_agent(live_stack: LiveStack, agent: Agent, handoff: dict[str, 
     assert any("电费" in line["text"] for line in detail["transcript"] if line["from"] == "bot"), (
         "the bot's answers before"
     )
+    read = user_texts(live_stack, CUSTOMER)
+    assert "我要转人工" in read and "人呢" not in read, f"passed on without a turn of the assistant: {read}"
 
     since = len(records(live_stack))
     agent.call("POST", f"/handoffs/{handoff['id']}/messages", {"text": "您好，我是客服林晓，马上为您催办抢修。"})

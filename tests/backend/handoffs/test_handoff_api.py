@@ -104,9 +104,16 @@ def test_customer_messages_while_waiting_go_into_the_transcript_once(
     handoff = ask(client, actions_headers)
     path = f"/api/v1/handoffs/{handoff['id']}/customer-messages"
     first = {"text": "我等了好久了", "at": "2026-11-22T10:05:00+08:00"}
-    for body in (first, first, {"text": "家里老人在用制氧机", "at": "2026-11-22T10:06:00+08:00"}):
-        answer = client.post(path, json=body, headers=actions_headers)
-        assert answer.json() == {"status": "waiting"}
+    answers = [
+        client.post(path, json=body, headers=actions_headers).json()
+        for body in (first, first, {"text": "家里老人在用制氧机", "at": "2026-11-22T10:06:00+08:00"})
+    ]
+    # only the first message passed on is acknowledged; the same message again is not a new one
+    assert answers == [
+        {"status": "waiting", "acknowledge": True},
+        {"status": "waiting", "acknowledge": False},
+        {"status": "waiting", "acknowledge": False},
+    ]
     transcript = client.get(f"/api/v1/handoffs/{handoff['id']}", headers=actions_headers).json()["transcript"]
     assert [t["text"] for t in transcript[-2:]] == ["我等了好久了", "家里老人在用制氧机"]
     assert len(transcript) == 5
@@ -177,7 +184,7 @@ def test_a_reply_goes_out_once_and_not_after_release_or_to_another_agents_custom
     answer = client.post(
         f"{base}/customer-messages", json={"text": "谢谢", "at": "2026-11-22T10:09:00+08:00"}, headers=actions_headers
     )
-    assert answer.json() == {"status": "released"}
+    assert answer.json() == {"status": "released", "acknowledge": False}
 
 
 def test_transfer_to_another_agent_and_back_to_the_queue_in_the_first_place(
@@ -224,7 +231,7 @@ def test_cancel_and_close(
     after = {"text": "算了", "at": "2026-11-22T10:09:00+08:00"}
     assert client.post(
         f"/api/v1/handoffs/{first['id']}/customer-messages", json=after, headers=actions_headers
-    ).json() == {"status": "cancelled"}
+    ).json() == {"status": "cancelled", "acknowledge": False}
     second = ask(client, actions_headers)  # a new request after the cancelled one
     assert second["id"] != first["id"] and second["queue_position"] == 1
     client.post(f"/api/v1/handoffs/{second['id']}/claim", json={"agent": "lin"}, headers=lin.headers)

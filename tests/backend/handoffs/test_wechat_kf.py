@@ -107,4 +107,4 @@ def test_the_end_of_the_kf_session_hands_the_customer_back_to_the_assistant(
     second = ask(kf_client, actions_headers, "o_kf_customer_05")
     message = {"text": "还在吗", "at": "2026-11-22T11:00:00+08:00"}
     answer = kf_client.post(f"/api/v1/handoffs/{second['id']}/customer-messages", json=message, headers=actions_headers)
-    assert answer.json() == {"status": "closed"}
+    assert answer.json() == {"status": "closed", "acknowledge": False}
