@@ -2,7 +2,8 @@
 
 Rasa does the understanding (jieba, intents, entities) and carries the conversation; this adapter
 turns the tracker into a `Message` and the remembered `State` (slot `conversation`), runs the turn,
-and hands back what to say (domain responses) and the new state.
+and hands back what to say (domain responses) and the new state. The turn's conversation events go
+to the batcher (actions/outcomes.py), which sends them to the backend later.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import outcomes
 from actions.journal import Keeper
 from clients.backend import BackendClient
 from dialogue import engine, handoff
@@ -67,6 +69,7 @@ class ActionConverse(Action):
         client = BackendClient.from_env()
         state = State.load(tracker.get_slot("conversation"))
         turn = await engine.respond(state, message_of(tracker), client, Keeper(client), history_of(tracker))
+        outcomes.batcher.add(turn.outcomes)
         for say in turn.replies:
             dispatcher.utter_message(response=say.response, **say.params)
         person = handoff.relayed_to(turn.state)

@@ -244,6 +244,12 @@ class BackendClient:
         result: JSON = await self._request("POST", "/notifications", body=notification)
         return result
 
+    # conversation outcomes, for the reports
+    async def conversation_events(self, events: list[JSON]) -> JSON:
+        """Record a batch of conversation events (at most 500); `{recorded, duplicates}`."""
+        result: JSON = await self._request("POST", "/conversation-events/batch", body={"events": events})
+        return result
+
     # handoffs
     async def create_handoff(self, handoff: JSON) -> JSON:
         result: JSON = await self._request("POST", "/handoffs", body=handoff)

@@ -13,6 +13,8 @@ a limit and echoes the request body in its 500 answers. This launcher serves the
   is read (413); a deflate body (Rasa sends one when `COMPRESS_ACTION_SERVER_REQUEST` is set) is
   inflated only up to the same cap; other encodings 415;
 - answers that never carry the request: a short reason, and the action name where Rasa reads it.
+
+When it stops, the conversation events still buffered (actions/outcomes.py) are sent once.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import outcomes
 from connectors import log_masking
 from connectors._ack import read_capped
 from connectors._settings import secret
@@ -74,6 +77,10 @@ def create_app(token: str, package: str = "actions", max_body: int = DEFAULT_MAX
     executor.register_package(package)
     app = Sanic("powerdesk_actions", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = max_body  # every route: nothing larger is ever read
+
+    @app.after_server_stop
+    async def send_buffered_events(_app: Sanic, _loop: object) -> None:
+        await outcomes.batcher.close()
 
     @app.get("/health")
     async def health(_: Request) -> HTTPResponse:

@@ -1,5 +1,6 @@
-"""One turn of a conversation: the message, the remembered state, what the bot says, and the
-services it may use (the backend, speaking for this sender; the journal of promised writes)."""
+"""One turn of a conversation: the message, the remembered state, what the bot says, the
+conversation events it leaves for the reports, and the services it may use (the backend, speaking
+for this sender; the journal of promised writes)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class Turn:
     #: the conversation so far ({"from": "customer" | "bot", "text", "at"}), for a person taking over
     history: list[dict[str, Any]] = field(default_factory=list)
     replies: list[Say] = field(default_factory=list)
+    #: conversation events for the reports (dialogue/outcomes.py), sent later by the caller in batches
+    outcomes: list[dict[str, str]] = field(default_factory=list)
     #: set by a task that ended so that the engine answers what it was started for: the meaning to
     #: answer, and the document (account, QX or YK number) it is about
     then: str | None = None

@@ -29,6 +29,7 @@ from dialogue import (
     hazard,
     identity,
     outage,
+    outcomes,
     prompts,
     repair,
     tickets,
@@ -185,16 +186,20 @@ async def respond(
     journal: WriteJournal,
     history: list[dict[str, Any]] | None = None,
 ) -> Turn:
-    """Answer one message; the returned turn holds what to say and the state to remember."""
+    """Answer one message; the returned turn holds what to say, the state to remember and the
+    conversation events for the reports (`Turn.outcomes`, for the caller to send off the turn)."""
     turn = Turn(message, state, backend.for_sender(message.channel, message.sender_id), journal, history or [])
     state.turn += 1
     if not state.identity.loaded:
         state.identity = await identity.lookup(turn.backend, message.channel, message.sender_id)
+    misunderstood = state.misunderstood
     try:
         await converse(turn)
     except BackendError as exc:  # a failure nothing below handled: say so, keep the conversation usable
         logger.warning("turn failed on the backend: %s", exc)
         turn.say("utter_backend_down")
+        return turn
+    outcomes.note(turn, misunderstood)
     return turn
 
 

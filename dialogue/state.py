@@ -10,6 +10,8 @@
 - `topic`: what the last answer was about (bill, application, outage, ticket) and its keys, so a
   follow-up ("怎么比上月多了", "什么时候能送电", "客户经理") is read in its light.
 - `misunderstood`: consecutive messages nothing understood.
+- `counted_on`: the day (Beijing time) the conversation was last counted as answered by the
+  assistant for the reports (dialogue/outcomes.py).
 """
 
 from __future__ import annotations
@@ -54,12 +56,14 @@ class State:
     topic: dict[str, Any] | None = None
     misunderstood: int = 0
     turn: int = 0
+    counted_on: str | None = None
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> State:
         data = copy.deepcopy(data or {})
         identity = Identity(**data.pop("identity", {}))
-        known = {name: data[name] for name in ("tasks", "parked", "topic", "misunderstood", "turn") if name in data}
+        names = ("tasks", "parked", "topic", "misunderstood", "turn", "counted_on")
+        known = {name: data[name] for name in names if name in data}
         return cls(identity=identity, **known)
 
     def dump(self) -> dict[str, Any]:
@@ -75,6 +79,7 @@ class State:
             "topic": self.topic,
             "misunderstood": self.misunderstood,
             "turn": self.turn,
+            "counted_on": self.counted_on,
         }
 
     # --- tasks ----------------------------------------------------------------------------------

@@ -1,16 +1,24 @@
-"""Recording conversation outcomes, and counting them for the reports."""
+"""Recording conversation outcomes, and counting them for the reports.
+
+Events come in batches from the action servers (`record`): a batch is one INSERT in one
+transaction, and on SQLite it waits for its turn with the other writers (`WriterTurn`) before it
+takes a pooled connection, so that the statistics never compete with repair reports and device
+events for SQLite's lock.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.conversations.models import KINDS, ConversationEvent
 from backend.conversations.schemas import ConversationEventCreate
 from backend.core import clock
+from backend.core.db import writer_turn
 from backend.core.errors import Invalid
 
 _TABLE: Table = ConversationEvent.__table__  # type: ignore[assignment]
@@ -22,13 +30,22 @@ _INSERT_NEW = {
 _FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-def record(session: Session, data: ConversationEventCreate) -> bool:
-    """Store the event; False when it was stored before (a retried post)."""
+def record(factory: sessionmaker[Session], events: Sequence[ConversationEventCreate]) -> int:
+    """Store the events in one transaction; returns how many were new (a retried post, or an event
+    repeated in the batch, is stored once). One event ahead of our clock refuses the whole batch
+    (422 `event_in_future`, `details.index` says which) and nothing is stored."""
     now = clock.now()
-    if data.at > now + _FUTURE_TOLERANCE:
-        raise Invalid("事件时间不能晚于当前时间", code="event_in_future")
-    row = {"sender_id": data.sender_id, "channel": data.channel, "kind": data.kind, "at": data.at, "received_at": now}
-    return session.execute(_INSERT_NEW[session.get_bind().dialect.name], row).scalar() is not None
+    for index, event in enumerate(events):
+        if event.at > now + _FUTURE_TOLERANCE:
+            raise Invalid("事件时间不能晚于当前时间", code="event_in_future", details={"index": index})
+    rows = [
+        {"sender_id": e.sender_id, "channel": e.channel, "kind": e.kind, "at": e.at, "received_at": now} for e in events
+    ]
+    with factory() as session, writer_turn(session.get_bind().engine):
+        statement = _INSERT_NEW[session.get_bind().dialect.name].values(rows)
+        recorded = len(session.execute(statement).all())
+        session.commit()
+    return recorded
 
 
 def counts(session: Session, start: datetime, end: datetime) -> dict[str, int]:

@@ -4,7 +4,8 @@ on a fresh SQLite database.
 `backend` starts the backend once per session on a database with the small demo seed (its fixed
 demo customers have bills and applications); `world` creates a small topology through the
 admin API (a feeder, a grid cell, a transformer, a worker and a bound customer) with codes unique
-to the test, so tests do not depend on each other or on the demo seed.
+to the test, so tests do not depend on each other or on the demo seed. Every test has its own
+batcher of conversation events (`outcome_batcher`), whose task ends with the test.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import outcomes
+from actions.outcomes import OutcomeBatcher
 from scripts.stack import ROOT, Stack, base_env, dev_secrets, free_port
 
 
@@ -72,6 +75,16 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         yield Backend(f"http://127.0.0.1:{port}", env)
     finally:
         stack.stop()
+
+
+@pytest.fixture(autouse=True)
+async def outcome_batcher(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[OutcomeBatcher]:
+    """The action server's batcher of conversation events (actions/outcomes.py) for one test: it
+    sends only when asked (or at 100 events), and what is left is sent when the test ends."""
+    batcher = OutcomeBatcher(every=60)
+    monkeypatch.setattr(outcomes, "batcher", batcher)
+    yield batcher
+    await batcher.close()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ proves. (Whole conversations with the real NLU are in tests/conversations/.)
 - `backend`: the backend on a fresh SQLite database with the small demo seed, once per session.
 - `place`: a fresh grid cell, worker, transformer and bound resident for one test (`Place`).
 - `Chat`: one customer's conversation: `chat.say(text, intent, **entities)` runs a turn and returns
-  what the bot said, as (response, values) pairs; `chat.state` is what it remembers.
+  what the bot said, as (response, values) pairs; `chat.state` is what it remembers, `chat.outcomes`
+  the conversation events its turns left for the reports.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class Chat:
     state: State = field(default_factory=State)
     journal: KeptWrites = field(default_factory=KeptWrites)
     turns: int = 0
+    outcomes: list[dict[str, str]] = field(default_factory=list)
 
     def say(self, text: str, intent: str = "inform", confidence: float = 0.95, **entities: str) -> list[Say]:
         self.turns += 1
@@ -164,6 +166,7 @@ class Chat:
         )
         turn = asyncio.run(engine.respond(self.state, message, self.client, self.journal))
         self.state = turn.state
+        self.outcomes.extend(turn.outcomes)
         return turn.replies
 
     def said(self, text: str, intent: str = "inform", **entities: str) -> list[str]:
