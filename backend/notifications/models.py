@@ -54,8 +54,9 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivery_error: Mapped[str | None] = mapped_column(String(64))
     avoid_channel: Mapped[str | None] = mapped_column(String(16))
-    # Added in 0008: the id of the request that caused the push, logged when it is sent.
-    trace_id: Mapped[str | None] = mapped_column(String(32))
+    # Added in 0008 (64 characters since 0011): the id of the request that caused the push, logged
+    # when it is sent.
+    trace_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class PushContact(Base):

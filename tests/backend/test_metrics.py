@@ -79,9 +79,10 @@ def test_the_request_id_comes_back_and_follows_the_pushes_it_caused(
     client: TestClient, county: County, actions_headers: dict[str, str], session_factory: sessionmaker[Session]
 ) -> None:
     report = {"account_no": county.a2, "channel": "sms", "sender_id": "13800000002", "description": "停电了"}
-    headers = actions_headers | {"Idempotency-Key": "m-2", "X-Request-ID": "wx-msg-4242"}
+    longest = "wx:wx0123456789abcdef:" + "7" * 42  # 64 characters, as long as the backend takes (0011)
+    headers = actions_headers | {"Idempotency-Key": "m-2", "X-Request-ID": longest}
     answer = client.post("/api/v1/repair-reports", json=report, headers=headers)
-    assert answer.headers["X-Request-ID"] == "wx-msg-4242"
+    assert answer.headers["X-Request-ID"] == longest
     ticket_no = answer.json()["ticket_no"]
     with session_factory() as session:
         traces = set(
@@ -89,7 +90,7 @@ def test_the_request_id_comes_back_and_follows_the_pushes_it_caused(
                 select(OutboxMessage.trace_id).where(OutboxMessage.dedup_key.startswith(f"ticket:{ticket_no}:"))
             )
         )
-    assert traces == {"wx-msg-4242"}
+    assert traces == {longest}
     made = client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)  # a malformed id is replaced, never echoed
 
