@@ -3,7 +3,8 @@
 Rasa does the understanding (jieba, intents, entities) and carries the conversation; this adapter
 turns the tracker into a `Message` and the remembered `State` (slot `conversation`), runs the turn,
 and hands back what to say (domain responses) and the new state. The turn's conversation events go
-to the batcher (actions/outcomes.py), which sends them to the backend later.
+to the batcher (actions/outcomes.py), which sends them to the backend later. Its calls to the
+backend carry the message's dedup key (Rasa's `message_id`, the journal's key) as their request id.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import outcomes
 from actions.journal import Keeper
+from clients import request_ids
 from clients.backend import BackendClient
+from connectors import metrics
 from dialogue import engine, handoff
 from dialogue.message import FALLBACK, Message
 from dialogue.state import State
@@ -48,6 +51,12 @@ def message_of(tracker: Tracker) -> Message:
     )
 
 
+def request_id_of(tracker: Tracker) -> str | None:
+    """The request id of the message being answered: its dedup key, which the channel gave Rasa."""
+    key = (tracker.latest_message or {}).get("message_id")
+    return request_ids.of_message(str(key)) if key else None
+
+
 def history_of(tracker: Tracker) -> list[dict[str, Any]]:
     """The conversation so far, for a person who takes it over."""
     lines = []
@@ -66,9 +75,12 @@ class ActionConverse(Action):
         return "action_converse"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[Any]:
-        client = BackendClient.from_env()
+        client = BackendClient.from_env().with_request_id(request_id_of(tracker))
         state = State.load(tracker.get_slot("conversation"))
-        turn = await engine.respond(state, message_of(tracker), client, Keeper(client), history_of(tracker))
+        message = message_of(tracker)
+        if message.intent == FALLBACK:
+            metrics.NLU_FALLBACKS.labels(message.channel).inc()
+        turn = await engine.respond(state, message, client, Keeper(client), history_of(tracker))
         outcomes.batcher.add(turn.outcomes)
         for say in turn.replies:
             dispatcher.utter_message(response=say.response, **say.params)

@@ -4,7 +4,8 @@ A repair report, a complaint or a rating the customer was told is taken is writt
 SQLite file (under `POWERDESK_VAR_DIR`, default `var/`) before the reply is sent. A background task
 of the action server submits what is pending with the same idempotency key until the backend
 accepts it, then has the backend tell the customer the ticket number (`report_queued_ticket`,
-`complaint_queued_ticket`). A write the backend refuses is set aside with an ALERT.
+`complaint_queued_ticket`), each call under the request id of the message that asked for the write
+(its key). A write the backend refuses is set aside with an ALERT.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from clients import request_ids
 from clients.backend import BackendClient, BackendRejected, BackendUnavailable
 
 logger = logging.getLogger(__name__)
@@ -149,7 +151,7 @@ async def submit_pending(journal: Journal, client: BackendClient) -> int:
             journal.mark_submitted(item.key, None)
             continue
         try:
-            result = await submit(client, item)
+            result = await submit(client.with_request_id(request_ids.of_message(item.key)), item)
         except BackendUnavailable as exc:
             logger.info("journal: backend still unavailable (%s)", exc)
             journal.mark_attempt(item.key)

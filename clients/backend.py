@@ -8,7 +8,9 @@ raises one of the exceptions below instead of returning error payloads:
 
 A client made `for_sender(channel, sender_id)` sends `X-PowerDesk-Sender: <channel>:<sender_id>`
 with every request: the backend answers personal data (bills, tickets, applications) only for
-accounts that sender owns or has verified (docs/contracts.md, "Access to personal data").
+accounts that sender owns or has verified (docs/contracts.md, "Access to personal data"). A client
+made `with_request_id(request_id)` sends `X-Request-ID: <request_id>` with every request, and so do
+the clients it makes for a sender (clients/request_ids.py: the message being answered).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import os
 from typing import Any
 
 import aiohttp
+
+from clients import request_ids
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +53,19 @@ class BackendRejected(BackendError):
 
 class BackendClient:
     def __init__(
-        self, base_url: str, token: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, sender: str | None = None
+        self,
+        base_url: str,
+        token: str,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        sender: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         self._root = base_url.rstrip("/")
         self._base = self._root + "/api/v1"
         self._token = token
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._sender = sender
+        self._request_id = request_id
+        self._headers = {"Authorization": f"Bearer {token}", **request_ids.headers(request_id)}
         if sender:
             self._headers[SENDER_HEADER] = sender
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 2.0))
@@ -69,7 +80,12 @@ class BackendClient:
     def for_sender(self, channel: str, sender_id: str) -> BackendClient:
         """The same client, speaking for one customer (or worker) of one channel."""
         return BackendClient(self._root, self._token, self._timeout.total or DEFAULT_TIMEOUT_SECONDS,
-                             sender=f"{channel}:{sender_id}")  # fmt: skip
+                             sender=f"{channel}:{sender_id}", request_id=self._request_id)  # fmt: skip
+
+    def with_request_id(self, request_id: str | None) -> BackendClient:
+        """The same client, sending `request_id` as `X-Request-ID` (none: the backend makes one)."""
+        return BackendClient(self._root, self._token, self._timeout.total or DEFAULT_TIMEOUT_SECONDS,
+                             sender=self._sender, request_id=request_id)  # fmt: skip
 
     async def _request(
         self,

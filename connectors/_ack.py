@@ -4,6 +4,7 @@ rasa server and by the webhook gateway (connectors/gateway.py) that acknowledges
 `CallbackGate.open` (signature, timestamp, AES safe mode, safe XML) → replayed nonce? ack →
 journal the message under its dedup key (a duplicate is acked and dropped) → answer `success`.
 Nothing here touches Redis or the network; what was journalled is for the rasa server to handle.
+Each callback is counted by its outcome (`powerdesk_inbound_messages`, connectors/metrics.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors import metrics
 from connectors._journal import Journal
 from connectors._rejections import RejectionMeter
 from connectors._xml import MAX_BODY_BYTES
@@ -54,19 +56,24 @@ def acknowledge(
         logger.warning("%s callback refused (%s): %s", channel, exc.status, exc.reason)
         if meter is not None:
             meter.refused(exc.reason)
+        metrics.MESSAGES_IN.labels(channel, "refused").inc()
         return Ack(exc.status, exc.reason)
     except Quarantined as exc:
         logger.warning("%s signed but malformed callback quarantined: %s", channel, exc.reason)
         journal.quarantine(channel, exc.reason, body)
+        metrics.MESSAGES_IN.labels(channel, "refused").inc()
         return SUCCESS
     if meter is not None:
         meter.accepted()
     if not journal.first_nonce(channel, inbound.nonce_key):
         logger.warning("%s replayed nonce acked, not processed", channel)
+        metrics.MESSAGES_IN.labels(channel, "duplicate").inc()
         return SUCCESS
     if not journal.accept(inbound.key, channel, inbound.sender, inbound.fields):
         logger.info("%s duplicate %s acked, not processed", channel, inbound.key)
+        metrics.MESSAGES_IN.labels(channel, "duplicate").inc()
         return SUCCESS
+    metrics.MESSAGES_IN.labels(channel, "accepted").inc()
     return Ack(200, "success", inbound)
 
 
@@ -91,6 +98,7 @@ def webhook_blueprint(channel: str, gate: CallbackGate, receive: Receive) -> Blu
     async def post(request: Request) -> HTTPResponse:
         body = await read_capped(request)
         if body is None:
+            metrics.MESSAGES_IN.labels(channel, "refused").inc()
             return response.text("body too large", status=413)
         return receive(query_of(request), body)
 

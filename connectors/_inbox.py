@@ -18,6 +18,9 @@ process lives, and tells the customer once that the answer is delayed (`texts.DE
 (action server unreachable or too slow, backend or Redis down) does not count against the message;
 a failure of the message itself does, and the third one (a crash of the process included)
 quarantines it: state `failed`, an ALERT log line, and an apology to the customer (`texts.APOLOGY`).
+
+Each try runs under the message's request id (clients/request_ids.py), and is counted by its
+outcome, `answered`, `retried` or `quarantined` (connectors/metrics.py).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from redis.exceptions import RedisError
 from sanic import Blueprint
 
-from connectors import rasa_tuning, texts
+from clients import request_ids
+from connectors import metrics, rasa_tuning, texts
 from connectors._journal import Entry, Journal, new_owner
 from connectors._turns import SenderQueues
 from connectors.handoff_relay import HandoffRelay
@@ -164,6 +168,8 @@ class JournalInput(InputChannel):
             self._inflight.discard(key)
 
     async def _try(self, entry: Entry, on_new_message: OnNewMessage) -> None:
+        request_ids.current.set(request_ids.of_message(entry.key))  # this task's own context
+        started = time.perf_counter()
         if entry.attempts > MAX_ATTEMPTS:  # the earlier tries failed on it, or crashed the process
             await self._quarantine(entry)
             return
@@ -178,6 +184,8 @@ class JournalInput(InputChannel):
             await self._failed(entry, exc)
             return
         self.journal.done(entry.key)
+        metrics.TURNS.labels(self.name(), "answered").inc()
+        metrics.TURN_SECONDS.labels(self.name()).observe(time.perf_counter() - started)
 
     async def _failed(self, entry: Entry, exc: Exception) -> None:
         outage = is_outage(exc)
@@ -190,6 +198,7 @@ class JournalInput(InputChannel):
                 return
         delay = retry_delay(entry.failures)
         self.journal.release(entry.key, self.owner, retry_in=delay, counted=not outage)
+        metrics.TURNS.labels(self.name(), "retried").inc()
         await self._tell_delayed(entry)
 
     async def _tell_delayed(self, entry: Entry) -> None:
@@ -206,6 +215,7 @@ class JournalInput(InputChannel):
 
     async def _quarantine(self, entry: Entry) -> None:
         self.journal.give_up(entry.key)
+        metrics.TURNS.labels(self.name(), "quarantined").inc()
         logger.error("ALERT %s message %s quarantined after %s attempts", self.name(), entry.key, entry.attempts)
         try:
             await self.send(entry.sender, texts.APOLOGY, f"chat:{entry.key}:apology")

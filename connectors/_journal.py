@@ -32,6 +32,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,6 +272,17 @@ class Journal:
                 (channel, up_to if up_to is not None else 2**63 - 1),
             ).fetchall()
         return [_entry(r) for r in rows]
+
+    def pending_counts(self, channels: Iterable[str]) -> dict[str, int]:
+        """How many entries of each of `channels` are not yet handled (0 for none)."""
+        wanted = list(channels)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT channel, count(*) FROM inbound WHERE state = 'pending'"
+                f" AND channel IN ({', '.join('?' * len(wanted))}) GROUP BY channel",
+                wanted,
+            ).fetchall()
+        return dict.fromkeys(wanted, 0) | {channel: count for channel, count in rows}
 
     def due(self, channel: str, owner: str) -> list[tuple[str, str, str | None]]:
         """The pending entries `owner` may claim now, oldest first: (key, sender, the dead holder it

@@ -12,7 +12,9 @@ a limit and echoes the request body in its 500 answers. This launcher serves the
 - a body cap (`ACTION_SERVER_MAX_BODY_BYTES`, default 1 MiB) on the declared length and on what
   is read (413); a deflate body (Rasa sends one when `COMPRESS_ACTION_SERVER_REQUEST` is set) is
   inflated only up to the same cap; other encodings 415;
-- answers that never carry the request: a short reason, and the action name where Rasa reads it.
+- answers that never carry the request: a short reason, and the action name where Rasa reads it;
+- `GET /metrics` (Prometheus, open like `/health`: loopback only): each action run counted by
+  action and outcome (`ok`, `rejected`, `unknown`, `failed`) and timed (connectors/metrics.py).
 
 When it stops, the conversation events still buffered (actions/outcomes.py) are sent once.
 """
@@ -24,6 +26,7 @@ import hmac
 import json
 import logging
 import os
+import time
 import zlib
 
 from rasa_sdk.executor import ActionExecutor
@@ -33,7 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions import outcomes
-from connectors import log_masking
+from connectors import log_masking, metrics
 from connectors._ack import read_capped
 from connectors._settings import secret
 
@@ -86,6 +89,11 @@ def create_app(token: str, package: str = "actions", max_body: int = DEFAULT_MAX
     async def health(_: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
 
+    @app.get("/metrics")
+    async def scrape(_: Request) -> HTTPResponse:
+        body, content_type = metrics.exposition()
+        return response.raw(body, content_type=content_type)
+
     @app.get("/actions")
     async def actions(request: Request) -> HTTPResponse:
         problem = _credential_problem(request, token)
@@ -114,16 +122,26 @@ def create_app(token: str, package: str = "actions", max_body: int = DEFAULT_MAX
             call = None
         if not isinstance(call, dict) or not isinstance(call.get("next_action"), str):
             return response.json({"error": "not an action call", "action_name": None}, status=400)
+        name = call["next_action"]
+        started, outcome = time.perf_counter(), "failed"
         try:
             result = await executor.run(call)
+            outcome = "ok"
         except ActionExecutionRejection as exc:
+            outcome = "rejected"
             return response.json({"error": exc.message, "action_name": exc.action_name}, status=400)
         except ActionNotFoundException as exc:
             logger.error("action %s is not registered", exc.action_name)
+            outcome = "unknown"
             return response.json({"error": "unknown action", "action_name": exc.action_name}, status=404)
         except Exception:
-            logger.exception("action %s failed", call["next_action"])
-            return response.json({"error": "action failed", "action_name": call["next_action"]}, status=500)
+            logger.exception("action %s failed", name)
+            return response.json({"error": "action failed", "action_name": name}, status=500)
+        finally:
+            # an unregistered name is the caller's word: one label for all of them
+            label = name if name in executor.actions else "unregistered"
+            metrics.ACTION_RUNS.labels(label, outcome).inc()
+            metrics.ACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
         return response.json(result)
 
     @app.exception(Exception)

@@ -15,6 +15,9 @@ handled when it starts. Delivery reports are handed to the backend from here
 (connectors/sms/reports.py). A rising share of refused callbacks raises an ALERT
 (connectors/_rejections.py). Every body is capped before anything else is read.
 
+`GET /metrics` (Prometheus, not authenticated: loopback only) counts the callbacks by channel and
+outcome, times each acknowledgement, and reads the journal's queue depth (connectors/metrics.py).
+
 Settings are the channels' own (WECHAT_*, WECOM_*, SMS_INBOUND_TOKEN, SMS_ALLOWED_IPS, BACKEND_URL,
 POWERDESK_ACTIONS_TOKEN; see .env.example); no rasa import.
 """
@@ -23,18 +26,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from functools import partial
 
-from sanic import Sanic
+from sanic import Sanic, response
+from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import log_masking
+from connectors import log_masking, metrics
 from connectors._ack import acknowledge, webhook_blueprint
 from connectors._journal import Journal
 from connectors._rejections import RejectionMeter
 from connectors._settings import required, setting
 from connectors.sms.reports import ReportForwarder
-from connectors.sms.webhook import SmsWebhookSettings, sms_blueprint
+from connectors.sms.webhook import REPLIES, REPORTS, SmsWebhookSettings, sms_blueprint
 from connectors.wechat.protocol import CallbackGate
 from connectors.wechat.settings import WeChatSettings
 from connectors.wecom.settings import WeComSettings
@@ -42,6 +47,13 @@ from connectors.wecom.settings import WeComSettings
 DEFAULT_PORT = 5006
 #: the largest body any route reads (the platforms' callbacks are capped lower, at 64 KB)
 MAX_BODY_BYTES = 256 * 1024
+#: the callbacks whose acknowledgement is timed, by the journal channel they feed
+ACK_ROUTES = {
+    "/webhooks/wechat/webhook": "wechat",
+    "/webhooks/wecom/webhook": "wecom",
+    "/webhooks/sms/webhook": REPLIES,
+    "/webhooks/sms/report": REPORTS,
+}
 
 
 def _receive(
@@ -61,6 +73,22 @@ def create_app() -> Sanic:
     forwarder = ReportForwarder(
         journal, setting(None, "BACKEND_URL", "http://127.0.0.1:8000"), required(None, "POWERDESK_ACTIONS_TOKEN")
     )
+    queue = metrics.QueueDepth(journal, ACK_ROUTES.values())
+
+    @app.get("/metrics")
+    async def scrape(_: Request) -> HTTPResponse:
+        body, content_type = metrics.exposition(queue)
+        return response.raw(body, content_type=content_type)
+
+    @app.on_request
+    async def clock_in(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+
+    @app.on_response
+    async def clock_out(request: Request, _: HTTPResponse) -> None:
+        channel = ACK_ROUTES.get(request.path)
+        if channel is not None and request.method == "POST" and hasattr(request.ctx, "started"):
+            metrics.ACK_SECONDS.labels(channel).observe(time.perf_counter() - request.ctx.started)
 
     @app.listener("after_server_start")
     async def start(app: Sanic, _: object) -> None:

@@ -7,7 +7,11 @@ launcher starts the same server (Rasa's own `configure_app` and agent loading) w
 
 - `RASA_API_TOKEN` read from the environment (or `RASA_API_TOKEN_FILE`), at least 16 characters,
   required as `Authorization: Bearer <token>` on every route but the platforms' webhooks (WeChat,
-  WeCom and SMS sign or guard their own, connectors/) and `/`; a `token` query parameter is refused;
+  WeCom and SMS sign or guard their own, connectors/), `/` and `/metrics`; a `token` query parameter
+  is refused;
+- `GET /metrics` (Prometheus: the channels' turns by outcome and their latency, the queue depth of
+  the journal they follow; connectors/metrics.py) open without the token, like `/`: every process
+  listens on 127.0.0.1 and a scraper holds no secret (docs/contracts.md);
 - Rasa's REST channel only with `--enable-rest` (for local use: `make run` and the end-to-end
   tests), and then behind the same token: it lets the caller speak as any sender;
 - a body cap on every route (`RASA_MAX_BODY_BYTES`, default 1 MiB; Sanic's default is 100 MB),
@@ -31,6 +35,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.rest import RestInput
 from rasa.core.run import close_resources, configure_app, create_http_input_channels, load_agent_on_start
 from rasa.core.utils import AvailableEndpoints
@@ -38,7 +43,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import log_masking, rasa_patches
+from connectors import log_masking, metrics, rasa_patches
+from connectors._inbox import JournalInput
+from connectors._journal import Journal
 from connectors._settings import secret
 
 logger = logging.getLogger(__name__)
@@ -48,13 +55,15 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MIN_TOKEN_CHARS = 16
 #: routes that authenticate their callers themselves (signatures, provider secrets)
 SELF_GUARDED = ("/webhooks/wechat/", "/webhooks/wecom/", "/webhooks/sms/")
+#: routes open to anyone on the host: the health page and the metrics
+OPEN = ("/", "/metrics")
 
 
 def token_problem(request: Request, token: str) -> tuple[int, str] | None:
     """Why `request` may not pass (status, reason), or None."""
     if "token" in request.args:
         return 400, "send the API token in the Authorization header, never in the URL"
-    if request.path == "/" or request.path.startswith(SELF_GUARDED):
+    if request.path in OPEN or request.path.startswith(SELF_GUARDED):
         return None
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
@@ -94,6 +103,16 @@ def guard(app: Sanic, token: str, max_body: int) -> None:
     app.register_middleware(check, "request")
 
 
+def serve_metrics(app: Sanic, channels: list[InputChannel]) -> None:
+    """`GET /metrics`: this process's series, and the queue depth of the journal `channels` follow."""
+    queue = metrics.QueueDepth(Journal(), [c.name() for c in channels if isinstance(c, JournalInput)])
+
+    @app.get("/metrics")
+    async def scrape(_: Request) -> HTTPResponse:
+        body, content_type = metrics.exposition(queue)
+        return response.raw(body, content_type=content_type)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="PowerDesk rasa server (Rasa 3.6, token from the environment)")
     parser.add_argument("--model", required=True)
@@ -128,6 +147,7 @@ def main() -> None:
     endpoints = AvailableEndpoints.read_endpoints(args.endpoints)
     app = configure_app(channels, auth_token=None, enable_api=True, port=args.port, endpoints=endpoints)
     guard(app, token, int(os.environ.get("RASA_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES))
+    serve_metrics(app, channels)
     app.register_listener(partial(load_agent_on_start, args.model, endpoints, None), "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
     logger.info("rasa server on http://%s:%s (REST channel %s)", args.host, args.port,

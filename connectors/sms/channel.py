@@ -26,6 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from clients import request_ids
 from connectors import texts
 from connectors._inbox import JournalInput, OnNewMessage
 from connectors._journal import Entry, Journal
@@ -58,7 +59,8 @@ class Subscriptions:
 
     def _call(self, method: str, url: str, body: dict[str, str] | None) -> None:
         try:
-            answer = self._session.request(method, url, json=body, headers=self._headers, timeout=self._timeout)
+            headers = self._headers | request_ids.headers(request_ids.current.get())
+            answer = self._session.request(method, url, json=body, headers=headers, timeout=self._timeout)
         except requests.RequestException as exc:
             raise PushFailed(type(exc).__name__) from exc
         if answer.status_code >= 300:

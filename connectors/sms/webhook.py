@@ -10,6 +10,7 @@ a streamed body of at most 64 KB → the provider's format, item by item (a malf
 quarantined alone, the others are accepted) → each item journalled under its dedup key (a
 repeated push is acked and not processed again) → the provider's acknowledgement, well inside
 Aliyun's 700 ms. Refusals are a 4xx with a short reason that says nothing about the numbers.
+Items are counted by outcome (`powerdesk_inbound_messages`: a push refused whole counts once).
 
 Neither Aliyun nor Tencent signs these pushes. In production Aliyun's replies and reports are
 better pulled from its MNS queue (no inbound endpoint at all); Tencent's are restricted to its
@@ -28,6 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors import metrics
 from connectors._ack import read_capped
 from connectors._journal import Journal
 from connectors._rejections import RejectionMeter
@@ -80,6 +82,7 @@ def _receive(
     if problem is not None:
         logger.warning("SMS %s push from %s refused: %s", channel, ip, problem[1])
         meter.refused(problem[1])
+        metrics.MESSAGES_IN.labels(channel, "refused").inc()
         return _refuse(*problem)
     assert body is not None
     try:
@@ -88,17 +91,22 @@ def _receive(
         logger.warning("SMS %s push from %s refused: %s", channel, ip, exc)
         meter.refused("malformed")
         journal.quarantine(channel, str(exc), body)
+        metrics.MESSAGES_IN.labels(channel, "refused").inc()
         return _refuse(400, "bad request")
     for reason in batch.refused:
         logger.warning("SMS %s push from %s: %s refused, the rest accepted", channel, ip, reason)
         journal.quarantine(channel, reason, body)
+    metrics.MESSAGES_IN.labels(channel, "refused").inc(len(batch.refused) or (0 if batch.accepted else 1))
     if not batch.accepted:
         meter.refused("malformed")
         return _refuse(400, "bad request")
     meter.accepted()
     for item in batch.accepted:
-        if not journal.accept(item.key, channel, item.phone, item.payload()):
+        if journal.accept(item.key, channel, item.phone, item.payload()):
+            metrics.MESSAGES_IN.labels(channel, "accepted").inc()
+        else:
             logger.info("SMS %s %s already received, acked again", channel, item.key)
+            metrics.MESSAGES_IN.labels(channel, "duplicate").inc()
     return response.json(protocol.ack(batch.provider))
 
 

@@ -3,7 +3,9 @@ tell the backend who unfollowed the official account and how WeChat's own custom
 sessions (kf) change.
 
 `POST {BACKEND_URL}/api/v1/notifications` with template `chat_reply` (docs/contracts.md): the
-notifier then tries a template message and SMS. Synchronous; call it from a thread.
+notifier then tries a template message and SMS. Synchronous; call it from a thread (one started
+with `asyncio.to_thread`, so that the request id of the message being handled, `request_ids.current`,
+goes with each call as `X-Request-ID`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+
+from clients import request_ids
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +34,9 @@ class PushPipeline:
         self._timeout = timeout
         self._session = requests.Session()
 
+    def _headers_now(self) -> dict[str, str]:
+        return self._headers | request_ids.headers(request_ids.current.get())
+
     def enqueue_reply(self, recipient: dict[str, str], text: str, dedup_key: str) -> None:
         body: dict[str, Any] = {
             "recipient": recipient,
@@ -38,7 +45,7 @@ class PushPipeline:
             "dedup_key": dedup_key,
         }
         try:
-            response = self._session.post(self._url, json=body, headers=self._headers, timeout=self._timeout)
+            response = self._session.post(self._url, json=body, headers=self._headers_now(), timeout=self._timeout)
         except requests.RequestException as exc:
             raise PushFailed(type(exc).__name__) from exc
         if response.status_code == 409:  # already enqueued under this dedup key
@@ -52,7 +59,7 @@ class PushPipeline:
         url = self._followers_url + quote(openid, safe="")
         try:
             response = self._session.put(
-                url, json={"following": following}, headers=self._headers, timeout=self._timeout
+                url, json={"following": following}, headers=self._headers_now(), timeout=self._timeout
             )
         except requests.RequestException as exc:
             raise PushFailed(type(exc).__name__) from exc
@@ -69,7 +76,9 @@ class PushPipeline:
         else:
             body["kf_account"] = fields.get("KfAccount", "")
         try:
-            response = self._session.post(self._kf_events_url, json=body, headers=self._headers, timeout=self._timeout)
+            response = self._session.post(
+                self._kf_events_url, json=body, headers=self._headers_now(), timeout=self._timeout
+            )
         except requests.RequestException as exc:
             raise PushFailed(type(exc).__name__) from exc
         if response.status_code >= 300:

@@ -164,9 +164,11 @@ def make_tracker(
     channel: str = "wechat",
     ranking: list[dict[str, Any]] | None = None,
     history: list[dict[str, Any]] | None = None,
+    message_id: str | None = None,
 ) -> Tracker:
     """A tracker as the rasa server sends it to the action server for one user message."""
     latest = {
+        "message_id": message_id or secrets.token_hex(16),
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
         "intent_ranking": ranking or [{"name": intent, "confidence": 1.0}],

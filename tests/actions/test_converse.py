@@ -2,12 +2,16 @@
 
 What the adapter must carry across: the message as the NLU read it (without its fallback pseudo
 intent), the channel and sender, the remembered state between turns, and every response by name
-with its values (all of which the domain must define)."""
+with its values (all of which the domain must define); the message's key as the request id of its
+calls to the backend, and the messages the NLU did not understand counted."""
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
 from typing import Any
 
+from prometheus_client import REGISTRY
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.converse import ActionConverse, history_of, message_of
@@ -80,3 +84,28 @@ async def test_every_response_it_sends_is_in_the_domain(world: World, domain: di
         dispatcher, state = await run(make_tracker(world.openid, text, intent, conversation=state), domain)
         sent += responses(dispatcher)
     assert sent and set(sent) <= known, set(sent) - known
+
+
+async def test_its_calls_to_the_backend_carry_the_message_key_as_the_request_id(
+    world: World, actions_env: Backend, domain: dict[str, Any]
+) -> None:
+    """The backend stores the key with the pushes the request causes (`trace_id`): a WeChat message's
+    key, 38 characters, names the ticket's pushes."""
+    key = f"wx:wx{secrets.token_hex(8)}:{secrets.randbelow(9 * 10**15) + 10**15}"
+    _, state = await run(make_tracker(world.openid, "家里停电了", "report_outage"), domain)
+    dispatcher, _ = await run(make_tracker(world.openid, "1", "affirm", conversation=state, message_id=key), domain)
+    assert responses(dispatcher)[0] == "utter_report_ticket_created"
+    with sqlite3.connect(actions_env.env["DATABASE_URL"].removeprefix("sqlite:///")) as db:
+        traced = db.execute("SELECT dedup_key FROM outbox_message WHERE trace_id = ?", (key,)).fetchall()
+    assert traced and all(dedup_key.startswith("ticket:QX") for (dedup_key,) in traced), traced
+
+
+async def test_a_message_the_nlu_did_not_understand_is_counted(world: World, domain: dict[str, Any]) -> None:
+    def fallbacks() -> float:
+        return REGISTRY.get_sample_value("powerdesk_nlu_fallbacks_total", {"channel": "sms"}) or 0.0
+
+    before = fallbacks()
+    await run(make_tracker(world.openid, "呜啦啦", "report_outage", channel="sms"), domain)
+    assert fallbacks() == before
+    await run(make_tracker(world.openid, "呜啦啦", "nlu_fallback", channel="sms"), domain)
+    assert fallbacks() == before + 1

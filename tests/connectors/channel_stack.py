@@ -5,8 +5,8 @@ fixture bot (`fixture_bot/`, trained once per session in seconds, so the tests e
 channel, not the NLU); the simulator (in-process) as the WeChat/WeCom API and platform side;
 a small action server whose one action answers after a configurable delay (a slow turn); and a
 stand-in for the backend's `POST /api/v1/notifications`, `PUT …/wechat-followers/{openid}` and
-`POST /api/v1/handoffs/wechat-kf-events` that records the pushes, follow changes and kf session
-events it is given.
+`POST /api/v1/handoffs/wechat-kf-events` that records the pushes (with their `X-Request-ID`),
+follow changes and kf session events it is given.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def seed_journal(var_dir: Path, settings: SimulatorSettings) -> None:
 class Recorded:
     pushes: list[dict[str, Any]] = field(default_factory=list)
     push_auth: list[str] = field(default_factory=list)
+    #: each push's `X-Request-ID`, by its dedup key
+    push_request_ids: dict[str, str | None] = field(default_factory=dict)
     follows: list[tuple[str, bool]] = field(default_factory=list)
     kf_events: list[dict[str, Any]] = field(default_factory=list)
     action_delay: float = 0.0
@@ -68,7 +70,9 @@ def backend_app(recorded: Recorded) -> FastAPI:
     @app.post("/api/v1/notifications")
     async def notifications(request: Request) -> JSONResponse:
         recorded.push_auth.append(request.headers.get("authorization", ""))
-        recorded.pushes.append(await request.json())
+        push = await request.json()
+        recorded.push_request_ids[push["dedup_key"]] = request.headers.get("x-request-id")
+        recorded.pushes.append(push)
         return JSONResponse({"id": len(recorded.pushes), "status": "pending"}, status_code=201)
 
     @app.put("/api/v1/notifications/wechat-followers/{openid}", status_code=204)

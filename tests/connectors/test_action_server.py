@@ -1,6 +1,6 @@
 """The action server launcher (connectors/action_server.py) as a real bot-env process: only the rasa
 server's credential opens it, nothing is read before that check, bodies and inflated bodies are
-capped, and no answer echoes the request."""
+capped, no answer echoes the request, and each action run is counted in `/metrics`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from scripts.stack import BOT_BIN, Stack, base_env, free_port
+from tests.support.scrape import scrape, value
 
 TOKEN = "action-server-test-token-0123456789"
 SECRET_MARKER = "13800138009-in-the-tracker"
@@ -108,6 +109,27 @@ def test_a_failing_action_answers_without_echoing_the_request(server: ActionServ
     assert garbage.status_code == 400 and SECRET_MARKER not in garbage.text
     unknown = httpx.post(f"{server.url}/webhook", json=action_call("action_nope", []), headers=bearer(TOKEN))
     assert unknown.status_code == 404
+
+
+def test_action_runs_are_counted_by_action_and_outcome_and_timed(server: ActionServer) -> None:
+    """`/metrics` is open like `/health` (loopback only); a refused caller runs no action and counts
+    none; an unregistered name is one label, whatever the caller sent."""
+    before = scrape(server.url)
+    runs = (("action_read_account", 200), ("action_fail", 500), ("action_made_up_01", 404))
+    for action, status in runs:
+        answer = httpx.post(f"{server.url}/webhook", json=action_call(action, []), headers=bearer(TOKEN), timeout=10)
+        assert answer.status_code == status
+    assert httpx.post(f"{server.url}/webhook", json=action_call("action_fail", []), timeout=10).status_code == 401
+    after = scrape(server.url)
+    counted = "powerdesk_action_runs_total"
+    for action, outcome in (("action_read_account", "ok"), ("action_fail", "failed"), ("unregistered", "unknown")):
+        assert (
+            value(after, counted, action=action, outcome=outcome)
+            == value(before, counted, action=action, outcome=outcome) + 1
+        ), (action, outcome)
+    assert not any(dict(labels).get("action") == "action_made_up_01" for _, labels in after)
+    timed = "powerdesk_action_duration_seconds_count"
+    assert value(after, timed, action="action_fail") == value(before, timed, action="action_fail") + 1
 
 
 def test_it_listens_on_loopback_only(server: ActionServer) -> None:

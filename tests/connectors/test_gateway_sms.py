@@ -1,7 +1,7 @@
 """The webhook gateway (connectors/gateway.py) as a real bot-env process taking the SMS providers'
 pushes: a header secret (never the URL), per-item acceptance of batches, body caps, delivery reports
-handed to the backend even after it was down, and the ALERT on a rising share of refused callbacks
-(RELIABILITY rows 33-35, 51)."""
+handed to the backend even after it was down, the ALERT on a rising share of refused callbacks
+(RELIABILITY rows 33-35, 51), and the callbacks counted in its `/metrics`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from scripts.stack import BOT_BIN, Stack, base_env, free_port
+from tests.support.scrape import scrape, value
 from tests.support.servers import serve
 
 TOKEN = "sms-inbound-test-token-0123456789"
@@ -144,3 +145,31 @@ def test_it_listens_on_loopback_only(gateway: Gateway) -> None:
         c.laddr.ip for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == gateway.port
     }
     assert listening == {"127.0.0.1"}
+
+
+def test_callbacks_are_counted_by_outcome_and_timed_and_the_queue_depth_is_read_at_each_scrape(
+    gateway: Gateway,
+) -> None:
+    """`/metrics` (open: loopback only): one new reply, the provider's repeat of it and a refused push
+    are one of each outcome; every acknowledgement is timed; the queue depth is the journal's."""
+    before = scrape(gateway.url)
+    url = f"{gateway.url}/webhooks/sms/webhook"
+    push = [dict(ITEM, sequence_id=801)]
+    assert httpx.post(url, json=push, headers=HEADER, timeout=5).status_code == 200
+    assert httpx.post(url, json=push, headers=HEADER, timeout=5).status_code == 200
+    assert httpx.post(url, json=push, headers={"X-Sms-Inbound-Token": "x" * 32}, timeout=5).status_code == 401
+    after = scrape(gateway.url)
+    for outcome in ("accepted", "duplicate", "refused"):
+        counted = "powerdesk_inbound_messages_total"
+        assert (
+            value(after, counted, channel="sms", outcome=outcome)
+            == value(before, counted, channel="sms", outcome=outcome) + 1
+        ), outcome
+    timed = "powerdesk_ack_duration_seconds_count"
+    assert value(after, timed, channel="sms") == value(before, timed, channel="sms") + 3
+    ((pending,),) = gateway.journal("SELECT count(*) FROM inbound WHERE channel = 'sms' AND state = 'pending'")
+    assert pending >= 1 and value(after, "powerdesk_inbound_queue_depth", channel="sms") == pending
+    depth = {
+        dict(labels)["channel"]: v for (name, labels), v in after.items() if name == "powerdesk_inbound_queue_depth"
+    }
+    assert depth.keys() == {"wechat", "wecom", "sms", "sms_report"} and depth["wecom"] == 0

@@ -262,6 +262,24 @@ def test_row26_outside_48h_the_reply_goes_to_the_push_pipeline(live: ChannelStac
     assert [r["errcode"] for r in live.records("custom_send", "o_late_user_01")] == [45015]
 
 
+def test_a_reply_handed_to_the_push_pipeline_carries_its_message_key_as_the_request_id(live: ChannelStack) -> None:
+    """The push's `X-Request-ID` is the journal key of the message it answers (`wx:<appid>:<MsgId>`),
+    so the backend stores it as the outbox row's trace_id (docs/contracts.md)."""
+    httpx.put(f"{live.simulator_url}/sim/wechat/users/o_traced_user_01/window",
+              json={"last_message_hours_ago": 49}, timeout=5)  # fmt: skip
+    xml = wechat_xml(UserAction(type="text", content="电费"), "o_traced_user_01", "gh")
+    msg_id = xml.split("<MsgId>", 1)[1].split("</MsgId>", 1)[0]
+    url, body = live.wechat_peer.signed_request(xml)
+    post(live, url, body)
+    deadline = time.monotonic() + 15
+    while not live.pushes_for({"wechat_openid": "o_traced_user_01"}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (push,) = live.pushes_for({"wechat_openid": "o_traced_user_01"})
+    key = f"wx:{live.settings.wechat_app_id}:{msg_id}"
+    assert push["dedup_key"] == f"chat:{key}"
+    assert live.recorded.push_request_ids[push["dedup_key"]] == key
+
+
 def test_row27_the_sixth_reply_in_a_window_goes_to_the_push_pipeline(live: ChannelStack) -> None:
     user_says(live, "o_chatty_user_01", "电费")  # opens the window (5 slots)
     live.wait_for("custom_send", "o_chatty_user_01")

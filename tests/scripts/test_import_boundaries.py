@@ -69,6 +69,7 @@ def test_every_connectors_module_that_imports_rasa_or_sanic_is_bot_runtime() -> 
         ("backend/core/errors.py", "import connectors.wechat.channel", "The app env"),
         ("connectors/wechat/crypto.py", "import sanic", "Platform protocol"),
         ("actions/session.py", "import backend.core.db", "Actions, the dialogue"),
+        ("connectors/gateway.py", "import backend.core.metrics", "The connectors meet the backend"),
     ],
 )
 def test_a_crossing_is_caught(tmp_path: Path, module: str, line: str, contract: str) -> None:
