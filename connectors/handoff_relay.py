@@ -14,7 +14,8 @@ Everything else takes the assistant's turn, whose dialogue passes the message on
 (slower): no mark, a message the assistant must read (cancel, restart, danger; the hazard it then
 asks about is its task on the table, so the mark goes until the hand-off is on the table again), a
 hand-off that has ended (the mark goes: the assistant answers from now on), and any failure of
-Redis or the backend. A mark is a hint; the backend's status of the hand-off decides.
+Redis or the backend. A mark is a hint; the backend's status of the hand-off decides. The post
+carries the message's request id (`request_ids.current`, set by the channel for each try).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
+from clients import request_ids
 from clients.backend import BackendClient, BackendError, BackendRejected
 from dialogue.handoff import RELAY_PAYLOAD, passes_straight
 from dialogue.message import Message
@@ -89,7 +91,8 @@ class HandoffRelay:
             return None
         at = datetime.now(timezone.utc).isoformat()
         try:
-            result = await self.backend.handoff_message(handoff_id, message.bare, at)
+            backend = self.backend.with_request_id(request_ids.current.get())
+            result = await backend.handoff_message(handoff_id, message.bare, at)
         except BackendRejected as exc:  # the hand-off is gone
             logger.info("hand-off %s takes no messages (%s)", handoff_id, exc.code)
             result = {"status": "ended"}
