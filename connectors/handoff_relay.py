@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from clients import request_ids
 from clients.backend import BackendClient, BackendError, BackendRejected
+from connectors import metrics
 from dialogue.handoff import RELAY_PAYLOAD, passes_straight
 from dialogue.message import Message
 
@@ -102,6 +103,7 @@ class HandoffRelay:
         if result.get("status") not in OPEN:
             await self._mark(channel, sender, None)
             return None
+        metrics.RELAYED.labels(channel).inc()
         return self.acknowledgement if result.get("acknowledge") else ""
 
     async def after_turn(self, channel: str, sender: str, marked: int | None, messages: list[dict[str, Any]]) -> None:

@@ -8,6 +8,7 @@ prefixed `powerdesk_`; each process serves them at `/metrics` (docs/contracts.md
   `retried`: failed and released for another try, `quarantined`) and time the tries that answered;
 - the action server counts and times each action run by action and outcome; the conversation
   action counts the messages the NLU did not understand (intent `nlu_fallback`);
+- the rasa server's channels count the messages passed straight to a person (connectors/handoff_relay.py);
 - the gateway and the rasa server read the inbound queue depth (pending journal entries, by
   channel) from the journal at each scrape (`QueueDepth`).
 
@@ -42,6 +43,11 @@ TURN_SECONDS = Histogram(
     "Time of a try that answered a message: the turn and the hand-over of its reply",
     ["channel"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 45),
+)
+RELAYED = Counter(
+    "powerdesk_handoff_relayed",
+    "Messages of customers handed to a person passed straight to them, without a turn, by channel",
+    ["channel"],
 )
 NLU_FALLBACKS = Counter("powerdesk_nlu_fallbacks", "Messages the NLU did not understand, by channel", ["channel"])
 ACTION_RUNS = Counter("powerdesk_action_runs", "Custom action runs, by action and outcome", ["action", "outcome"])

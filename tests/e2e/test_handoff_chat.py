@@ -111,6 +111,15 @@ def user_texts(live: LiveStack, sender: str) -> list[str]:
     return [str(e.get("text")) for e in answer.json()["events"] if e.get("event") == "user"]
 
 
+def relayed(live: LiveStack) -> float:
+    """The rasa server's count of WeChat messages passed straight to a person (its /metrics)."""
+    scrape = httpx.get(f"{live.rasa_url}/metrics", timeout=10).text
+    for line in scrape.splitlines():
+        if line.startswith('powerdesk_handoff_relayed_total{channel="wechat"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def test_a_hazard_written_while_waiting_is_taken_by_the_assistant_and_the_wait_goes_on(
     live_stack: LiveStack,
 ) -> None:
@@ -119,6 +128,7 @@ def test_a_hazard_written_while_waiting_is_taken_by_the_assistant_and_the_wait_g
     then says "不用了" and is the assistant's again."""
     agent = Agent(live_stack)
     stranger = "o_e2e_waiting_hazard"
+    relayed_before = relayed(live_stack)
     chat = f"/sim/wechat/users/{stranger}/send"
     with agent.console_open():
         since = say(live_stack, chat, "转人工")
@@ -146,11 +156,12 @@ def test_a_hazard_written_while_waiting_is_taken_by_the_assistant_and_the_wait_g
 
     final = agent.call("GET", f"/handoffs/{handoff['id']}")
     assert final["status"] == "cancelled"
-    relayed = [line["text"] for line in final["transcript"] if line["from"] == "customer"]
-    assert relayed[-2:] == ["人呢", "好的，我在这等着"], final["transcript"]
+    passed = [line["text"] for line in final["transcript"] if line["from"] == "customer"]
+    assert passed[-2:] == ["人呢", "好的，我在这等着"], final["transcript"]
     read = user_texts(live_stack, stranger)
     assert "有根电线断了垂下来了" in read and "不用了" in read, read
     assert "人呢" not in read and "好的，我在这等着" not in read, f"passed on without a turn: {read}"
+    assert relayed(live_stack) - relayed_before == 2, "the rasa server counts what it passed straight on"
 
 
 def talk_with_the_agent(live_stack: LiveStack, agent: Agent, handoff: dict[str, Any], chat: str) -> None:
