@@ -6,10 +6,12 @@ notifiers running it at the same moment still enqueue each push once.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,8 +47,23 @@ def pushes(factory: sessionmaker[Session], template: str) -> dict[str, OutboxMes
         return {row.dedup_key: row for row in rows}
 
 
+def every_day_worked(directory: Path) -> Path:
+    """A holiday table (WORKING_CALENDAR_FILE) that works every day from 60 days ago to 60 days ahead.
+
+    A stage limit counts working days, and on a Saturday morning no stage of a few working days is
+    inside its warning window (one entered on Friday ends on Monday, its warning on Sunday): a test
+    that needs one now, whatever the day it runs, counts with this table.
+    """
+    today = clock.local_today()
+    table = {"workdays": [(today + timedelta(days=n)).isoformat() for n in range(-60, 61)]}
+    path = directory / "every-day-worked.json"
+    path.write_text(json.dumps(table), encoding="utf-8")
+    return path
+
+
 def stage_in_warning(session: Session, settings: Settings, number: str) -> None:
-    """Move the application's current stage back so that now is past its warning, before its deadline."""
+    """Move the application's current stage back so that now is past its warning, before its deadline
+    (`settings` counting with `every_day_worked`, so that such a start exists on any day)."""
     limits = applications.Limits.of(settings)
     app = applications.get_application(session, number)
     stage = session.scalars(select(ApplicationStage).where(ApplicationStage.application_id == app.id)).one()
@@ -117,9 +134,11 @@ def test_two_notifiers_running_the_checks_at_once_enqueue_each_push_once(
     settings: Settings,
     county: County,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """Both runs find the same rows not yet reminded or warned before either commits: the outbox's
     and the service-standard events' unique keys let one of them through."""
+    settings = settings.model_copy(update={"working_calendar_file": every_day_worked(tmp_path)})
     with session_factory() as session, session.begin():
         number = applications.create_application(
             session,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +31,7 @@ from backend.outages.schemas import OutageCreate
 from backend.topology import service as topology
 from backend.topology.schemas import FeederCreate, GridCellCreate, TransformerCreate
 from tests.backend.conftest import TOKENS
-from tests.backend.test_reminders import stage_in_warning
+from tests.backend.test_reminders import every_day_worked, stage_in_warning
 from tests.notifier.conftest import gateway_stats, wait_for
 
 
@@ -86,9 +87,10 @@ def test_every_domain_job_runs_at_the_interval_of_its_notifier_setting(db) -> No
     }
 
 
-def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
-    """A customer with a bill just past its due date, and an application at risk; their dedup keys."""
-    settings = Settings(database_url=url, **TOKENS)  # type: ignore[arg-type]
+def seed_reminders(factory: sessionmaker[Session], url: str, calendar: Path) -> tuple[str, str]:
+    """A customer with a bill just past its due date, and an application at risk (counted with the
+    holiday table `calendar`, as the notifiers must count); their dedup keys."""
+    settings = Settings(database_url=url, working_calendar_file=calendar, **TOKENS)  # type: ignore[arg-type]
     today = clock.local_today()
     period = f"{today:%Y-%m}"
     while billing.due_date_of(period) >= today:
@@ -132,12 +134,15 @@ def seed_reminders(factory: sessionmaker[Session], url: str) -> tuple[str, str]:
     )
 
 
-def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> None:
+def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers, tmp_path: Path) -> None:
     url, factory = db
-    keys = seed_reminders(factory, url)
+    calendar = every_day_worked(tmp_path)
+    keys = seed_reminders(factory, url, calendar)
     sms_before = gateway_stats(sim)["accepted"]
     for _ in range(2):
-        notifiers.start(NOTIFIER_REMINDER_SECONDS="0.2", ARREARS_REMINDER_DAYS="31")
+        notifiers.start(
+            NOTIFIER_REMINDER_SECONDS="0.2", ARREARS_REMINDER_DAYS="31", WORKING_CALENDAR_FILE=str(calendar)
+        )
 
     def sent() -> set[str]:
         with factory() as session:
@@ -157,13 +162,15 @@ def test_two_notifier_processes_send_each_reminder_once(db, sim, notifiers) -> N
     assert (stats["accepted"] - sms_before, stats["duplicates"]) == (3, 0)  # the bill notice and both reminders
 
 
-def test_two_notifier_processes_start_an_outage_at_its_time_and_apply_a_device_event_once(db, sim, notifiers) -> None:
+def test_two_notifier_processes_start_an_outage_at_its_time_and_apply_a_device_event_once(
+    db, sim, notifiers, tmp_path: Path
+) -> None:
     """The lifecycle and device-event jobs in two real notifier processes: an announced outage
     starting in two seconds becomes active and its customer gets the 停电开始 SMS once; a device event
     the backend stored is applied by one of them: the transformer's suspected fault, its customer
     told once before asking."""
     url, factory = db
-    seed_reminders(factory, url)  # the topology: F1, C1, T1 and customer 1000000001
+    seed_reminders(factory, url, every_day_worked(tmp_path))  # the topology: F1, C1, T1 and customer 1000000001
     with factory() as session, session.begin():
         topology.create_transformer(
             session, TransformerCreate(code="T2", name="T2台区", feeder_code="F1", grid_cell_code="C1")
