@@ -49,7 +49,7 @@ from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
-from backend.notifications.templates import Rendered, render
+from backend.notifications.templates import TEMPLATES, Rendered, render
 from backend.scheduled import JOBS
 from connectors import log_masking
 from connectors.sms.aliyun import AliyunSms
@@ -92,6 +92,15 @@ def quiet_hours_end(moment: datetime, end: Any) -> datetime:
     if target <= local:
         target += timedelta(days=1)
     return target
+
+
+def settled(row: OutboxMessage) -> dict[str, Any]:
+    """What else a push's row changes in the write that marks it sent or given up: the secret params
+    it no longer needs (a bind code) are masked."""
+    template = TEMPLATES.get(row.template)
+    if template is None or not template.secret:
+        return {}
+    return {"params": template.without_secrets(row.params)}
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
@@ -250,7 +259,7 @@ class Notifier:
             rendered, merged = self._compose(session, row)
         except (DomainError, KeyError, ValueError) as exc:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
-            claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500])
+            claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500], **settled(row))
             return
         unreachable = dict(known.unreachable or {}) if known else {}
         if row.avoid_channel:  # a delivery report said it did not arrive that way
@@ -262,7 +271,7 @@ class Notifier:
             preferred=known.preferred_channel if known else None,
         )
         if not channels:
-            claims.finish(session, row.id, token, status="dead", last_error="no reachable channel")
+            claims.finish(session, row.id, token, status="dead", last_error="no reachable channel", **settled(row))
             logger.warning("push %s dead: no reachable channel", row.dedup_key)
             return
         out_id = f"pd{row.id}"
@@ -331,7 +340,7 @@ class Notifier:
             written = claims.finish(
                 session, row.id, token, status="sent", channel=outcome.channel,
                 provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
-                last_error=None,
+                last_error=None, **settled(row),
             )  # fmt: skip
             for other in merged:
                 other.status, other.channel, other.sent_at, other.merged_into_id = (
@@ -350,7 +359,9 @@ class Notifier:
             return
         attempts = row.attempts + 1
         if outcome.status == "failed" or attempts >= self.settings.notifier_max_attempts:
-            claims.finish(session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error)
+            claims.finish(
+                session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error, **settled(row)
+            )
             logger.error("ALERT push %s dead after %s attempt(s): %s", row.dedup_key, attempts, outcome.error)
             return
         delay = backoff_seconds(
