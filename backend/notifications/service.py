@@ -16,6 +16,7 @@ from backend.core import clock
 from backend.core.errors import Conflict, Invalid
 from backend.core.masking import mask_phone
 from backend.customers import service as customers
+from backend.notifications import failures
 from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
 from backend.notifications.outbox import enqueue, recipient_key
 from backend.notifications.templates import TEMPLATES
@@ -120,7 +121,7 @@ def record_deliveries(session: Session, reports: Sequence[Any], *, now: datetime
         if row.status != "sent" or row.channel != "sms" or row.avoid_channel is not None:
             continue
         row.avoid_channel, row.delivery_error = "sms", report.code or "undelivered"
-        row.last_error = f"sms not delivered: {report.code}"[:500]
+        row.last_error = f"{failures.UNDELIVERED_SMS}: {report.code}"[:500]
         applied += 1
         template = TEMPLATES.get(row.template)
         if template is not None and template.secret:

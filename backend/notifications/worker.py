@@ -43,8 +43,8 @@ from backend.core.metrics import JOB_RUNS, PUSH_SECONDS, PUSHES, serve
 from backend.core.redis import connect
 from backend.core.scheduling import Job
 from backend.monitoring import DatabaseCollector
-from backend.notifications import claims, service
-from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
+from backend.notifications import claims, failures, service
+from backend.notifications.channels import SMS, Outcome, Senders, deliver, not_planned, plan
 from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
@@ -116,7 +116,8 @@ class Claimed:
     row: OutboxMessage
     recipient: Recipient
     known: PushContact | None
-    sms_blocked: bool
+    #: why the recipient's phone may get no SMS for this push (opt_out | blacklist | invalid), None when it may
+    sms_block: str | None
 
 
 @dataclass(frozen=True)
@@ -193,15 +194,12 @@ class Notifier:
         recipients = resolve_all(session, rows)
         known = service.contacts(session, {r.key for r in recipients})
         blocks = service.sms_blocks(session, {r.phone for r in recipients if r.phone})
-        return [
-            Claimed(
-                row,
-                recipient,
-                known.get(recipient.key),
-                not service.sms_allowed(blocks.get(recipient.phone or ""), urgent=row.urgent),
-            )
-            for row, recipient in zip(rows, recipients, strict=True)
-        ]
+        claimed = []
+        for row, recipient in zip(rows, recipients, strict=True):
+            block = blocks.get(recipient.phone or "")
+            allowed = service.sms_allowed(block, urgent=row.urgent)
+            claimed.append(Claimed(row, recipient, known.get(recipient.key), None if allowed else block))
+        return claimed
 
     def _wait(self) -> None:
         timeout = self.settings.notifier_poll_seconds
@@ -259,7 +257,8 @@ class Notifier:
             rendered, merged = self._compose(session, row)
         except (DomainError, KeyError, ValueError) as exc:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
-            claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500], **settled(row))
+            why = f"{failures.COMPOSE}: {exc}"[:500]
+            claims.finish(session, row.id, token, status="dead", last_error=why, **settled(row))
             return
         unreachable = dict(known.unreachable or {}) if known else {}
         if row.avoid_channel:  # a delivery report said it did not arrive that way
@@ -267,12 +266,14 @@ class Notifier:
         channels = plan(
             recipient,
             unreachable=unreachable,
-            sms_blocked=claimed.sms_blocked,
+            sms_blocked=claimed.sms_block is not None,
             preferred=known.preferred_channel if known else None,
         )
+        ruled_out = not_planned(recipient, unreachable=unreachable, sms_block=claimed.sms_block)
         if not channels:
-            claims.finish(session, row.id, token, status="dead", last_error="no reachable channel", **settled(row))
-            logger.warning("push %s dead: no reachable channel", row.dedup_key)
+            why = failures.unreachable(ruled_out)
+            claims.finish(session, row.id, token, status="dead", last_error=why, **settled(row))
+            logger.warning("push %s dead: %s", row.dedup_key, why)
             return
         out_id = f"pd{row.id}"
         if row.sending_channel is not None:  # an earlier holder died mid-send: did it reach the provider?
@@ -280,7 +281,7 @@ class Notifier:
             if found is not None:
                 self._record(session, row, token, found, merged, recipient.phone, now, known)
                 return
-        outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id)
+        outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id, ruled_out=ruled_out)
         self._record(session, row, token, outcome, merged, recipient.phone, now, known)
 
     def _reconcile(self, row: OutboxMessage, phone: str | None, channels: list[str], out_id: str) -> Outcome | None:

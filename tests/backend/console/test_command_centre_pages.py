@@ -1,10 +1,10 @@
 """The command centre's pages in headless Chromium (Debian's `chromium` + Playwright), against a real
 backend on loopback with the test county seeded: a dispatcher signs in and lands on 调度监控, which
 shows the open tickets, the feeder outage in the outage colour and the suspected fault in its own,
-the workers' load, and follows a new repair ticket live; 报表 shows the day's figures per grid cell,
-the weekly ranking, and downloads the workbook. The charts' library (ECharts, 1 MB) is loaded once, when
-调度监控 first opens: an agent's pages never ask for it. Screenshots are kept under the test's tmp dir (their
-paths are printed)."""
+the workers' load, a push given up with its reason in plain Chinese, and follows a new repair ticket
+live; 报表 shows the day's figures per grid cell, the weekly ranking, and downloads the workbook. The
+charts' library (ECharts, 1 MB) is loaded once, when 调度监控 first opens: an agent's pages never ask
+for it. Screenshots are kept under the test's tmp dir (their paths are printed)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core import clock
 from backend.core.config import Settings
 from backend.main import create_app
+from backend.notifications import failures
+from backend.notifications.models import OutboxMessage
 from backend.outages import service as outages
 from backend.outages.models import Outage
 from backend.outages.schemas import OutageCreate
@@ -43,7 +45,8 @@ OUTAGE_COLOUR = "#c53030"
 SUSPECTED_COLOUR = "#dd6b20"
 #: words of the API that must never reach the page's text
 INTERNAL = re.compile(r"\b(received|dispatched|accepted|arrived|suspected|active|restored|arrival|restoration|"
-                      r"reports|device|dispatcher|customer|worker|null|undefined|NaN|None|true|false)\b")  # fmt: skip
+                      r"reports|device|dispatcher|customer|worker|null|undefined|NaN|None|true|false|"
+                      r"no reachable channel|unfollowed|opted_out)\b")  # fmt: skip
 
 
 @dataclass
@@ -127,6 +130,9 @@ def test_a_dispatcher_watches_the_live_view_and_it_follows_a_new_report(
 ) -> None:
     from playwright.sync_api import expect
 
+    with running.factory() as session, session.begin():  # a push the notifier gave up: WeChat unfollowed, no SMS
+        why = failures.unreachable({"wechat_cs": "unfollowed", "wechat_template": "unfollowed", "sms": "opted_out"})
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == 1).values(status="dead", last_error=why))
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -161,6 +167,10 @@ def test_a_dispatcher_watches_the_live_view_and_it_follows_a_new_report(
     cells = page.locator("#live-cell-rows tr")
     expect(cells.nth(0)).to_contain_text("城关一网格")
     expect(cells.nth(0).locator("td").nth(1)).to_have_text("2")
+    dead = page.locator("#live-dead-rows tr")
+    expect(dead).to_have_count(1)
+    expect(dead.nth(0)).to_contain_text("用户已取消关注公众号；用户已退订短信")
+    expect(page.locator("#live-dead .value")).to_have_text("1")
     workers = page.locator("#live-worker-rows")
     expect(workers).to_contain_text("网格员W1")
     expect(workers).to_contain_text("网格员S1（组长）")

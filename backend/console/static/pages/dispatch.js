@@ -240,10 +240,12 @@
       el("td", {}, w.load_pct === null ? "—" : `${w.load_pct}%`))) : empty(5, "当前没有在岗网格员"));
   }
 
+  /* Each failed push with its reason in plain words (backend/notifications/failures.py); the
+   * platforms' own error text stays out of the page (admins read it in GET /api/v1/notifications). */
   function showDeadLetters(dead) {
     fill(parts.deadRows, dead.latest.length ? dead.latest.map((d) => el("tr", {},
       el("td", {}, Console.time(d.created_at)), el("td", {}, label("recipient", d.recipient)),
-      el("td", {}, String(d.attempts)), el("td", {}, d.last_error || "未知原因"))) : empty(4, "没有发送失败的推送"));
+      el("td", {}, String(d.attempts)), el("td", {}, d.reason))) : empty(4, "没有发送失败的推送"));
   }
 
   Console.register({
