@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
 from backend.customers.models import Customer
+from backend.notifications import failures
 from backend.notifications.models import OutboxMessage
 from backend.outages import service as outages
 from backend.outages.models import Outage, OutageScope, OutageSubscription
@@ -337,6 +338,7 @@ def _dead_letters(session: Session) -> dict[str, Any]:
                 "recipient": "customer" if row.customer_id else "worker" if row.worker_id else "staff",
                 "attempts": row.attempts,
                 "last_error": row.last_error,
+                "reason": failures.reason(row.last_error),
                 "created_at": outages.iso(row.created_at),
             }
             for row in latest

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
+from backend.notifications import failures
 from backend.notifications.recipients import Recipient
 from backend.notifications.templates import Rendered
 from connectors.sms.client import SmsClient, mask_phone
@@ -82,9 +83,31 @@ def plan(recipient: Recipient, *, unreachable: dict[str, str], sms_blocked: bool
     return [channel for channel in order if channel not in unreachable]
 
 
-def deliver(senders: Senders, recipient: Recipient, rendered: Rendered, channels: list[str], out_id: str) -> Outcome:
-    outcome = Outcome("failed", error="no reachable channel")
+def not_planned(recipient: Recipient, *, unreachable: dict[str, str], sms_block: str | None) -> dict[str, str]:
+    """Why `plan` leaves out the recipient's channels (causes of `failures.CAUSES`), named in the
+    `last_error` of a push that no channel takes."""
+    causes = {channel: failures.cause_of(text) for channel, text in unreachable.items()}
+    # SMS is remembered unreachable (by `deliver`) only for an opt-out or an invalid number.
+    if recipient.phone and (sms_block is not None or causes.get(SMS) == "rejected"):
+        causes[SMS] = "invalid_number" if sms_block == "invalid" else "opted_out"
+    if not (recipient.phone or recipient.wechat_openid or recipient.wecom_user_id):
+        causes["none"] = "no_address"
+    return causes
+
+
+def deliver(
+    senders: Senders,
+    recipient: Recipient,
+    rendered: Rendered,
+    channels: list[str],
+    out_id: str,
+    ruled_out: dict[str, str] | None = None,
+) -> Outcome:
+    """Try `channels` in order; `ruled_out` (channel → cause) says why the others were not planned,
+    for the `last_error` of a push that none took."""
+    outcome = Outcome("failed")
     temporary: list[str] = []
+    causes = dict(ruled_out or {})  # why each channel did not take the push, tried or not
     for channel in channels:
         try:
             msg_id = _send(senders, channel, recipient, rendered, out_id, outcome)
@@ -92,15 +115,18 @@ def deliver(senders: Senders, recipient: Recipient, rendered: Rendered, channels
             return _merge(outcome, Outcome("defer", channel, error=f"rate_limited: {exc}", retry_after=exc.retry_after))
         except (OutsideWindow, QuotaExceeded) as exc:
             outcome.window_closed = True
+            causes[channel] = "outside_window"
             logger.info("%s to %s refused (%s): next channel", channel, _who(recipient), exc.errcode)
             continue
         except (Unfollowed, InvalidOpenId) as exc:
             for lost in (WECOM,) if channel == WECOM else (WECHAT_CS, WECHAT_TEMPLATE):
                 outcome.unreachable[lost] = str(exc)
+            causes[channel] = failures.cause_of(str(exc))
             logger.info("%s: %s unreachable (%s)", channel, _who(recipient), exc.errcode)
             continue
         except UserRefused as exc:
             outcome.unreachable[channel] = str(exc)
+            causes[channel] = "refused"
             continue
         except TokenQuotaExhausted as exc:
             logger.error("ALERT WeChat daily API quota used up (%s): sending by SMS", exc)
@@ -109,18 +135,22 @@ def deliver(senders: Senders, recipient: Recipient, rendered: Rendered, channels
         except (SmsOptedOut, SmsInvalidNumber) as exc:
             outcome.sms_block = "opt_out" if isinstance(exc, SmsOptedOut) else "invalid"
             outcome.unreachable[SMS] = str(exc)
+            causes[SMS] = "opted_out" if isinstance(exc, SmsOptedOut) else "invalid_number"
             continue
         except (PlatformError, SmsError) as exc:
             if getattr(exc, "retryable", False):
                 temporary.append(f"{channel}: {exc}")
             else:
+                causes[channel] = "rejected"
                 logger.warning("%s refused the push to %s for good: %s", channel, _who(recipient), exc)
             continue
         if msg_id is None:
+            causes[channel] = "outside_window" if channel == WECHAT_CS and outcome.window_closed else "not_configured"
             continue
         return _merge(outcome, Outcome("sent", channel, provider_msg_id=msg_id))
     if temporary:
         return _merge(outcome, Outcome("retry", error="; ".join(temporary)[:500]))
+    outcome.error = failures.unreachable(causes)
     return outcome
 
 

@@ -16,6 +16,7 @@ from backend.core import clock
 from backend.core.errors import Conflict, Invalid
 from backend.core.masking import mask_phone
 from backend.customers import service as customers
+from backend.notifications import failures
 from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
 from backend.notifications.outbox import enqueue, recipient_key
 from backend.notifications.templates import TEMPLATES
@@ -101,8 +102,10 @@ def record_deliveries(session: Session, reports: Sequence[Any], *, now: datetime
 
     A delivered SMS gets `delivered_at`. An SMS that did not arrive is sent again, at once, by the
     recipient's other channels (a WeChat template message when they follow the account): the row goes
-    back to pending with `avoid_channel = "sms"`; with no other channel it ends dead. Repeated and
-    late reports change nothing (a push is re-sent once)."""
+    back to pending with `avoid_channel = "sms"`; with no other channel it ends dead. A push whose
+    secret params were masked once it was sent (a bind code) cannot go out again: it ends dead at
+    once, and the customer asks for a new code. Repeated and late reports change nothing (a push is
+    re-sent once)."""
     moment = now or clock.now()
     applied = resent = unknown = 0
     for report in reports:
@@ -117,9 +120,16 @@ def record_deliveries(session: Session, reports: Sequence[Any], *, now: datetime
             continue
         if row.status != "sent" or row.channel != "sms" or row.avoid_channel is not None:
             continue
-        row.status, row.avoid_channel, row.delivery_error = "pending", "sms", report.code or "undelivered"
-        row.next_attempt_at, row.last_error = moment, f"sms not delivered: {report.code}"[:500]
+        row.avoid_channel, row.delivery_error = "sms", report.code or "undelivered"
+        row.last_error = f"{failures.UNDELIVERED_SMS}: {report.code}"[:500]
         applied += 1
+        template = TEMPLATES.get(row.template)
+        if template is not None and template.secret:
+            row.status = "dead"
+            logger.warning("push %s: SMS to %s not delivered (%s), not sent again: its secret is masked",
+                           row.dedup_key, mask_phone(report.phone), report.code)  # fmt: skip
+            continue
+        row.status, row.next_attempt_at = "pending", moment
         resent += 1
         logger.warning("push %s: SMS to %s not delivered (%s), sent again by another channel",
                        row.dedup_key, mask_phone(report.phone), report.code)  # fmt: skip

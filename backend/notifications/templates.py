@@ -10,7 +10,9 @@ A template key (docs/contracts.md) names one `PushTemplate`:
 - `params`: the variable names, in the order an SMS provider with positional variables
   (Tencent) receives them;
 - `asks`: the question the push asks its recipient ("restore_check": 回复1已来电，2仍未来电;
-  "rating": 回复1-5打分), recorded as a prompt with it (outbox.py) so that a bare digit is understood.
+  "rating": 回复1-5打分), recorded as a prompt with it (outbox.py) so that a bare digit is understood;
+- `secret`: params the push needs only until it is sent or given up (a one-time code): the notifier
+  masks them in the outbox in the write that records the outcome (`without_secrets`).
 
 Times may be passed as ISO 8601 strings or datetimes; they are shown as "今天14:30",
 "明天09:00" or "11月25日09:00" in Asia/Shanghai; dates alone (due dates) as "11月25日".
@@ -26,6 +28,8 @@ from typing import Any
 from backend.core.clock import LOCAL_ZONE, now
 
 TEMPLATE_VALUE_MAX = 20
+#: what a secret param becomes once its push is sent or given up
+SECRET_MASK = "******"
 SMS_VARIABLE_MAX = 35
 #: free-text variables of the notifier's own templates, held to the provider's 500-character maximum
 _LONG_PARAMS = {"text": 300, "latest": 60, "items": 300}
@@ -63,6 +67,11 @@ class PushTemplate:
     number_param: str | None = None
     when_param: str | None = None
     asks: str | None = None
+    secret: tuple[str, ...] = ()
+
+    def without_secrets(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with the secret ones masked, for the outbox row of a push that no longer needs them."""
+        return {name: SECRET_MASK if name in self.secret else value for name, value in params.items()}
 
 
 @dataclass(frozen=True)
@@ -82,9 +91,10 @@ def _t(
     number: str | None = None,
     when: str | None = None,
     asks: str | None = None,
+    secret: tuple[str, ...] = (),
 ) -> PushTemplate:
     names = tuple(dict.fromkeys(re.findall(r"{(\w+)}", (sms or text) + text)))
-    return PushTemplate(key, title, text, sms or text, names, number, when, asks)
+    return PushTemplate(key, title, text, sms or text, names, number, when, asks, secret)
 
 
 # fmt: off
@@ -407,6 +417,7 @@ TEMPLATES: dict[str, PushTemplate] = {
             "您正在把户号{account_masked}绑定到微信，验证码{code}，{minutes}分钟内有效。如非本人操作请忽略，切勿把验证码告诉他人。",
             "验证码{code}，用于绑定户号{account_masked}，{minutes}分钟内有效，切勿告诉他人。",
             number="code",
+            secret=("code",),
         ),
         _t(
             "binding_added",

@@ -43,13 +43,13 @@ from backend.core.metrics import JOB_RUNS, PUSH_SECONDS, PUSHES, serve
 from backend.core.redis import connect
 from backend.core.scheduling import Job
 from backend.monitoring import DatabaseCollector
-from backend.notifications import claims, service
-from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
+from backend.notifications import claims, failures, service
+from backend.notifications.channels import SMS, Outcome, Senders, deliver, not_planned, plan
 from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
-from backend.notifications.templates import Rendered, render
+from backend.notifications.templates import TEMPLATES, Rendered, render
 from backend.scheduled import JOBS
 from connectors import log_masking
 from connectors.sms.aliyun import AliyunSms
@@ -94,6 +94,15 @@ def quiet_hours_end(moment: datetime, end: Any) -> datetime:
     return target
 
 
+def settled(row: OutboxMessage) -> dict[str, Any]:
+    """What else a push's row changes in the write that marks it sent or given up: the secret params
+    it no longer needs (a bind code) are masked."""
+    template = TEMPLATES.get(row.template)
+    if template is None or not template.secret:
+        return {}
+    return {"params": template.without_secrets(row.params)}
+
+
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff with jitter: between half and all of base·2^(attempts-1), capped."""
     delay = min(cap, base * 2 ** max(attempts - 1, 0))
@@ -107,7 +116,8 @@ class Claimed:
     row: OutboxMessage
     recipient: Recipient
     known: PushContact | None
-    sms_blocked: bool
+    #: why the recipient's phone may get no SMS for this push (opt_out | blacklist | invalid), None when it may
+    sms_block: str | None
 
 
 @dataclass(frozen=True)
@@ -184,15 +194,12 @@ class Notifier:
         recipients = resolve_all(session, rows)
         known = service.contacts(session, {r.key for r in recipients})
         blocks = service.sms_blocks(session, {r.phone for r in recipients if r.phone})
-        return [
-            Claimed(
-                row,
-                recipient,
-                known.get(recipient.key),
-                not service.sms_allowed(blocks.get(recipient.phone or ""), urgent=row.urgent),
-            )
-            for row, recipient in zip(rows, recipients, strict=True)
-        ]
+        claimed = []
+        for row, recipient in zip(rows, recipients, strict=True):
+            block = blocks.get(recipient.phone or "")
+            allowed = service.sms_allowed(block, urgent=row.urgent)
+            claimed.append(Claimed(row, recipient, known.get(recipient.key), None if allowed else block))
+        return claimed
 
     def _wait(self) -> None:
         timeout = self.settings.notifier_poll_seconds
@@ -250,7 +257,8 @@ class Notifier:
             rendered, merged = self._compose(session, row)
         except (DomainError, KeyError, ValueError) as exc:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
-            claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500])
+            why = f"{failures.COMPOSE}: {exc}"[:500]
+            claims.finish(session, row.id, token, status="dead", last_error=why, **settled(row))
             return
         unreachable = dict(known.unreachable or {}) if known else {}
         if row.avoid_channel:  # a delivery report said it did not arrive that way
@@ -258,12 +266,14 @@ class Notifier:
         channels = plan(
             recipient,
             unreachable=unreachable,
-            sms_blocked=claimed.sms_blocked,
+            sms_blocked=claimed.sms_block is not None,
             preferred=known.preferred_channel if known else None,
         )
+        ruled_out = not_planned(recipient, unreachable=unreachable, sms_block=claimed.sms_block)
         if not channels:
-            claims.finish(session, row.id, token, status="dead", last_error="no reachable channel")
-            logger.warning("push %s dead: no reachable channel", row.dedup_key)
+            why = failures.unreachable(ruled_out)
+            claims.finish(session, row.id, token, status="dead", last_error=why, **settled(row))
+            logger.warning("push %s dead: %s", row.dedup_key, why)
             return
         out_id = f"pd{row.id}"
         if row.sending_channel is not None:  # an earlier holder died mid-send: did it reach the provider?
@@ -271,7 +281,7 @@ class Notifier:
             if found is not None:
                 self._record(session, row, token, found, merged, recipient.phone, now, known)
                 return
-        outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id)
+        outcome = deliver(self.senders, recipient, rendered, channels, out_id=out_id, ruled_out=ruled_out)
         self._record(session, row, token, outcome, merged, recipient.phone, now, known)
 
     def _reconcile(self, row: OutboxMessage, phone: str | None, channels: list[str], out_id: str) -> Outcome | None:
@@ -331,7 +341,7 @@ class Notifier:
             written = claims.finish(
                 session, row.id, token, status="sent", channel=outcome.channel,
                 provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
-                last_error=None,
+                last_error=None, **settled(row),
             )  # fmt: skip
             for other in merged:
                 other.status, other.channel, other.sent_at, other.merged_into_id = (
@@ -350,7 +360,9 @@ class Notifier:
             return
         attempts = row.attempts + 1
         if outcome.status == "failed" or attempts >= self.settings.notifier_max_attempts:
-            claims.finish(session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error)
+            claims.finish(
+                session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error, **settled(row)
+            )
             logger.error("ALERT push %s dead after %s attempt(s): %s", row.dedup_key, attempts, outcome.error)
             return
         delay = backoff_seconds(

@@ -82,7 +82,9 @@ def test_the_overview_shows_what_the_dispatchers_need_now(
     workers = {w["code"]: w for w in live["workers"]}
     assert (workers["W1"]["open_tasks"], workers["W1"]["capacity"], workers["W1"]["load_pct"]) == (2, 2, 100.0)
     assert workers["W3"]["open_tasks"] == 1 and workers["W3"]["grid_cell_name"] == "城关二网格"
-    assert live["dead_letters"]["count"] == 1 and live["dead_letters"]["latest"][0]["last_error"] == "sms: 拒收"
+    (dead,) = live["dead_letters"]["latest"]
+    assert live["dead_letters"]["count"] == 1 and dead["last_error"] == "sms: 拒收"
+    assert dead["reason"] == "多次重试仍未发出（短信平台暂时无法发送）"
     assert live["storm"]["reports_last_minute"] == 0 and live["storm"]["storm"] is False
 
     frozen.at("2026-11-03T11:05:00")  # A2's deadline at 11:30 is now within half an hour

@@ -13,7 +13,9 @@
  *   });
  *
  * add its <script> to index.html, and register its topics on the server. The shell shows a page
- * only to the roles it names (the API checks the same roles again).
+ * only to the roles it names (the API checks the same roles again). A large library only some pages
+ * use (the charts' ECharts) is not in index.html: the page asks for it when it opens, with
+ * `Console.script(src)`, which adds its <script> once and resolves when it has run.
  *
  * Everything people typed is shown with textContent (Console.el never parses HTML), so no message
  * can run script in an agent's page.
@@ -181,6 +183,25 @@ const Console = (() => {
       tone.start();
       tone.stop(audio.currentTime + 0.4);
     } catch (error) { /* no sound available: the badge still shows */ }
+  }
+
+  /* --- scripts loaded on first need ------------------------------------------------------------ */
+
+  const scripts = new Map();  // src → the promise of its one <script>
+  /* Load a script of this backend's (the page's Content-Security-Policy admits no other) once; a
+   * failed load is forgotten, so the next page that opens asks again. */
+  function script(src) {
+    if (!scripts.has(src)) {
+      scripts.set(src, new Promise((resolve, reject) => {
+        const node = el("script", {
+          src,
+          onload: resolve,
+          onerror: () => { scripts.delete(src); node.remove(); reject(new Error(`${src} could not be loaded`)); },
+        });
+        document.head.appendChild(node);
+      }));
+    }
+    return scripts.get(src);
   }
 
   /* --- the API -------------------------------------------------------------------------------- */
@@ -367,7 +388,7 @@ const Console = (() => {
   document.addEventListener("DOMContentLoaded", start);
 
   return {
-    register, api, el, fill, ask, toast, badge, chime, label, labels, time, duration, since, openLive,
+    register, api, el, fill, ask, toast, badge, chime, label, labels, time, duration, since, openLive, script,
     SignedOut, ApiError,
     get me() { return me; },
     canTake: () => me && ["agent", "supervisor", "admin"].includes(me.staff.role),

@@ -2,8 +2,9 @@
  * of backend/live/service.py, read again by the stream every two seconds): open tickets by status
  * and grid cell, outages and the customers they cover, the feeders and their transformers coloured
  * by outage state, deadlines about to break and broken, workers on duty, the storm indicator and
- * the pushes that failed for good. Charts are Apache ECharts (vendor/echarts), drawn on canvas;
- * every figure a chart shows is also in a table or a line of text next to it. */
+ * the pushes that failed for good. Charts are Apache ECharts (vendor/echarts), drawn on canvas and
+ * loaded when the page first opens (no other page needs them); every figure a chart shows is also in
+ * a table or a line of text next to it, so the page works before and without them. */
 "use strict";
 
 (() => {
@@ -11,13 +12,23 @@
   const COLOURS = { outage: "#c53030", suspected: "#dd6b20", restored: "#2f855a", normal: "#8fa3b8" };
   const STATUSES = ["received", "dispatched", "accepted", "arrived"];
   const HISTORY = 60;  // points of the report-rate line (one per update, about two minutes)
+  const ECHARTS = "/console/static/vendor/echarts/echarts.min.js";
   let parts = null;
-  let charts = {};
+  let charts = null;  // once ECharts has loaded: {status, rate, grid}
+  let latest = null;  // the last overview shown, drawn again when the charts arrive
   let rates = [];  // [[time label, reports in the last minute, usual per minute], ...]
 
-  function chart(node) {
-    if (typeof echarts === "undefined") return null;  // the page still works without its charts
-    return echarts.init(node, null, { renderer: "canvas" });
+  const chart = (node) => echarts.init(node, null, { renderer: "canvas" });
+
+  function loadCharts() {
+    const mounted = parts;
+    Console.script(ECHARTS).then(() => {
+      if (parts !== mounted) return;  // the page was left meanwhile
+      charts = { status: chart(parts.statusChart), rate: chart(parts.rateChart), grid: chart(parts.gridChart) };
+      if (latest) draw(latest);
+    }, () => {
+      if (parts === mounted) Console.toast("图表未能加载，各项数据请看下方表格", true);
+    });
   }
 
   function section(title, ...children) {
@@ -58,17 +69,20 @@
       section("时限预警", deadlineTable, parts.lastHour),
       el("div", { class: "charts" }, section("各网格在办工单", cellTable), section("在岗网格员", workerTable)),
       section("发送失败的推送", deadTable)));
-    charts = { status: chart(parts.statusChart), rate: chart(parts.rateChart), grid: chart(parts.gridChart) };
+    charts = null;
+    latest = null;
     rates = [];
     window.addEventListener("resize", resize);
+    loadCharts();
   }
 
-  function resize() { for (const c of Object.values(charts)) if (c) c.resize(); }
+  function resize() { if (charts) for (const c of Object.values(charts)) c.resize(); }
 
   function unmount() {
     window.removeEventListener("resize", resize);
-    for (const c of Object.values(charts)) if (c) c.dispose();
-    charts = {};
+    if (charts) for (const c of Object.values(charts)) c.dispose();
+    charts = null;
+    latest = null;
     parts = null;
   }
 
@@ -98,41 +112,52 @@
       figure("live-rate", `${storm.reports_last_minute}次/分`, storm.storm ? "报修激增" : "报修速率", storm.storm),
       figure("live-dead", String(data.dead_letters.count), "推送失败", data.dead_letters.count > 0));
     fill(parts.updated, `数据更新于 ${Console.time(data.at)}（每2秒刷新）`);
-    showStatuses(data.tickets);
-    showRate(data.at, storm);
-    showGrid(data.grid);
+    latest = data;
+    rates.push([clockTime.format(new Date(data.at)), storm.reports_last_minute, storm.usual_per_minute]);
+    if (rates.length > HISTORY) rates.shift();
+    showCells(data.tickets);
+    showStorm(storm);
+    showGridSummary(data.grid);
+    if (charts) draw(data);
     showOutages(outages);
     showDeadlines(data.deadlines);
     showWorkers(data.workers);
     showDeadLetters(data.dead_letters);
   }
 
-  function showStatuses(tickets) {
-    if (charts.status) {
-      charts.status.setOption({
-        animation: false,
-        grid: { left: 40, right: 16, top: 16, bottom: 28 },
-        xAxis: { type: "category", data: STATUSES.map((s) => label("ticketStatus", s)) },
-        yAxis: { type: "value", minInterval: 1 },
-        tooltip: { trigger: "axis", renderMode: "richText" },
-        series: [{ type: "bar", name: "在办工单", data: STATUSES.map((s) => tickets.by_status[s] || 0),
-                   itemStyle: { color: "#1f5f9e" }, label: { show: true, position: "top" } }],
-      });
-    }
+  function draw(data) {
+    drawStatuses(data.tickets);
+    drawRate(data.storm);
+    drawGrid(data.grid);
+  }
+
+  function drawStatuses(tickets) {
+    charts.status.setOption({
+      animation: false,
+      grid: { left: 40, right: 16, top: 16, bottom: 28 },
+      xAxis: { type: "category", data: STATUSES.map((s) => label("ticketStatus", s)) },
+      yAxis: { type: "value", minInterval: 1 },
+      tooltip: { trigger: "axis", renderMode: "richText" },
+      series: [{ type: "bar", name: "在办工单", data: STATUSES.map((s) => tickets.by_status[s] || 0),
+                 itemStyle: { color: "#1f5f9e" }, label: { show: true, position: "top" } }],
+    });
+  }
+
+  function showCells(tickets) {
     fill(parts.cellRows, tickets.by_grid_cell.length ? tickets.by_grid_cell.map((cell) => el("tr", {},
       el("td", {}, cell.name), el("td", {}, String(cell.open)),
       STATUSES.map((s) => el("td", {}, String(cell.by_status[s] || 0))))) : empty(6, "当前没有在办工单"));
   }
 
-  function showRate(at, storm) {
-    rates.push([clockTime.format(new Date(at)), storm.reports_last_minute, storm.usual_per_minute]);
-    if (rates.length > HISTORY) rates.shift();
+  function showStorm(storm) {
     const usual = storm.usual_per_minute;
     fill(parts.storm, storm.storm
       ? `报修激增：近1分钟${storm.reports_last_minute}次，是平时（每分钟${usual}次）的${storm.ratio === null ? "多" : storm.ratio}倍`
       : `近1分钟报修${storm.reports_last_minute}次，平时每分钟${usual}次`);
     parts.storm.className = storm.storm ? "note alarm-text" : "note";
-    if (!charts.rate) return;
+  }
+
+  function drawRate(storm) {
     charts.rate.setOption({
       animation: false,
       grid: { left: 40, right: 16, top: 24, bottom: 28 },
@@ -149,31 +174,32 @@
     });
   }
 
-  function showGrid(feeders) {
+  function drawGrid(feeders) {
     const node = (item, children) => ({
       name: item.name, value: label("gridState", item.state), state: item.state,
       itemStyle: { color: COLOURS[item.state], borderColor: COLOURS[item.state] },
       label: { color: item.state === "normal" ? "#3e4c59" : COLOURS[item.state] },
       children,
     });
-    if (charts.grid) {
-      const transformers = feeders.reduce((n, f) => n + f.transformers.length, 0);
-      parts.gridChart.classList.toggle("huge", transformers > 40);
-      charts.grid.resize();
-      charts.grid.setOption({
-        animation: false,
-        tooltip: { renderMode: "richText", formatter: (p) => `${p.name}：${p.value}` },
-        series: [{
-          type: "tree", orient: "LR", top: 8, bottom: 8, left: 80, right: 120, symbol: "circle", symbolSize: 12,
-          initialTreeDepth: -1, expandAndCollapse: false, roam: false,
-          label: { position: "left", verticalAlign: "middle", align: "right", fontSize: 12 },
-          leaves: { label: { position: "right", align: "left" } },
-          lineStyle: { color: "#cbd2d9" },
-          data: [{ name: "配电网", itemStyle: { color: "#1f5f9e" }, value: "",
-                   children: feeders.map((f) => node(f, f.transformers.map((t) => node(t)))) }],
-        }],
-      }, { replaceMerge: ["series"] });
-    }
+    const transformers = feeders.reduce((n, f) => n + f.transformers.length, 0);
+    parts.gridChart.classList.toggle("huge", transformers > 40);
+    charts.grid.resize();
+    charts.grid.setOption({
+      animation: false,
+      tooltip: { renderMode: "richText", formatter: (p) => `${p.name}：${p.value}` },
+      series: [{
+        type: "tree", orient: "LR", top: 8, bottom: 8, left: 80, right: 120, symbol: "circle", symbolSize: 12,
+        initialTreeDepth: -1, expandAndCollapse: false, roam: false,
+        label: { position: "left", verticalAlign: "middle", align: "right", fontSize: 12 },
+        leaves: { label: { position: "right", align: "left" } },
+        lineStyle: { color: "#cbd2d9" },
+        data: [{ name: "配电网", itemStyle: { color: "#1f5f9e" }, value: "",
+                 children: feeders.map((f) => node(f, f.transformers.map((t) => node(t)))) }],
+      }],
+    }, { replaceMerge: ["series"] });
+  }
+
+  function showGridSummary(feeders) {
     const troubled = [];
     for (const f of feeders) {
       if (f.state !== "normal") troubled.push([f.state, `${f.name}（全线）`]);
@@ -214,10 +240,12 @@
       el("td", {}, w.load_pct === null ? "—" : `${w.load_pct}%`))) : empty(5, "当前没有在岗网格员"));
   }
 
+  /* Each failed push with its reason in plain words (backend/notifications/failures.py); the
+   * platforms' own error text stays out of the page (admins read it in GET /api/v1/notifications). */
   function showDeadLetters(dead) {
     fill(parts.deadRows, dead.latest.length ? dead.latest.map((d) => el("tr", {},
       el("td", {}, Console.time(d.created_at)), el("td", {}, label("recipient", d.recipient)),
-      el("td", {}, String(d.attempts)), el("td", {}, d.last_error || "未知原因"))) : empty(4, "没有发送失败的推送"));
+      el("td", {}, String(d.attempts)), el("td", {}, d.reason))) : empty(4, "没有发送失败的推送"));
   }
 
   Console.register({
