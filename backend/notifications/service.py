@@ -16,6 +16,8 @@ from backend.core import clock
 from backend.core.errors import Conflict, Invalid
 from backend.core.masking import mask_phone
 from backend.customers import service as customers
+from backend.notifications import outbox
+from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
 from backend.notifications.outbox import enqueue, recipient_key
 from backend.notifications.templates import TEMPLATES
@@ -115,10 +117,9 @@ def record_deliveries(session: Session, reports: Sequence[Any], *, now: datetime
                 row.delivered_at = moment
                 applied += 1
             continue
-        if row.status != "sent" or row.channel != "sms" or row.avoid_channel is not None:
+        if row.status != OutboxStatus.sent.value or row.channel != "sms" or row.avoid_channel is not None:
             continue
-        row.status, row.avoid_channel, row.delivery_error = "pending", "sms", report.code or "undelivered"
-        row.next_attempt_at, row.last_error = moment, f"sms not delivered: {report.code}"[:500]
+        outbox.send_again_avoiding(row, "sms", code=report.code, at=moment)
         applied += 1
         resent += 1
         logger.warning("push %s: SMS to %s not delivered (%s), sent again by another channel",

@@ -43,8 +43,9 @@ from backend.core.metrics import JOB_RUNS, PUSH_SECONDS, PUSHES, serve
 from backend.core.redis import connect
 from backend.core.scheduling import Job
 from backend.monitoring import DatabaseCollector
-from backend.notifications import claims, service
+from backend.notifications import claims, outbox, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, plan
+from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
@@ -177,7 +178,11 @@ class Notifier:
         rows = list(
             session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token, OutboxMessage.status == "pending")
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.claim_token == token,
+                    OutboxMessage.status == OutboxStatus.pending.value,
+                )
                 .order_by(OutboxMessage.id)
             )
         )
@@ -250,7 +255,7 @@ class Notifier:
             rendered, merged = self._compose(session, row)
         except (DomainError, KeyError, ValueError) as exc:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
-            claims.finish(session, row.id, token, status="dead", last_error=f"compose: {exc}"[:500])
+            outbox.dead(session, row.id, token, error=f"compose: {exc}"[:500])
             return
         unreachable = dict(known.unreachable or {}) if known else {}
         if row.avoid_channel:  # a delivery report said it did not arrive that way
@@ -262,7 +267,7 @@ class Notifier:
             preferred=known.preferred_channel if known else None,
         )
         if not channels:
-            claims.finish(session, row.id, token, status="dead", last_error="no reachable channel")
+            outbox.dead(session, row.id, token, error="no reachable channel")
             logger.warning("push %s dead: no reachable channel", row.dedup_key)
             return
         out_id = f"pd{row.id}"
@@ -328,19 +333,10 @@ class Notifier:
                 max((moment - row.next_attempt_at).total_seconds(), 0)
             )
             logger.info("push %s sent by %s", row.dedup_key, outcome.channel)
-            written = claims.finish(
-                session, row.id, token, status="sent", channel=outcome.channel,
-                provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
-                last_error=None,
+            written = outbox.sent(
+                session, row, token, channel=outcome.channel, provider_msg_id=outcome.provider_msg_id, at=moment,
+                merged=merged,
             )  # fmt: skip
-            for other in merged:
-                other.status, other.channel, other.sent_at, other.merged_into_id = (
-                    "sent",
-                    outcome.channel,
-                    moment,
-                    row.id,
-                )
-            session.commit()
             if not written:
                 logger.warning("push %s was sent after its claim lapsed", row.dedup_key)
             return
@@ -350,7 +346,7 @@ class Notifier:
             return
         attempts = row.attempts + 1
         if outcome.status == "failed" or attempts >= self.settings.notifier_max_attempts:
-            claims.finish(session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error)
+            outbox.dead(session, row.id, token, error=outcome.error, attempts=attempts)
             logger.error("ALERT push %s dead after %s attempt(s): %s", row.dedup_key, attempts, outcome.error)
             return
         delay = backoff_seconds(
