@@ -28,7 +28,7 @@ class CallbackTask(Base):
     phone: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoff.id"))
-    status: Mapped[str] = mapped_column(String(16), index=True)  # open|done
+    status: Mapped[str] = mapped_column(String(16), index=True)  # enums.CallbackStatus
     contact_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(48))  # "assistant" or "staff:<username>"

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.callbacks.enums import CallbackStatus
 from backend.callbacks.models import CallbackTask
 from backend.callbacks.schemas import CallbackCreate, CallbackRead
 from backend.core import clock
@@ -26,7 +27,9 @@ logger = logging.getLogger(__name__)
 def _open_of(session: Session, channel: str, sender_id: str) -> CallbackTask | None:
     return session.scalar(
         select(CallbackTask).where(
-            CallbackTask.channel == channel, CallbackTask.sender_id == sender_id, CallbackTask.status == "open"
+            CallbackTask.channel == channel,
+            CallbackTask.sender_id == sender_id,
+            CallbackTask.status == CallbackStatus.open.value,
         )
     )
 
@@ -45,7 +48,7 @@ def create(
         phone=data.phone,
         reason=data.reason,
         handoff_id=handoff_id,
-        status="open",
+        status=CallbackStatus.open.value,
         contact_deadline=clock.add_daily_hours_minutes(
             now, settings.callback_contact_minutes, settings.handoff_hours_start, settings.handoff_hours_end
         ),
@@ -66,7 +69,7 @@ def create(
 
 def list_tasks(session: Session, *, status: str, limit: int = 200) -> list[CallbackTask]:
     query = select(CallbackTask).where(CallbackTask.status == status)
-    order = CallbackTask.contact_deadline if status == "open" else CallbackTask.done_at.desc()
+    order = CallbackTask.contact_deadline if status == CallbackStatus.open.value else CallbackTask.done_at.desc()
     return list(session.scalars(query.order_by(order).limit(limit)))
 
 
@@ -74,8 +77,8 @@ def complete(session: Session, task_id: int, *, staff_id: int | None, note: str)
     """The customer was called: the task is done, with what was said."""
     done = session.execute(
         update(CallbackTask)
-        .where(CallbackTask.id == task_id, CallbackTask.status == "open")
-        .values(status="done", done_at=clock.now(), done_by_id=staff_id, note=note)
+        .where(CallbackTask.id == task_id, CallbackTask.status == CallbackStatus.open.value)
+        .values(status=CallbackStatus.done.value, done_at=clock.now(), done_by_id=staff_id, note=note)
     )
     task = session.get(CallbackTask, task_id)
     if task is None:
@@ -97,7 +100,7 @@ def read(session: Session, task: CallbackTask) -> CallbackRead:
         reason=task.reason,
         status=task.status,  # type: ignore[arg-type]
         contact_deadline=clock.to_local(task.contact_deadline),  # type: ignore[arg-type]
-        overdue=task.status == "open" and task.contact_deadline < now,
+        overdue=task.status == CallbackStatus.open.value and task.contact_deadline < now,
         created_at=clock.to_local(task.created_at),  # type: ignore[arg-type]
         done_at=clock.to_local(task.done_at),
         done_by=done_by,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.callbacks import service as callbacks
+from backend.callbacks.enums import CallbackStatus
 from backend.console.live import Topic
 from backend.core.config import Settings
 from backend.handoffs import live as handoffs
@@ -19,7 +20,10 @@ from backend.staff.roles import COMMAND_ROLES, VIEW_ROLES
 
 
 def _open_callbacks(session: Session, settings: Settings, _: str) -> Any:
-    return [callbacks.read(session, t).model_dump(mode="json") for t in callbacks.list_tasks(session, status="open")]
+    return [
+        callbacks.read(session, t).model_dump(mode="json")
+        for t in callbacks.list_tasks(session, status=CallbackStatus.open.value)
+    ]
 
 
 TOPICS: dict[str, Topic] = {

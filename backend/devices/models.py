@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.clock import UTCDateTime
 from backend.core.db import Base
+from backend.devices.enums import DeviceEventStatus
 
 KINDS = ("power_lost", "power_restored")
 SCOPES = ("meter", "transformer", "feeder")
@@ -32,9 +33,8 @@ class DeviceEvent(Base):
     code: Mapped[str] = mapped_column(String(32))  # the account number for a meter
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # pending → applied (it changed what we know) | ignored (`note` says why: a duplicate, older
-    # than what is known, a restore without a loss)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # enums.DeviceEventStatus: pending → processing → applied | ignored | failed
+    status: Mapped[str] = mapped_column(String(16), default=DeviceEventStatus.pending.value)
     note: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

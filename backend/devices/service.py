@@ -37,6 +37,7 @@ from backend.core.db import writer_turn
 from backend.core.errors import Conflict, Invalid
 from backend.core.masking import mask_account
 from backend.customers.models import Customer
+from backend.devices.enums import DeviceEventStatus
 from backend.devices.models import DeviceEvent, DeviceState
 from backend.devices.schemas import DeviceEventCreate
 from backend.faults import service as faults
@@ -66,7 +67,7 @@ def receive(factory: sessionmaker[Session], settings: Settings, data: DeviceEven
     with factory() as session, writer_turn(session.get_bind().engine):
         if _device(session, data.scope, data.code) is None:
             raise Invalid(f"未知的设备：{_SCOPE_LABELS[data.scope]} {data.code}", code="unknown_device")
-        row = data.model_dump() | {"received_at": moment, "status": "pending"}
+        row = data.model_dump() | {"received_at": moment, "status": DeviceEventStatus.pending.value}
         inserted = session.execute(_INSERT[session.get_bind().dialect.name], row).first()
         session.commit()
         if inserted is not None:
@@ -143,7 +144,7 @@ def _fail_next(factory: sessionmaker[Session], reason: str) -> int:
         session.execute(
             update(DeviceEvent)
             .where(DeviceEvent.id.in_(ids))
-            .values(status="failed", note=f"处理失败：{reason}", processed_at=clock.now())
+            .values(status=DeviceEventStatus.failed.value, note=f"处理失败：{reason}", processed_at=clock.now())
         )
         session.commit()
     return len(ids)
@@ -154,7 +155,7 @@ def _claim(session: Session, limit: int) -> list[int]:
     holds the database from here; on PostgreSQL concurrent processors skip each other's events)."""
     pending = (
         select(DeviceEvent.id)
-        .where(DeviceEvent.status == "pending")
+        .where(DeviceEvent.status == DeviceEventStatus.pending.value)
         .order_by(DeviceEvent.occurred_at, DeviceEvent.id)
         .limit(limit)
     )
@@ -163,7 +164,7 @@ def _claim(session: Session, limit: int) -> list[int]:
     claimed = session.scalars(
         update(DeviceEvent)
         .where(DeviceEvent.id.in_(pending.scalar_subquery()))
-        .values(status="processing")
+        .values(status=DeviceEventStatus.processing.value)
         .returning(DeviceEvent.id)
         .execution_options(synchronize_session=False)
     )
@@ -235,8 +236,8 @@ def _process_batch(session: Session, settings: Settings, limit: int) -> int:
                 dark_meters[place.transformer_id].append(event.occurred_at)
         elif ignored is None:
             note = _act(session, settings, event.kind, event.scope, event.occurred_at, place)
-        outcome = "ignored" if ignored else "applied"
-        outcomes.append({"row_id": event.id, "outcome": outcome, "why": note, "moment": moment})
+        outcome = DeviceEventStatus.ignored if ignored else DeviceEventStatus.applied
+        outcomes.append({"row_id": event.id, "outcome": outcome.value, "why": note, "moment": moment})
     _write_states(session, states, moment)
     session.execute(_FINISH_EVENT, outcomes)
     for transformer_id, times in dark_meters.items():

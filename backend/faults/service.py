@@ -39,6 +39,7 @@ from backend.core.errors import Conflict, Invalid
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.outages import service as outages
+from backend.outages.enums import OutageStatus
 from backend.outages.models import Outage
 from backend.outages.schemas import OutageUpdate
 from backend.tickets import service as tickets
@@ -397,7 +398,7 @@ def set_estimate(
     """A new estimated restoration from the worker or the dispatcher (asked for when the last one
     passed): everyone told of the outage hears it."""
     outage = hold(session, outage_id)
-    if outage.status not in (*outages.LIVE, "announced"):
+    if outage.status not in (*outages.LIVE, OutageStatus.announced.value):
         raise Conflict("该停电已结束或取消，不能再修改", code="outage_closed")
     if estimated_restore_at <= clock.now():
         raise Invalid("预计恢复时间应晚于当前时间", code="invalid_estimate")

@@ -42,11 +42,13 @@ from backend.handoffs.schemas import (
 )
 from backend.handoffs.service import Actor
 from backend.handoffs.wechat_kf import KfDesk
+from backend.repairs import service as repairs
+from backend.repairs.schemas import RepairReportCreate, RepairReportRead
 from backend.staff import service as staff
 from backend.staff.access import Caller, allow
 from backend.staff.roles import AGENT_ROLES, VIEW_ROLES
-from backend.tickets import reports
-from backend.tickets.schemas import ComplaintCreate, RepairReportCreate, RepairReportRead, TicketRead
+from backend.tickets import complaints
+from backend.tickets.schemas import ComplaintCreate, TicketRead
 
 router = APIRouter(tags=["handoffs"])
 HandoffId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -217,7 +219,7 @@ def repair_for_customer(
             description=data.text,
             kind=data.kind,
         )
-        answer = reports.handle_report(session, settings, report, actor=caller.actor)
+        answer = repairs.handle_report(session, settings, report, actor=caller.actor)
         number = answer.get("ticket_no") or "（已并入停电事件）"
         service.note(session, handoff, Event.ticket_opened, f"{by.label} 为客户报修：{number}", by=by)
         return answer
@@ -239,7 +241,7 @@ def complaint_for_customer(
             kind="complaint", account_no=handoff.account_no, channel=handoff.channel, sender_id=handoff.sender_id,
             description=data.text,
         )  # fmt: skip
-        answer = reports.handle_complaint(session, settings, complaint, actor=caller.actor)
+        answer = complaints.handle_complaint(session, settings, complaint, actor=caller.actor)
         service.note(session, handoff, Event.complaint_opened, f"{by.label} 登记投诉：{answer['ticket_no']}", by=by)
         return answer
 

@@ -18,6 +18,7 @@ from sqlalchemy import Table, and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.core import clock
+from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage
 
 _table: Table = OutboxMessage.__table__  # type: ignore[assignment]
@@ -33,7 +34,7 @@ def claim_due(
     older = _table.alias("older")
     blocked = exists().where(
         older.c.recipient_key == _table.c.recipient_key,
-        older.c.status == "pending",
+        older.c.status == OutboxStatus.pending.value,
         older.c.id < _table.c.id,
         or_(older.c.urgent, ~_table.c.urgent),
         # A row scheduled for later (a reminder, a quiet-hours hold) is not in line yet; one that
@@ -43,7 +44,7 @@ def claim_due(
     due = (
         select(_table.c.id)
         .where(
-            _table.c.status == "pending",
+            _table.c.status == OutboxStatus.pending.value,
             _table.c.next_attempt_at <= moment,
             or_(_table.c.claimed_until.is_(None), _table.c.claimed_until < moment),
             ~blocked,
@@ -82,7 +83,7 @@ def followers(
     moment = now or clock.now()
     query = select(OutboxMessage).where(
         OutboxMessage.recipient_key == row.recipient_key,
-        OutboxMessage.status == "pending",
+        OutboxMessage.status == OutboxStatus.pending.value,
         OutboxMessage.id > row.id,
         OutboxMessage.next_attempt_at <= moment,
         or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < moment),
@@ -98,7 +99,9 @@ def finish(session: Session, row_id: int, token: str, **values: object) -> bool:
     """Record the outcome of a claimed row unless the claim was lost; True when written. Commits."""
     result = session.execute(
         update(_table)
-        .where(and_(_table.c.id == row_id, _table.c.claim_token == token, _table.c.status == "pending"))
+        .where(
+            and_(_table.c.id == row_id, _table.c.claim_token == token, _table.c.status == OutboxStatus.pending.value)
+        )
         .values(claimed_until=None, claim_token=None, sending_channel=None, **values)
     )
     session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.clock import UTCDateTime
 from backend.core.db import Base
+from backend.notifications.enums import OutboxStatus, PromptStatus
 
 
 class OutboxMessage(Base):
@@ -25,8 +26,8 @@ class OutboxMessage(Base):
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
     # Urgent pushes (outage, hazard, restoration) ignore quiet hours.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # pending|sent|dead, or cancelled: withdrawn before it was sent (outbox.withdraw).
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # enums.OutboxStatus: pending → sent | dead, or cancelled (withdrawn before it was sent).
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -94,7 +95,7 @@ class Prompt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # restore_check|rating
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open|answered|withdrawn
+    status: Mapped[str] = mapped_column(String(16), default=PromptStatus.open.value)  # enums.PromptStatus
     # The recipient, as the push addressed them.
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)

@@ -1,4 +1,6 @@
-"""Writing pushes to the outbox. Callers pass their own session: the row commits with their change.
+"""Writing pushes to the outbox, and the state machine of a push (`OutboxStatus`): pending, then sent
+or dead as the notifier records it, cancelled when withdrawn, pending again when an SMS did not
+arrive. Callers pass their own session: a new row commits with their change.
 
 A push whose template asks a question (`PushTemplate.asks`: 回复1已来电…, 回复1-5打分) is recorded
 as a prompt of its recipient with it, in the same statement batch, so that the chat can understand
@@ -25,6 +27,8 @@ from backend.core import clock
 from backend.core.config import get_settings
 from backend.core.logs import request_id
 from backend.core.redis import get_redis
+from backend.notifications import claims, failures
+from backend.notifications.enums import OutboxStatus, PromptStatus
 from backend.notifications.models import OutboxMessage, Prompt
 from backend.notifications.templates import TEMPLATES
 
@@ -91,7 +95,7 @@ def push(
         "phone": phone,
         "wechat_openid": wechat_openid,
         "wecom_user_id": wecom_user_id,
-        "status": "pending",
+        "status": OutboxStatus.pending.value,
         "attempts": 0,
         "next_attempt_at": not_before or clock.now(),
         "created_at": clock.now(),
@@ -180,7 +184,7 @@ def enqueue_to_customers(
             "customer_id": customer_id,
             "urgent": urgent,
             "recipient_key": recipient_key(customer_id=customer_id),
-            "status": "pending",
+            "status": OutboxStatus.pending.value,
             "attempts": 0,
             "next_attempt_at": not_before or moment,
             "created_at": moment,
@@ -208,7 +212,7 @@ def _prompts(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         found.append(
             {
                 "kind": template.asks,
-                "status": "open",
+                "status": PromptStatus.open.value,
                 "customer_id": row.get("customer_id"),
                 "phone": row.get("phone"),
                 "wechat_openid": row.get("wechat_openid"),
@@ -230,7 +234,7 @@ def unsent(session: Session, *, dedup_prefix: str) -> int:
     """How many pushes whose key starts with `dedup_prefix` are not sent (pending, or dead)."""
     query = select(func.count(OutboxMessage.id)).where(
         OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
-        OutboxMessage.status.in_(("pending", "dead")),
+        OutboxMessage.status.in_((OutboxStatus.pending.value, OutboxStatus.dead.value)),
     )
     return int(session.scalar(query) or 0)
 
@@ -249,21 +253,68 @@ def withdraw(session: Session, *, dedup_prefix: str | Sequence[str], reason: str
         update(OutboxMessage)
         .where(
             or_(*(OutboxMessage.dedup_key.startswith(prefix, autoescape=True) for prefix in prefixes)),
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.pending.value,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < moment),
         )
-        .values(status="cancelled", last_error=reason, claim_token=None, sending_channel=None)
+        .values(status=OutboxStatus.cancelled.value, last_error=reason, claim_token=None, sending_channel=None)
         .returning(OutboxMessage.dedup_key)
         .execution_options(synchronize_session="fetch")
     ).all()
     for start in range(0, len(withdrawn), _KEY_BATCH):
         session.execute(
             update(Prompt)
-            .where(Prompt.dedup_key.in_(withdrawn[start : start + _KEY_BATCH]), Prompt.status == "open")
-            .values(status="withdrawn")
+            .where(
+                Prompt.dedup_key.in_(withdrawn[start : start + _KEY_BATCH]), Prompt.status == PromptStatus.open.value
+            )
+            .values(status=PromptStatus.withdrawn.value)
             .execution_options(synchronize_session=False)
         )
     return len(withdrawn)
+
+
+def settled(row: OutboxMessage) -> dict[str, Any]:
+    """What else a push's row changes in the write that marks it sent or given up: the secret params
+    it no longer needs (a bind code) are masked."""
+    template = TEMPLATES.get(row.template)
+    if template is None or not template.secret:
+        return {}
+    return {"params": template.without_secrets(row.params)}
+
+
+def sent(
+    session: Session, row: OutboxMessage, token: str, *, channel: str | None, provider_msg_id: str | None,
+    at: datetime, merged: Sequence[OutboxMessage] = (),
+) -> bool:  # fmt: skip
+    """A claimed push went out by `channel`, and the pushes `merged` into its text with it; False when
+    its claim had lapsed meanwhile (the row is then left as its new holder finds it). Commits."""
+    written = claims.finish(
+        session, row.id, token, status=OutboxStatus.sent.value, channel=channel, provider_msg_id=provider_msg_id,
+        sent_at=at, attempts=row.attempts + 1, last_error=None, **settled(row),
+    )  # fmt: skip
+    for other in merged:
+        other.status, other.channel, other.sent_at, other.merged_into_id = OutboxStatus.sent.value, channel, at, row.id
+    session.commit()
+    return written
+
+
+def dead(session: Session, row: OutboxMessage, token: str, *, error: str | None, attempts: int | None = None) -> None:
+    """A claimed push is given up (`error` says why); `attempts`, when given, counts the last one. Commits."""
+    counted = {} if attempts is None else {"attempts": attempts}
+    claims.finish(session, row.id, token, status=OutboxStatus.dead.value, last_error=error, **counted, **settled(row))
+
+
+def send_again_avoiding(row: OutboxMessage, channel: str, *, code: str | None, at: datetime) -> bool:
+    """A sent push did not arrive by `channel` (a delivery report with the provider's `code`): pending
+    again at once, to go out by another channel; True. A push whose secret was masked when it was sent
+    cannot go out again: it ends dead; False."""
+    row.avoid_channel, row.delivery_error = channel, code or "undelivered"
+    row.last_error = f"{failures.UNDELIVERED_SMS if channel == 'sms' else channel + ' not delivered'}: {code}"[:500]
+    template = TEMPLATES.get(row.template)
+    if template is not None and template.secret:
+        row.status = OutboxStatus.dead.value
+        return False
+    row.status, row.next_attempt_at = OutboxStatus.pending.value, at
+    return True
 
 
 def wake_notifiers(redis_client: Any) -> None:

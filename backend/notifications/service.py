@@ -16,7 +16,8 @@ from backend.core import clock
 from backend.core.errors import Conflict, Invalid
 from backend.core.masking import mask_phone
 from backend.customers import service as customers
-from backend.notifications import failures
+from backend.notifications import outbox
+from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
 from backend.notifications.outbox import enqueue, recipient_key
 from backend.notifications.templates import TEMPLATES
@@ -118,18 +119,13 @@ def record_deliveries(session: Session, reports: Sequence[Any], *, now: datetime
                 row.delivered_at = moment
                 applied += 1
             continue
-        if row.status != "sent" or row.channel != "sms" or row.avoid_channel is not None:
+        if row.status != OutboxStatus.sent.value or row.channel != "sms" or row.avoid_channel is not None:
             continue
-        row.avoid_channel, row.delivery_error = "sms", report.code or "undelivered"
-        row.last_error = f"{failures.UNDELIVERED_SMS}: {report.code}"[:500]
         applied += 1
-        template = TEMPLATES.get(row.template)
-        if template is not None and template.secret:
-            row.status = "dead"
+        if not outbox.send_again_avoiding(row, "sms", code=report.code, at=moment):
             logger.warning("push %s: SMS to %s not delivered (%s), not sent again: its secret is masked",
                            row.dedup_key, mask_phone(report.phone), report.code)  # fmt: skip
             continue
-        row.status, row.next_attempt_at = "pending", moment
         resent += 1
         logger.warning("push %s: SMS to %s not delivered (%s), sent again by another channel",
                        row.dedup_key, mask_phone(report.phone), report.code)  # fmt: skip

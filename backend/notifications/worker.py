@@ -43,13 +43,14 @@ from backend.core.metrics import JOB_RUNS, PUSH_SECONDS, PUSHES, serve
 from backend.core.redis import connect
 from backend.core.scheduling import Job
 from backend.monitoring import DatabaseCollector
-from backend.notifications import claims, failures, service
+from backend.notifications import claims, failures, outbox, service
 from backend.notifications.channels import SMS, Outcome, Senders, deliver, not_planned, plan
+from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
-from backend.notifications.templates import TEMPLATES, Rendered, render
+from backend.notifications.templates import Rendered, render
 from backend.scheduled import JOBS
 from connectors import log_masking
 from connectors.sms.aliyun import AliyunSms
@@ -92,15 +93,6 @@ def quiet_hours_end(moment: datetime, end: Any) -> datetime:
     if target <= local:
         target += timedelta(days=1)
     return target
-
-
-def settled(row: OutboxMessage) -> dict[str, Any]:
-    """What else a push's row changes in the write that marks it sent or given up: the secret params
-    it no longer needs (a bind code) are masked."""
-    template = TEMPLATES.get(row.template)
-    if template is None or not template.secret:
-        return {}
-    return {"params": template.without_secrets(row.params)}
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
@@ -187,7 +179,11 @@ class Notifier:
         rows = list(
             session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token, OutboxMessage.status == "pending")
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.claim_token == token,
+                    OutboxMessage.status == OutboxStatus.pending.value,
+                )
                 .order_by(OutboxMessage.id)
             )
         )
@@ -257,8 +253,7 @@ class Notifier:
             rendered, merged = self._compose(session, row)
         except (DomainError, KeyError, ValueError) as exc:
             logger.error("push %s cannot be composed: %s", row.dedup_key, exc)
-            why = f"{failures.COMPOSE}: {exc}"[:500]
-            claims.finish(session, row.id, token, status="dead", last_error=why, **settled(row))
+            outbox.dead(session, row, token, error=f"{failures.COMPOSE}: {exc}"[:500])
             return
         unreachable = dict(known.unreachable or {}) if known else {}
         if row.avoid_channel:  # a delivery report said it did not arrive that way
@@ -272,7 +267,7 @@ class Notifier:
         ruled_out = not_planned(recipient, unreachable=unreachable, sms_block=claimed.sms_block)
         if not channels:
             why = failures.unreachable(ruled_out)
-            claims.finish(session, row.id, token, status="dead", last_error=why, **settled(row))
+            outbox.dead(session, row, token, error=why)
             logger.warning("push %s dead: %s", row.dedup_key, why)
             return
         out_id = f"pd{row.id}"
@@ -338,19 +333,10 @@ class Notifier:
                 max((moment - row.next_attempt_at).total_seconds(), 0)
             )
             logger.info("push %s sent by %s", row.dedup_key, outcome.channel)
-            written = claims.finish(
-                session, row.id, token, status="sent", channel=outcome.channel,
-                provider_msg_id=outcome.provider_msg_id, sent_at=moment, attempts=row.attempts + 1,
-                last_error=None, **settled(row),
+            written = outbox.sent(
+                session, row, token, channel=outcome.channel, provider_msg_id=outcome.provider_msg_id, at=moment,
+                merged=merged,
             )  # fmt: skip
-            for other in merged:
-                other.status, other.channel, other.sent_at, other.merged_into_id = (
-                    "sent",
-                    outcome.channel,
-                    moment,
-                    row.id,
-                )
-            session.commit()
             if not written:
                 logger.warning("push %s was sent after its claim lapsed", row.dedup_key)
             return
@@ -360,9 +346,7 @@ class Notifier:
             return
         attempts = row.attempts + 1
         if outcome.status == "failed" or attempts >= self.settings.notifier_max_attempts:
-            claims.finish(
-                session, row.id, token, status="dead", attempts=attempts, last_error=outcome.error, **settled(row)
-            )
+            outbox.dead(session, row, token, error=outcome.error, attempts=attempts)
             logger.error("ALERT push %s dead after %s attempt(s): %s", row.dedup_key, attempts, outcome.error)
             return
         delay = backoff_seconds(

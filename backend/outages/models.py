@@ -11,8 +11,6 @@ from backend.core.clock import UTCDateTime
 from backend.core.db import Base
 
 OUTAGE_KINDS = ("planned", "temporary", "fault", "arrears", "orderly")
-#: in the pool: announced for later, in progress, or a fault suspected and not yet confirmed (研判中)
-OPEN_STATUSES = ("announced", "active", "suspected")
 #: who put the outage in the pool: the dispatch centre, clustered repair reports, or a device event
 SOURCES = ("dispatcher", "reports", "device")
 
@@ -25,7 +23,7 @@ class Outage(Base):
     cause: Mapped[str] = mapped_column(Text)
     # announced|active|restored|cancelled; a fault found by 研判: suspected, then active (confirmed),
     # restored, dismissed (not a line fault), or merged (absorbed by a wider fault: `merged_into_id`)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # enums.OutageStatus
     source: Mapped[str] = mapped_column(String(16), default="dispatcher")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     estimated_restore_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
 from backend.notifications.outbox import unsent
+from backend.outages.enums import OutageStatus
 from backend.outages.models import Outage
 from backend.outages.service import KIND_LABELS
 from backend.sla import service as sla
@@ -54,7 +55,7 @@ def check_notice_lead(session: Session, settings: Settings, *, now: datetime, af
             select(Outage)
             .where(
                 Outage.id > after_id,
-                Outage.status == "announced",
+                Outage.status == OutageStatus.announced.value,
                 due_recently,
                 sla.not_breached("outage_notice", literal("outage:") + cast(Outage.id, String)),
             )

@@ -28,6 +28,7 @@ from backend.core.errors import Conflict, NotFound
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.notifications.outbox import enqueue, enqueue_to_customers, withdraw
+from backend.outages.enums import OutageStatus
 from backend.outages.models import Outage, OutageScope, OutageSubscription
 from backend.outages.schemas import OutageBrief, OutageCreate, OutageRead, OutageUpdate
 from backend.tickets import service as tickets
@@ -45,8 +46,13 @@ KIND_LABELS = {
 }
 NOTICE_AHEAD = {"planned": timedelta(days=7), "temporary": timedelta(hours=24)}
 REMINDER_AHEAD = timedelta(days=1)
-TERMINAL = ("restored", "cancelled", "dismissed", "merged")
-LIVE = ("active", "suspected")
+#: an outage that no longer changes
+TERMINAL = tuple(
+    status.value
+    for status in (OutageStatus.restored, OutageStatus.cancelled, OutageStatus.dismissed, OutageStatus.merged)
+)
+#: the power is off (or believed off) now
+LIVE = (OutageStatus.active.value, OutageStatus.suspected.value)
 #: what a customer is told of a suspected fault until a worker confirms its cause
 SUSPECTED_CAUSES = {"transformer": "供电设备故障，正在排查", "feeder": "线路故障，正在排查"}
 
@@ -60,7 +66,7 @@ def create_outage(
     outage = Outage(
         kind=data.kind,
         cause=data.cause,
-        status="active" if data.starts_at <= moment else "announced",
+        status=(OutageStatus.active if data.starts_at <= moment else OutageStatus.announced).value,
         source="dispatcher",
         starts_at=data.starts_at,
         estimated_restore_at=data.estimated_restore_at,
@@ -84,7 +90,7 @@ def create_outage(
     ]
     session.add_all(scopes)
     session.flush()
-    if outage.status == "active":
+    if outage.status == OutageStatus.active.value:
         _notify(session, outage, "started", "outage_started", urgent=True)
     else:
         _announce(session, outage, notice_ahead.get(outage.kind, timedelta(0)))
@@ -107,23 +113,26 @@ def update_outage(session: Session, outage_id: int, data: OutageUpdate) -> Outag
     outage = get_outage(session, outage_id, lock=True)
     if outage.status in TERMINAL:
         raise Conflict("该停电已结束或取消，不能再修改", code="outage_closed")
-    if outage.status == "suspected" and data.status in ("active", "cancelled"):
+    if outage.status == OutageStatus.suspected.value and data.status in (
+        OutageStatus.active.value,
+        OutageStatus.cancelled.value,
+    ):
         raise Conflict("疑似故障请由现场人员或调度确认（confirm）或排除（dismiss）", code="use_confirm_or_dismiss")
-    if data.status == "active" and outage.status != "announced":
+    if data.status == OutageStatus.active.value and outage.status != OutageStatus.announced.value:
         raise Conflict("该停电已在进行中", code="illegal_transition")
     moment = clock.now()
     if data.cause:
         outage.cause = data.cause
     if data.estimated_restore_at and data.estimated_restore_at != outage.estimated_restore_at:
         set_estimate(session, outage, data.estimated_restore_at, notify=data.status not in TERMINAL)
-    if data.status == "active":
+    if data.status == OutageStatus.active.value:
         start(session, outage)
-    elif data.status == "restored":
+    elif data.status == OutageStatus.restored.value:
         restore(session, outage)
-    elif data.status == "cancelled":
-        if outage.status == "announced":
+    elif data.status == OutageStatus.cancelled.value:
+        if outage.status == OutageStatus.announced.value:
             _call_off(session, outage)
-        outage.status = "cancelled"
+        outage.status = OutageStatus.cancelled.value
     outage.updated_at = moment
     session.flush()
     return outage
@@ -143,7 +152,7 @@ def set_estimate(session: Session, outage: Outage, estimated_restore_at: datetim
 
 def start(session: Session, outage: Outage) -> None:
     """An announced outage begins: its customers get the "停电开始" notice."""
-    outage.status = "active"
+    outage.status = OutageStatus.active.value
     outage.updated_at = clock.now()
     template = "outage_started" if outage.kind == "fault" else "outage_planned_started"
     _notify(session, outage, "started", template, urgent=True)
@@ -152,7 +161,7 @@ def start(session: Session, outage: Outage) -> None:
 def restore(session: Session, outage: Outage, *, at: datetime | None = None) -> None:
     """Power is back: those who wrote to us are asked whether it is back for them, the others told."""
     moment = clock.now()
-    outage.status = "restored"
+    outage.status = OutageStatus.restored.value
     outage.restored_at = min(at, moment) if at else moment
     outage.updated_at = moment
     own = tickets.merged_numbers(session, outage.fault_ticket_no) if outage.fault_ticket_no else {}
@@ -323,7 +332,7 @@ _COVERING = (
     .where(
         or_(
             Outage.status.in_(LIVE),
-            (Outage.status == "announced") & (Outage.estimated_restore_at > bindparam("now")),
+            (Outage.status == OutageStatus.announced.value) & (Outage.estimated_restore_at > bindparam("now")),
         )
     )
     .order_by(Outage.starts_at)
@@ -362,7 +371,12 @@ def live_on_feeder(session: Session, feeder_id: int) -> Outage | None:
         select(Outage)
         .join(OutageScope, OutageScope.outage_id == Outage.id)
         .where(OutageScope.feeder_id == feeder_id, Outage.starts_at <= moment)
-        .where(or_(Outage.status.in_(LIVE), (Outage.status == "announced") & (Outage.estimated_restore_at > moment)))
+        .where(
+            or_(
+                Outage.status.in_(LIVE),
+                (Outage.status == OutageStatus.announced.value) & (Outage.estimated_restore_at > moment),
+            )
+        )
         .order_by(Outage.created_at)
         .limit(1)
     )
@@ -375,7 +389,9 @@ def suspected_on_feeder(session: Session, feeder_id: int, *, since: datetime | N
         select(Outage)
         .join(OutageScope, OutageScope.outage_id == Outage.id)
         .join(Transformer, Transformer.id == OutageScope.transformer_id)
-        .where(Transformer.feeder_id == feeder_id, Outage.status == "suspected", Outage.kind == "fault")
+        .where(
+            Transformer.feeder_id == feeder_id, Outage.status == OutageStatus.suspected.value, Outage.kind == "fault"
+        )
         .order_by(Outage.created_at, Outage.id)
     )
     if since is not None:
@@ -397,7 +413,7 @@ def open_fault(
     outage = Outage(
         kind="fault",
         cause=SUSPECTED_CAUSES["transformer" if transformer_id else "feeder"],
-        status="suspected",
+        status=OutageStatus.suspected.value,
         source=source,
         starts_at=min(starts_at, moment),
         estimated_restore_at=estimated_restore_at,
@@ -417,7 +433,7 @@ def widen_to_feeder(session: Session, outage: Outage, feeder_id: int) -> None:
     """A suspected transformer fault turns out to be its feeder's: its scope becomes the feeder."""
     session.execute(delete(OutageScope).where(OutageScope.outage_id == outage.id))
     session.add(OutageScope(outage_id=outage.id, feeder_id=feeder_id))
-    if outage.status == "suspected":
+    if outage.status == OutageStatus.suspected.value:
         outage.cause = SUSPECTED_CAUSES["feeder"]
     outage.updated_at = clock.now()
     session.flush()
@@ -426,7 +442,7 @@ def widen_to_feeder(session: Session, outage: Outage, feeder_id: int) -> None:
 def merge_into(session: Session, outage: Outage, root: Outage) -> list[int]:
     """A suspected fault absorbed by a wider one: it leaves the pool and its subscribers follow
     `root` (a reporter stays one). Returns the customers who had reported it."""
-    outage.status = "merged"
+    outage.status = OutageStatus.merged.value
     outage.merged_into_id = root.id
     outage.updated_at = clock.now()
     moved = session.execute(
@@ -500,7 +516,7 @@ _INSERT_SUBSCRIPTIONS = {
 def confirm(session: Session, outage: Outage, *, cause: str, estimated_restore_at: datetime) -> None:
     """A suspected fault confirmed on site: its subscribers hear the cause and the estimate, and the
     rest of its scope is told of it (and subscribed): it is a known outage now."""
-    outage.status = "active"
+    outage.status = OutageStatus.active.value
     outage.cause = cause
     outage.estimated_restore_at = estimated_restore_at
     outage.estimate_version += 1
@@ -514,7 +530,7 @@ def confirm(session: Session, outage: Outage, *, cause: str, estimated_restore_a
 def dismiss(session: Session, outage: Outage) -> list[int]:
     """A suspected fault that is not one: it leaves the pool, and those we had told of it without
     their asking hear that it is cleared. Returns the customers who had reported it."""
-    outage.status = "dismissed"
+    outage.status = OutageStatus.dismissed.value
     outage.updated_at = clock.now()
     session.flush()
     told = select(OutageSubscription.customer_id).where(
@@ -533,7 +549,7 @@ def start_due(session: Session, *, after_id: int, limit: int, now: datetime | No
     moment = now or clock.now()
     page = session.scalars(
         select(Outage)
-        .where(Outage.status == "announced", Outage.starts_at <= moment, Outage.id > after_id)
+        .where(Outage.status == OutageStatus.announced.value, Outage.starts_at <= moment, Outage.id > after_id)
         .order_by(Outage.id)
         .limit(limit)
     ).all()
@@ -645,8 +661,8 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def effective_status(outage: Outage) -> str:
-    if outage.status == "announced" and outage.starts_at <= clock.now():
-        return "active"
+    if outage.status == OutageStatus.announced.value and outage.starts_at <= clock.now():
+        return OutageStatus.active.value
     return outage.status
 
 
@@ -688,7 +704,7 @@ def topology_code(session: Session, kind: str, row_id: int) -> str:
 def list_outages(session: Session, *, open_only: bool, limit: int) -> list[Outage]:
     query = select(Outage).order_by(Outage.starts_at.desc()).limit(limit)
     if open_only:
-        query = query.where(Outage.status.in_(("announced", *LIVE)))
+        query = query.where(Outage.status.in_((OutageStatus.announced.value, *LIVE)))
     return list(session.scalars(query))
 
 

@@ -31,6 +31,7 @@ from backend.core.errors import Conflict, Invalid, NotFound
 from backend.core.masking import mask_phone
 from backend.customers import service as customers
 from backend.customers.models import Customer, WechatBinding
+from backend.notifications.enums import OutboxStatus, PromptStatus
 from backend.notifications.models import OutboxMessage, Prompt
 from backend.notifications.outbox import withdraw
 from backend.prompts.schemas import AnswerTicket, PromptAnswer, PromptAnswerRead, PromptRead
@@ -60,10 +61,10 @@ def open_prompts(session: Session, settings: Settings, *, channel: str, sender_i
         .outerjoin(OutboxMessage, OutboxMessage.dedup_key == Prompt.dedup_key)
         .where(
             mine,
-            Prompt.status == "open",
+            Prompt.status == PromptStatus.open.value,
             Prompt.asked_at <= moment,
             Prompt.asked_at > moment - timedelta(days=settings.prompt_open_days),
-            or_(Prompt.dedup_key.is_(None), OutboxMessage.status == "sent"),
+            or_(Prompt.dedup_key.is_(None), OutboxMessage.status == OutboxStatus.sent.value),
         )
         .order_by(Prompt.asked_at.desc(), Prompt.id.desc())
         .limit(20)
@@ -98,9 +99,9 @@ def answer(
     prompt = session.scalar(query.with_for_update().execution_options(populate_existing=True))
     if prompt is None:
         raise NotFound(f"问题 {prompt_id} 不存在", code="prompt_not_found")
-    if prompt.status == "answered":
+    if prompt.status == PromptStatus.answered.value:
         raise Conflict("这个问题已经回答过了，以第一次的回答为准", code="prompt_already_answered")
-    if prompt.status == "withdrawn":
+    if prompt.status == PromptStatus.withdrawn.value:
         raise Conflict("这个问题已撤回，无需回答", code="prompt_withdrawn")
     expected = "restore_check" if data.restored is not None else "rating"
     if prompt.kind != expected:
@@ -112,7 +113,7 @@ def answer(
         raise Conflict("评价已超过有效期", code="prompt_expired")
     if prompt.ticket_no:
         withdraw(session, dedup_prefix=f"ticket:{prompt.ticket_no}:rating_request", reason="the customer answered")
-    prompt.status = "answered"
+    prompt.status = PromptStatus.answered.value
     prompt.answered_at = moment
     prompt.answer = data.model_dump(exclude_none=True)
     if data.score is not None:
@@ -122,7 +123,7 @@ def answer(
         return PromptAnswerRead(outcome="rated").model_dump(mode="json")
     if data.restored:
         rating = Prompt(
-            kind="rating", status="open", customer_id=prompt.customer_id, phone=prompt.phone,
+            kind="rating", status=PromptStatus.open.value, customer_id=prompt.customer_id, phone=prompt.phone,
             wechat_openid=prompt.wechat_openid, ticket_no=prompt.ticket_no, outage_id=prompt.outage_id,
             asked_at=moment,
         )  # fmt: skip

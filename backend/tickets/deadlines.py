@@ -27,8 +27,13 @@ from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.sla import service as sla
 from backend.tickets import service as tickets
+from backend.tickets import state
+from backend.tickets.enums import TicketStatus
 from backend.tickets.models import Ticket, TicketEvent
 from backend.topology.models import Worker
+
+#: nobody on site yet: the arrival deadline runs
+_BEFORE_ARRIVAL = (TicketStatus.received.value, TicketStatus.dispatched.value, TicketStatus.accepted.value)
 
 #: what the ticket's timeline says of a breach
 MISSED = {
@@ -48,7 +53,7 @@ def check_arrival(session: Session, settings: Settings, *, now: datetime, after_
         settings,
         "arrival",
         Ticket.arrival_deadline,
-        [Ticket.kind != "complaint", Ticket.status.in_(("received", "dispatched", "accepted"))],
+        [Ticket.kind != "complaint", Ticket.status.in_(_BEFORE_ARRIVAL)],
         longest=timedelta(minutes=max(minutes)),
         customer_template="ticket_arrival_delayed",
         now=now,
@@ -63,7 +68,7 @@ def check_restoration(session: Session, settings: Settings, *, now: datetime, af
         settings,
         "restoration",
         Ticket.restore_deadline,
-        [Ticket.kind != "complaint", Ticket.status == "arrived"],
+        [Ticket.kind != "complaint", Ticket.status == TicketStatus.arrived.value],
         longest=timedelta(hours=max(settings.restore_hours_urban, settings.restore_hours_rural)),
         customer_template="ticket_restore_delayed",
         now=now,
@@ -80,7 +85,7 @@ def check_complaint_contact(
         settings,
         "complaint_contact",
         Ticket.contact_deadline,
-        [Ticket.kind == "complaint", Ticket.status.in_(("received", "dispatched"))],
+        [Ticket.kind == "complaint", Ticket.status.in_((TicketStatus.received.value, TicketStatus.dispatched.value))],
         longest=timedelta(hours=settings.complaint_contact_hours),
         customer_template="complaint_contact_delayed",
         now=now,
@@ -97,7 +102,7 @@ def check_complaint_answer(
         settings,
         "complaint_answer",
         Ticket.answer_deadline,
-        [Ticket.kind == "complaint", Ticket.status.in_(("received", "dispatched", "accepted", "arrived"))],
+        [Ticket.kind == "complaint", Ticket.status.in_(state.OPEN_STATUSES)],
         longest=_LONGEST_ANSWER,
         customer_template="complaint_answer_delayed",
         now=now,

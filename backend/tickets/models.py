@@ -20,7 +20,7 @@ class Ticket(Base):
     ticket_no: Mapped[str] = mapped_column(String(14), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # repair|hazard|complaint|fault (one per fault outage)
     priority: Mapped[str] = mapped_column(String(8))  # urgent|high|normal
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # enums.TicketStatus
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     sender_id: Mapped[str] = mapped_column(String(64))

@@ -16,14 +16,14 @@ from backend.core.schemas import NO_NUL
 from backend.core.tx import FactoryDep, TxSessionDep
 from backend.customers import service as customers
 from backend.faults import service as faults
-from backend.tickets import reports, service
+from backend.repairs import service as repairs
+from backend.repairs.schemas import RepairReportCreate, RepairReportRead
+from backend.tickets import complaints, service
 from backend.tickets.schemas import (
     ComplaintCreate,
     PhotoCreate,
     PraiseCreate,
     RatingCreate,
-    RepairReportCreate,
-    RepairReportRead,
     TicketAssign,
     TicketEventCreate,
     TicketRead,
@@ -56,7 +56,7 @@ def create_repair_report(
         scope="repair_report",
         key=idempotency_key,
         body=data.model_dump(mode="json"),
-        work=lambda session: reports.handle_report(session, settings, data, actor=actor_of(role)),
+        work=lambda session: repairs.handle_report(session, settings, data, actor=actor_of(role)),
     )
     return RepairReportRead.model_validate(answer)
 
@@ -76,7 +76,7 @@ def create_complaint(
         scope="complaint",
         key=idempotency_key,
         body=data.model_dump(mode="json"),
-        work=lambda session: reports.handle_complaint(session, settings, data, actor=actor_of(role)),
+        work=lambda session: complaints.handle_complaint(session, settings, data, actor=actor_of(role)),
     )
     return TicketRead.model_validate(answer)
 

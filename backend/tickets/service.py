@@ -26,6 +26,7 @@ from backend.customers.models import Customer
 from backend.dispatch import service as dispatch
 from backend.notifications.outbox import enqueue, insert_now, push, withdraw
 from backend.tickets import state
+from backend.tickets.enums import TicketStatus
 from backend.tickets.models import Ticket, TicketEvent, TicketPhoto
 from backend.tickets.schemas import TicketRead, TicketWorker, TimelineItem
 from backend.topology import service as topology
@@ -133,7 +134,7 @@ def open_ticket(
         ticket_no=next_number(session, "QX"),
         kind=kind,
         priority=priority or priority_for(kind, customer),
-        status="received",
+        status=TicketStatus.received.value,
         customer_id=customer.id if customer else None,
         channel=channel,
         sender_id=sender_id,
@@ -278,7 +279,7 @@ def _set_worker(ticket: Ticket, worker: Worker, backup: Worker | None) -> None:
     ticket.worker = worker  # kept with the ticket for its answer, not loaded again
     ticket.worker_id = worker.id  # a new ticket is inserted by a Core statement, which reads the column
     ticket.backup_worker_id = backup.id if backup else None
-    ticket.status = "dispatched"
+    ticket.status = TicketStatus.dispatched.value
     ticket.dispatched_at = clock.now()
     ticket.updated_at = ticket.dispatched_at
 
@@ -340,7 +341,7 @@ def assign_manually(session: Session, settings: Settings, ticket_no: str, *, wor
     """The dispatch centre places a ticket that nobody could be chosen for (409 unless `received`);
     a fault's ticket (nobody on duty when the fault was found) gets its fault task message."""
     ticket = get_ticket(session, ticket_no, lock=True)
-    if ticket.status != "received":
+    if ticket.status != TicketStatus.received.value:
         raise Conflict(f"工单当前状态为 {ticket.status}，不能再派发", code="illegal_transition")
     worker = topology.get_worker(session, worker_code)
     customer = customers.customer_by_id(session, ticket.customer_id) if ticket.customer_id else None
@@ -444,7 +445,7 @@ def remind(session: Session, ticket: Ticket, customer: Customer, *, description:
     moment = clock.now()
     ticket.updated_at = moment
     _event(session, ticket, "reminded", actor, f"客户再次报修催办：{description}")
-    if ticket.worker_id is None or ticket.status not in ("dispatched", "accepted"):
+    if ticket.worker_id is None or ticket.status not in (TicketStatus.dispatched.value, TicketStatus.accepted.value):
         return
     window = int(moment.timestamp()) // REMIND_WINDOW_SECONDS
     worker = session.get(Worker, ticket.worker_id)
@@ -462,7 +463,7 @@ def dispatch_queue(session: Session) -> list[Ticket]:
     """Tickets that nobody is assigned to, oldest first: the dispatch centre's work list."""
     query = (
         select(Ticket)
-        .where(Ticket.status == "received", Ticket.worker_id.is_(None), Ticket.kind != "complaint")
+        .where(Ticket.status == TicketStatus.received.value, Ticket.worker_id.is_(None), Ticket.kind != "complaint")
         .order_by(Ticket.created_at)
     )
     return list(session.scalars(query.limit(200)))
@@ -506,7 +507,7 @@ def apply_event(
         ticket.restore_deadline = moment + timedelta(hours=restore_hours(settings, customer.area_type))
     if event == "resolve":
         ticket.resolution = note
-    ticket.status = target
+    ticket.status = target.value
     ticket.updated_at = moment
     _event(session, ticket, state.EVENT_RECORDS[event], actor, note)
     session.flush()
@@ -532,16 +533,18 @@ def apply_event(
                 customer_id=customer.id,
                 not_before=moment + timedelta(minutes=settings.rating_request_delay_minutes),
             )
-    logger.info("ticket %s: %s → %s by %s", ticket.ticket_no, event, target, actor)
+    logger.info("ticket %s: %s → %s by %s", ticket.ticket_no, event, target.value, actor)
     return ticket
 
 
 def rate(session: Session, ticket_no: str, *, score: int, comment: str | None, actor: str) -> Ticket:
     """A merged report is rated on its own once the fault it was merged into is resolved."""
     ticket = get_ticket(session, ticket_no, lock=True)
-    done = ("resolved", "closed")
+    done = (TicketStatus.resolved.value, TicketStatus.closed.value)
     fault = session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
-    if ticket.status not in done and not (ticket.status == "merged" and fault is not None and fault.status in done):
+    if ticket.status not in done and not (
+        ticket.status == TicketStatus.merged.value and fault is not None and fault.status in done
+    ):
         raise Conflict("工单处理完成后才能评价", code="not_resolved")
     if ticket.rating is not None:
         raise Conflict("该工单已经评价过了，感谢您的反馈", code="already_rated")
@@ -605,7 +608,9 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
     cutoff = moment - timedelta(minutes=settings.accept_escalation_minutes)
     overdue = session.scalars(
         select(Ticket).where(
-            Ticket.status == "dispatched", Ticket.escalated_at.is_(None), Ticket.dispatched_at <= cutoff
+            Ticket.status == TicketStatus.dispatched.value,
+            Ticket.escalated_at.is_(None),
+            Ticket.dispatched_at <= cutoff,
         )
     ).all()
     escalated = []
@@ -631,7 +636,9 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
                 )
         escalated.append(ticket.ticket_no)
     waiting = session.scalars(
-        select(Ticket).where(Ticket.status == "received", Ticket.customer_id.is_not(None), Ticket.created_at <= cutoff)
+        select(Ticket).where(
+            Ticket.status == TicketStatus.received.value, Ticket.customer_id.is_not(None), Ticket.created_at <= cutoff
+        )
     ).all()
     for ticket in waiting:
         customer = customers.customer_by_id(session, ticket.customer_id)  # type: ignore[arg-type]
@@ -675,7 +682,7 @@ def open_fault_ticket(
         ticket_no=next_number(session, "QX"),
         kind="fault",
         priority="urgent",
-        status="received",
+        status=TicketStatus.received.value,
         customer_id=None,
         channel="system",
         sender_id=actor,
@@ -747,7 +754,7 @@ def merge_into(
             Ticket.created_at >= since,
             Ticket.customer_id.in_(customer_ids),
         )
-        .values(status="merged", merged_into_id=fault.id, updated_at=moment)
+        .values(status=TicketStatus.merged.value, merged_into_id=fault.id, updated_at=moment)
         .returning(Ticket.id, Ticket.ticket_no, Ticket.customer_id, Ticket.worker_id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -784,7 +791,7 @@ def absorb_fault_ticket(session: Session, absorbed: Ticket, into: Ticket, *, act
         .values(merged_into_id=into.id, updated_at=moment)
         .execution_options(synchronize_session=False)
     )
-    absorbed.status = "merged"
+    absorbed.status = TicketStatus.merged.value
     absorbed.merged_into_id = into.id
     absorbed.updated_at = moment
     _event(session, absorbed, "merged", actor, f"故障范围扩大，并入故障工单{into.ticket_no}")
@@ -803,11 +810,11 @@ def unmerge(session: Session, settings: Settings, fault: Ticket, *, actor: str) 
         ticket.merged_into_id = None
         ticket.updated_at = moment
         if ticket.kind == "fault":
-            ticket.status = "cancelled"
+            ticket.status = TicketStatus.cancelled.value
             _event(session, ticket, "cancelled", actor, "故障经核实排除")
             continue
         customer = customers.customer_by_id(session, ticket.customer_id)  # type: ignore[arg-type]
-        ticket.status = "received"
+        ticket.status = TicketStatus.received.value
         ticket.priority = "high" if ticket.priority == "normal" else ticket.priority
         _set_repair_deadlines(ticket, settings, customer.area_type, moment)
         unmerged: Line = ("unmerged", actor, f"故障工单{fault.ticket_no}经核实排除，转为单户工单")
@@ -824,7 +831,7 @@ def resolve_fault(session: Session, fault: Ticket, *, note: str, actor: str) -> 
     """Power is back (a device, the dispatch centre): the fault's ticket is resolved wherever it was."""
     if fault.status not in state.OPEN_STATUSES:
         return
-    fault.status = "resolved"
+    fault.status = TicketStatus.resolved.value
     fault.resolution = note
     fault.updated_at = clock.now()
     _event(session, fault, "resolved", actor, note)
@@ -833,7 +840,7 @@ def resolve_fault(session: Session, fault: Ticket, *, note: str, actor: str) -> 
 def cancel_fault(session: Session, settings: Settings, fault: Ticket, *, reason: str, actor: str) -> list[Ticket]:
     """The fault is dismissed: its ticket is cancelled and what it absorbed is reopened (`unmerge`)."""
     if fault.status in state.OPEN_STATUSES:
-        fault.status = "cancelled"
+        fault.status = TicketStatus.cancelled.value
         fault.updated_at = clock.now()
         _event(session, fault, "cancelled", actor, f"核实排除：{reason}")
     return unmerge(session, settings, fault, actor=actor)

@@ -7,37 +7,40 @@ ticket before anybody is on site; if the fault is dismissed it is dispatched aga
 
 from __future__ import annotations
 
-STATUSES = ("received", "dispatched", "accepted", "arrived", "resolved", "closed", "cancelled", "merged")
-OPEN_STATUSES = ("received", "dispatched", "accepted", "arrived")
+from backend.tickets.enums import TicketStatus
+
+_OPEN = (TicketStatus.received, TicketStatus.dispatched, TicketStatus.accepted, TicketStatus.arrived)
+
+STATUSES = tuple(status.value for status in TicketStatus)
+OPEN_STATUSES = tuple(status.value for status in _OPEN)
 # Statuses a repair ticket can be merged into a fault ticket from: nobody is on site yet.
-MERGEABLE_STATUSES = ("received", "dispatched", "accepted")
+MERGEABLE_STATUSES = tuple(
+    status.value for status in (TicketStatus.received, TicketStatus.dispatched, TicketStatus.accepted)
+)
 # Statuses that count against a worker's capacity.
-LOAD_STATUSES = ("dispatched", "accepted", "arrived")
+LOAD_STATUSES = tuple(status.value for status in (TicketStatus.dispatched, TicketStatus.accepted, TicketStatus.arrived))
 
 # (status, event) → new status. Anything else is an illegal transition.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("received", "dispatch"): "dispatched",
-    ("dispatched", "accept"): "accepted",
-    ("accepted", "arrive"): "arrived",
-    ("arrived", "resolve"): "resolved",
-    ("resolved", "close"): "closed",
-    ("received", "cancel"): "cancelled",
-    ("dispatched", "cancel"): "cancelled",
-    ("accepted", "cancel"): "cancelled",
-    ("arrived", "cancel"): "cancelled",
+TRANSITIONS: dict[tuple[str, str], TicketStatus] = {
+    (TicketStatus.received.value, "dispatch"): TicketStatus.dispatched,
+    (TicketStatus.dispatched.value, "accept"): TicketStatus.accepted,
+    (TicketStatus.accepted.value, "arrive"): TicketStatus.arrived,
+    (TicketStatus.arrived.value, "resolve"): TicketStatus.resolved,
+    (TicketStatus.resolved.value, "close"): TicketStatus.closed,
+    **{(status.value, "cancel"): TicketStatus.cancelled for status in _OPEN},
 }
 
 # Timeline event types that set the status, and the status each sets.
 STATUS_EVENTS = {
-    "created": "received",
-    "dispatched": "dispatched",
-    "accepted": "accepted",
-    "arrived": "arrived",
-    "resolved": "resolved",
-    "closed": "closed",
-    "cancelled": "cancelled",
-    "merged": "merged",
-    "unmerged": "received",
+    "created": TicketStatus.received,
+    "dispatched": TicketStatus.dispatched,
+    "accepted": TicketStatus.accepted,
+    "arrived": TicketStatus.arrived,
+    "resolved": TicketStatus.resolved,
+    "closed": TicketStatus.closed,
+    "cancelled": TicketStatus.cancelled,
+    "merged": TicketStatus.merged,
+    "unmerged": TicketStatus.received,
 }
 # The timeline event written for each API event.
 EVENT_RECORDS = {
@@ -50,13 +53,13 @@ EVENT_RECORDS = {
 }
 
 
-def next_status(status: str, event: str) -> str | None:
+def next_status(status: str, event: str) -> TicketStatus | None:
     return TRANSITIONS.get((status, event))
 
 
-def status_from_timeline(event_types: list[str]) -> str | None:
+def status_from_timeline(event_types: list[str]) -> TicketStatus | None:
     """The status the timeline explains: the one set by its last status-setting event."""
-    status = None
+    status: TicketStatus | None = None
     for event_type in event_types:
         status = STATUS_EVENTS.get(event_type, status)
     return status

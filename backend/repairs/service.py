@@ -32,9 +32,10 @@ from backend.devices import service as devices
 from backend.faults import service as faults
 from backend.outages import service as outages
 from backend.outages.models import Outage
+from backend.repairs.schemas import RepairReportCreate, RepairReportRead
 from backend.tickets import service as tickets
 from backend.tickets.models import Ticket
-from backend.tickets.schemas import ComplaintCreate, RepairReportCreate, RepairReportRead, WorkerContact
+from backend.tickets.schemas import WorkerContact
 from backend.topology import service as topology
 
 
@@ -138,24 +139,3 @@ def _ticket_answer(session: Session, ticket: Ticket, outcome: str, **extra: Any)
         **extra,
     )
     return answer.model_dump(mode="json")
-
-
-def handle_complaint(session: Session, settings: Settings, data: ComplaintCreate, *, actor: str) -> dict[str, Any]:
-    customer = None
-    if data.account_no:
-        customer = customers.get_customer(session, data.account_no)
-    elif data.channel == "wechat":
-        found = customers.find_by_openid(session, data.sender_id)
-        customer = found[0] if len(found) == 1 else None
-    ticket = tickets.open_ticket(
-        session,
-        settings,
-        kind="complaint",
-        customer=customer,
-        channel=data.channel,
-        sender_id=data.sender_id,
-        description=data.description,
-        actor=actor,
-        callback_phone=data.callback_phone,
-    )
-    return tickets.read(session, ticket).model_dump(mode="json")
