@@ -87,7 +87,8 @@ def test_a_wechat_customer_asks_for_a_person_is_answered_by_one_then_by_the_assi
     wait_for_text(live_stack, CUSTOMER, "电费", since)
     with agent.console_open():
         since = say(live_stack, chat, "我要转人工")
-        queued = wait_for_text(live_stack, CUSTOMER, "您前面还有", since)
+        queued = wait_for_text(live_stack, CUSTOMER, "排在第", since)
+        assert "排在第1位" in queued["content"], "alone in the queue, the customer is told they are first"
         assert "人工客服会直接在这里回复您" in queued["content"]
         handoff = waiting_for(agent, CUSTOMER)
         try:
@@ -132,7 +133,7 @@ def test_a_hazard_written_while_waiting_is_taken_by_the_assistant_and_the_wait_g
     chat = f"/sim/wechat/users/{stranger}/send"
     with agent.console_open():
         since = say(live_stack, chat, "转人工")
-        wait_for_text(live_stack, stranger, "您前面还有", since)
+        wait_for_text(live_stack, stranger, "排在第", since)
         handoff = waiting_for(agent, stranger)
         try:
             since = say(live_stack, chat, "人呢")
