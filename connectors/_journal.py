@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connectors._settings import retention_seconds
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_RETENTION_HOURS = 24.0
 KEEP_NONCE_SECONDS = 900
 PRUNE_EVERY = 500
 
@@ -84,11 +85,6 @@ _COLUMNS = (
     "key, channel, sender, payload, received_at, attempts, state,"
     " owner, lease_until, next_try_at, failures, notified, reply"
 )
-
-
-def retention_seconds() -> float:
-    """How long message text is kept once handled (`POWERDESK_MESSAGE_RETENTION_HOURS`, default 24)."""
-    return float(os.environ.get("POWERDESK_MESSAGE_RETENTION_HOURS") or DEFAULT_RETENTION_HOURS) * 3600
 
 
 def new_owner() -> str:

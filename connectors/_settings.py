@@ -40,3 +40,12 @@ def secret(name: str) -> str:
 def flag(name: str) -> bool:
     """An on/off environment variable: 1, true, yes or on (any case) is on."""
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+DEFAULT_RETENTION_HOURS = 24.0
+
+
+def retention_seconds() -> float:
+    """How long a customer's message text is kept once handled (`POWERDESK_MESSAGE_RETENTION_HOURS`,
+    default 24)."""
+    return float(os.environ.get("POWERDESK_MESSAGE_RETENTION_HOURS") or DEFAULT_RETENTION_HOURS) * 3600

@@ -34,7 +34,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors._journal import open_local, retention_seconds, var_dir
+from connectors._journal import open_local, var_dir
+from connectors._settings import retention_seconds
 
 logger = logging.getLogger(__name__)
 
