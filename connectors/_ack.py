@@ -2,8 +2,9 @@
 rasa server and by the webhook gateway (connectors/gateway.py) that acknowledges in front of it.
 
 `CallbackGate.open` (signature, timestamp, AES safe mode, safe XML) → replayed nonce? ack →
-journal the message under its dedup key (a duplicate is acked and dropped) → answer `success`.
-Nothing here touches Redis or the network; what was journalled is for the rasa server to handle.
+queue the message under its dedup key (connectors/inbound_queue.py; a duplicate is acked and
+dropped) → answer `success`. Redis is the only thing touched, with a short timeout: when it cannot
+take the message the answer is 503 and the platform retries, so only a queued message is acked.
 Each callback is counted by its outcome (`powerdesk_inbound_messages`, connectors/metrics.py).
 """
 
@@ -18,9 +19,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors import metrics
-from connectors._journal import Journal
 from connectors._rejections import RejectionMeter
 from connectors._xml import MAX_BODY_BYTES
+from connectors.inbound_queue import InboundQueue, QueueUnavailable
 from connectors.wechat.protocol import CallbackGate, Inbound, Quarantined, Rejected
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 class Ack:
     status: int
     text: str
-    #: the message newly journalled, None when nothing is to be handled
+    #: the message newly queued, None when nothing is to be handled
     accepted: Inbound | None = None
 
     def http(self) -> HTTPResponse:
@@ -38,18 +39,37 @@ class Ack:
 
 
 SUCCESS = Ack(200, "success")
+#: Redis did not take the message in time: the platform is to retry (WeChat does, three times)
+UNAVAILABLE = Ack(503, "temporarily unavailable")
 Receive = Callable[[dict[str, str], bytes], HTTPResponse]
+Health = Callable[[], tuple[int, dict[str, object]]]
 
 
 def acknowledge(
     gate: CallbackGate,
-    journal: Journal,
+    queue: InboundQueue,
     channel: str,
     query: dict[str, str],
     body: bytes,
     meter: RejectionMeter | None = None,
 ) -> Ack:
-    """Verify, dedup and journal one callback; what to answer, and the message if it is new."""
+    """Verify, dedup and queue one callback; what to answer, and the message if it is new."""
+    try:
+        return _acknowledge(gate, queue, channel, query, body, meter)
+    except QueueUnavailable as exc:
+        logger.error("ALERT %s callback answered 503 for the platform to retry: %s", channel, exc)
+        metrics.MESSAGES_IN.labels(channel, "unavailable").inc()
+        return UNAVAILABLE
+
+
+def _acknowledge(
+    gate: CallbackGate,
+    queue: InboundQueue,
+    channel: str,
+    query: dict[str, str],
+    body: bytes,
+    meter: RejectionMeter | None,
+) -> Ack:
     try:
         inbound = gate.open(query, body)
     except Rejected as exc:
@@ -60,16 +80,16 @@ def acknowledge(
         return Ack(exc.status, exc.reason)
     except Quarantined as exc:
         logger.warning("%s signed but malformed callback quarantined: %s", channel, exc.reason)
-        journal.quarantine(channel, exc.reason, body)
+        queue.quarantine(channel, exc.reason, body)
         metrics.MESSAGES_IN.labels(channel, "refused").inc()
         return SUCCESS
     if meter is not None:
         meter.accepted()
-    if not journal.first_nonce(channel, inbound.nonce_key):
+    if not queue.first_nonce(channel, inbound.nonce_key):
         logger.warning("%s replayed nonce acked, not processed", channel)
         metrics.MESSAGES_IN.labels(channel, "duplicate").inc()
         return SUCCESS
-    if not journal.accept(inbound.key, channel, inbound.sender, inbound.fields):
+    if not queue.accept(inbound.key, channel, inbound.sender, inbound.fields):
         logger.info("%s duplicate %s acked, not processed", channel, inbound.key)
         metrics.MESSAGES_IN.labels(channel, "duplicate").inc()
         return SUCCESS
@@ -77,13 +97,15 @@ def acknowledge(
     return Ack(200, "success", inbound)
 
 
-def webhook_blueprint(channel: str, gate: CallbackGate, receive: Receive) -> Blueprint:
-    """`GET /` health, `GET /webhook` the platform's URL check, `POST /webhook` handed to `receive`."""
+def webhook_blueprint(channel: str, gate: CallbackGate, receive: Receive, health: Health) -> Blueprint:
+    """`GET /` readiness (`health()`), `GET /webhook` the platform's URL check, `POST /webhook`
+    handed to `receive`."""
     hook = Blueprint(f"{channel}_webhook", __name__)
 
     @hook.get("/")
-    async def health(_: Request) -> HTTPResponse:
-        return response.json({"status": "ok"})
+    async def ready(_: Request) -> HTTPResponse:
+        status, body = health()
+        return response.json(body, status=status)
 
     @hook.get("/webhook")
     async def verify(request: Request) -> HTTPResponse:

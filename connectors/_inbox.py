@@ -1,23 +1,27 @@
-"""What the rasa server's channels (WeChat, WeCom, SMS) do with a journalled message, until it is
-answered or given up (RELIABILITY rows 42-44, 46, 48).
+"""What the rasa server's channels (WeChat, WeCom, SMS) do with a queued message, until it is
+answered or given up (RELIABILITY rows 42-46, 48).
 
-A channel follows the inbound journal (connectors/_journal.py): what the webhook gateway journals is
-read every 20 ms, and every second the entries due for another try (or left by a dead process)
-are taken up. Each message is claimed (one process holds it for a lease; its attempt is counted
-before the turn starts) and handled on the turn thread (connectors/_turns.py), one sender's
-messages in order:
+A channel consumes its partitions of the inbound queue (connectors/inbound_queue.py): every second
+it renews its leases, takes its fair share of the partitions and any message a previous holder left
+unfinished; meanwhile it reads what the gateways queue as it arrives (a blocking read, no polling).
+Each message is claimed (its attempt counted before the turn starts) and handled on the turn
+thread (connectors/_turns.py), one sender's messages in order:
 
 1. the turn runs (`respond`, at most `TURN_TIMEOUT_SECONDS`); a failed custom action fails it
    (connectors/turn_failures.py), so nothing half-done is saved;
-2. its reply is kept in the journal, then handed over (`deliver_sync`: the platform, else the push
-   pipeline); if that fails only the hand-over is tried again;
+2. its reply is kept with the message, then handed over (`deliver_sync`: the platform, else the
+   push pipeline), only while this process still holds the partition; if that fails only the
+   hand-over is tried again;
 3. the message is done.
 
-A failure releases the message for another try after a backoff (1 s … 60 s) for as long as the
-process lives, and tells the customer once that the answer is delayed (`texts.DELAYED`). An outage
-(action server unreachable or too slow, backend or Redis down) does not count against the message;
-a failure of the message itself does, and the third one (a crash of the process included)
-quarantines it: state `failed`, an ALERT log line, and an apology to the customer (`texts.APOLOGY`).
+A failure leaves the message unfinished, to be tried again after a backoff (1 s … 60 s) by
+whoever holds its partition then, and tells the customer once that the answer is delayed
+(`texts.DELAYED`). An outage (action server unreachable or too slow, backend or Redis down) does
+not count against the message; a failure of the message itself does, and the third one (a crash
+of the process included) quarantines it: an ALERT log line, the message kept in the quarantine
+stream, and an apology to the customer (`texts.APOLOGY`). A process that cannot reach Redis takes
+no message and says why in its health check (`problem`); its partitions go to the others within
+the lease.
 
 Each try runs under the message's request id (clients/request_ids.py), and is counted by its
 outcome, `answered`, `retried` or `quarantined` (connectors/metrics.py).
@@ -27,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,9 +41,9 @@ from sanic import Blueprint
 
 from clients import request_ids
 from connectors import metrics, rasa_tuning, texts
-from connectors._journal import Entry, Journal, new_owner
 from connectors._turns import SenderQueues
 from connectors.handoff_relay import HandoffRelay
+from connectors.inbound_queue import Entry, InboundQueue, PartitionShare, connect, new_owner
 from connectors.turn_failures import TurnFailed
 from connectors.wechat.push import PushFailed
 
@@ -49,15 +52,13 @@ logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_ATTEMPTS = 3
 TURN_TIMEOUT_SECONDS = 45.0
-#: a claim outlives the longest turn and its hand-over; a holder that dies frees it at once
-LEASE_SECONDS = 120.0
 RETRY_STEPS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SHUTDOWN_GRACE_SECONDS = 10.0
-# How often the journal is read for messages the webhook gateway acked (adds half of it to a reply).
-JOURNAL_POLL_SECONDS = 0.02
-DUE_SCAN_SECONDS = 1.0
-PRUNE_SECONDS = 3600.0
-JOURNAL_RETRY_SECONDS = 5.0
+#: how often the leases are renewed and unfinished messages taken up (well inside the lease)
+UPKEEP_SECONDS = 1.0
+#: how long one read waits for a new message before it looks at the partitions held again
+READ_BLOCK_MS = 500
+TRIM_SECONDS = 3600.0
 
 
 def retry_delay(failures: int) -> float:
@@ -69,19 +70,22 @@ def is_outage(exc: BaseException) -> bool:
     """True when something the message needs was down, rather than the message failing."""
     if isinstance(exc, TurnFailed):
         return exc.unavailable
-    return isinstance(exc, asyncio.TimeoutError | PushFailed | RedisError | sqlite3.OperationalError)
+    return isinstance(exc, asyncio.TimeoutError | PushFailed | RedisError)
 
 
-class JournalInput(InputChannel):
-    """A Rasa input channel fed by the inbound journal; subclasses run the turn and deliver."""
+class QueueInput(InputChannel):
+    """A Rasa input channel fed by the inbound queue; subclasses run the turn and deliver."""
 
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
+    def __init__(self, queue: InboundQueue) -> None:
+        self.queue = queue
         self.queues = SenderQueues()
         self.owner = new_owner()
-        # keys scheduled in this process and not finished yet (touched on Sanic's loop and the turn thread)
+        self.share = PartitionShare(queue, self.name(), self.owner)
+        #: why this process takes no message now (None: it does)
+        self.problem: str | None = "not started"
+        # entries (`Entry.ref`) scheduled or waiting for a retry here (Sanic's loop and the turn thread)
         self._inflight: set[str] = set()
-        self._follower: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         #: passes the messages of customers handed to a person straight to them (None: never)
         self.relay: HandoffRelay | None = None
 
@@ -96,10 +100,16 @@ class JournalInput(InputChannel):
         Runs in a thread."""
         raise NotImplementedError
 
-    # --- following the journal -----------------------------------------------------------------
+    # --- consuming the queue -------------------------------------------------------------------
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """The channel's readiness: 503 with the reason while it takes no message."""
+        if self.problem is not None:
+            return 503, {"status": "unavailable", "reason": self.problem}
+        return 200, {"status": "ok", "partitions": list(self.share.held)}
 
     def follow(self, hook: Blueprint, on_new_message: OnNewMessage) -> None:
-        """Start following the journal with the server, and finish running turns when it stops."""
+        """Consume the queue with the server, and finish running turns when it stops."""
 
         @hook.listener("after_server_start")
         async def start(app: Any, *_: Any) -> None:
@@ -107,65 +117,100 @@ class JournalInput(InputChannel):
             agent = getattr(app.ctx, "agent", None)
             if self.relay is not None and agent is not None and agent.domain is not None:
                 self.relay.use_domain(agent.domain.responses)
-            self._follower = asyncio.create_task(self.follow_journal(on_new_message))
+            reader = InboundQueue(connect(timeout=READ_BLOCK_MS / 1000 + 2), partition_count=self.queue.partition_count)
+            self._tasks = [
+                asyncio.create_task(self.keep_share(on_new_message)),
+                asyncio.create_task(self.read_new(reader, on_new_message)),
+            ]
 
         @hook.listener("before_server_stop")
         async def finish_running_turns(*_: Any) -> None:
-            if self._follower is not None:
-                self._follower.cancel()
-            # turns cut short here stay claimed by this process, and are taken over at the next start
+            for task in self._tasks:
+                task.cancel()
+            # turns cut short here stay unfinished, and are taken over by whoever holds the partition next
             await self.queues.drain(timeout=SHUTDOWN_GRACE_SECONDS)
-
-    async def follow_journal(self, on_new_message: OnNewMessage) -> None:
-        """Take up what is due (a previous run's messages first), then follow the webhook gateway."""
-        after = self.journal.last_row()
-        last_scan, last_prune = -DUE_SCAN_SECONDS, time.monotonic()
-        while True:
             try:
-                if time.monotonic() - last_scan >= DUE_SCAN_SECONDS:
-                    last_scan = time.monotonic()
-                    self.schedule_due(on_new_message)
-                if time.monotonic() - last_prune >= PRUNE_SECONDS:
-                    last_prune = time.monotonic()
-                    self.journal.prune()
-                after = self.take_journalled(after, on_new_message)
-            except sqlite3.Error as exc:
-                logger.error("ALERT %s cannot read the inbound journal: %s", self.name(), exc)
-                await asyncio.sleep(JOURNAL_RETRY_SECONDS)  # one alert per retry, not fifty a second
-            await asyncio.sleep(JOURNAL_POLL_SECONDS)
+                await asyncio.to_thread(self.share.leave)
+            except RedisError as exc:
+                logger.warning("%s partitions not handed back (%s): free in %s ms", self.name(), exc, "5000")
 
-    def take_journalled(self, after: int, on_new_message: OnNewMessage) -> int:
-        """Schedule the pending entries journalled after row `after`; the last row seen."""
-        for row, entry in self.journal.since(self.name(), after):
-            after = row
-            if entry.state == "pending":
-                self.schedule(entry.key, entry.sender, on_new_message)
-        return after
+    async def keep_share(self, on_new_message: OnNewMessage) -> None:
+        """Every second: keep this process's partitions, and take up what is unfinished in them."""
+        last_trim = time.monotonic()
+        while True:
+            await self.upkeep(on_new_message)
+            if self.problem is None and time.monotonic() - last_trim >= TRIM_SECONDS:
+                last_trim = time.monotonic()
+                await asyncio.to_thread(self.queue.trim, self.name())
+            await asyncio.sleep(UPKEEP_SECONDS)
 
-    def schedule_due(self, on_new_message: OnNewMessage) -> None:
-        """Schedule what may be tried now: retries whose time has come, and entries left unclaimed
-        or held by a process that died."""
-        for key, sender, dead_holder in self.journal.due(self.name(), self.owner):
-            self.schedule(key, sender, on_new_message, dead_holder)
-
-    def schedule(self, key: str, sender: str, on_new_message: OnNewMessage, dead_holder: str | None = None) -> None:
-        """Hand the message to the turn thread, behind its sender's earlier ones (once)."""
-        if key in self._inflight:
+    async def upkeep(self, on_new_message: OnNewMessage) -> None:
+        """One round: renew and rebalance the partitions, schedule their unfinished messages that are due."""
+        try:
+            held, lost, unfinished = await asyncio.to_thread(self._upkeep)
+        except RedisError as exc:
+            if self.problem is None or self.problem == "not started":
+                logger.error("ALERT %s takes no message: Redis unreachable (%s)", self.name(), exc)
+            self.problem = f"Redis unreachable: {type(exc).__name__}"
+            self.share.held = []
             return
-        self._inflight.add(key)
-        self.queues.submit(sender, lambda: self._handle(key, on_new_message, dead_holder))
+        for entry in unfinished:  # before any new message of the partition is read
+            self.schedule(entry, on_new_message)
+        self.share.held = held
+        if lost:
+            logger.warning("%s lost partitions %s to another process", self.name(), lost)
+        if self.problem is not None:
+            logger.info("%s takes messages: partitions %s", self.name(), held)
+        self.problem = None
+
+    def _upkeep(self) -> tuple[list[int], list[int], list[Entry]]:
+        held, lost = self.share.upkeep(busy=self._busy)
+        unfinished = [
+            entry
+            for partition in held
+            for entry in self.queue.unfinished(self.name(), partition, self.owner, skip=self._inflight)
+        ]
+        return held, lost, unfinished
+
+    def _busy(self, partition: int) -> bool:
+        prefix = f"{self.name()}:{partition}:"
+        return any(ref.startswith(prefix) for ref in list(self._inflight))
+
+    async def read_new(self, reader: InboundQueue, on_new_message: OnNewMessage) -> None:
+        """Schedule each new message of the partitions held as soon as a gateway queues it."""
+        while True:
+            if not self.share.held:
+                await asyncio.sleep(UPKEEP_SECONDS / 5)
+                continue
+            try:
+                await self.read_once(reader, on_new_message, READ_BLOCK_MS)
+            except RedisError:  # the upkeep says so and lets the partitions go
+                await asyncio.sleep(UPKEEP_SECONDS)
+
+    async def read_once(self, reader: InboundQueue, on_new_message: OnNewMessage, block_ms: int | None) -> None:
+        """Schedule the new messages of the partitions held, waiting up to `block_ms` for the first."""
+        held = list(self.share.held)
+        for entry in await asyncio.to_thread(reader.read, self.name(), held, self.owner, block_ms):
+            self.schedule(entry, on_new_message)
+
+    def schedule(self, entry: Entry, on_new_message: OnNewMessage) -> None:
+        """Hand the message to the turn thread, behind its sender's earlier ones (once)."""
+        if entry.ref in self._inflight:
+            return
+        self._inflight.add(entry.ref)
+        self.queues.submit(entry.sender, lambda: self._handle(entry, on_new_message))
 
     # --- one try -------------------------------------------------------------------------------
 
-    async def _handle(self, key: str, on_new_message: OnNewMessage, dead_holder: str | None) -> None:
+    async def _handle(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         try:
-            entry = self.journal.claim(key, self.owner, LEASE_SECONDS, seen_owner=dead_holder)
-            if entry is not None:
-                await self._try(entry, on_new_message)
-        except Exception:  # the journal itself failed: the entry stays pending, its lease runs out
-            logger.exception("ALERT %s could not handle %s", self.name(), key)
+            claimed = await asyncio.to_thread(self.queue.claim, entry, self.owner)
+            if claimed is not None:
+                await self._try(claimed, on_new_message)
+        except Exception:  # Redis failed: the message stays unfinished, taken up again by the upkeep
+            logger.exception("ALERT %s could not handle %s", self.name(), entry.key)
         finally:
-            self._inflight.discard(key)
+            self._inflight.discard(entry.ref)
 
     async def _try(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         request_ids.current.set(request_ids.of_message(entry.key))  # this task's own context
@@ -177,13 +222,16 @@ class JournalInput(InputChannel):
             reply = entry.reply
             if reply is None:
                 reply = await asyncio.wait_for(self.respond(entry, on_new_message), TURN_TIMEOUT_SECONDS)
-                self.journal.answered(entry.key, reply)
+                await asyncio.to_thread(self.queue.answered, entry, reply)
+            if not await asyncio.to_thread(self.queue.holds, entry.channel, entry.partition, self.owner):
+                logger.warning("%s message %s left to the partition's new holder", self.name(), entry.key)
+                return
             if reply:
                 await self.send(entry.sender, reply, f"chat:{entry.key}")
         except Exception as exc:  # noqa: BLE001 - whatever failed, the message is kept for another try
             await self._failed(entry, exc)
             return
-        self.journal.done(entry.key)
+        await asyncio.to_thread(self.queue.done, entry)
         metrics.TURNS.labels(self.name(), "answered").inc()
         metrics.TURN_SECONDS.labels(self.name()).observe(time.perf_counter() - started)
 
@@ -196,8 +244,8 @@ class JournalInput(InputChannel):
             if entry.attempts >= MAX_ATTEMPTS:
                 await self._quarantine(entry)
                 return
-        delay = retry_delay(entry.failures)
-        self.journal.release(entry.key, self.owner, retry_in=delay, counted=not outage)
+        retry_in = retry_delay(entry.failures)
+        await asyncio.to_thread(self.queue.failed, entry, counted=not outage, retry_in=retry_in)
         metrics.TURNS.labels(self.name(), "retried").inc()
         await self._tell_delayed(entry)
 
@@ -205,16 +253,16 @@ class JournalInput(InputChannel):
         """Once per message, and not while another message of the sender already said it."""
         if entry.notified:
             return
-        if not self.journal.sender_notified(self.name(), entry.sender):
+        if not await asyncio.to_thread(self.queue.sender_notified, self.name(), entry.sender):
             try:
                 await self.send(entry.sender, texts.DELAYED, f"chat:{entry.key}:delayed")
             except Exception as exc:  # noqa: BLE001 - the customer is told at the next failure, if any
                 logger.warning("%s delay notice for %s not sent: %s", self.name(), entry.key, exc)
                 return
-        self.journal.mark_notified(entry.key)
+        await asyncio.to_thread(self.queue.mark_notified, entry)
 
     async def _quarantine(self, entry: Entry) -> None:
-        self.journal.give_up(entry.key)
+        await asyncio.to_thread(self.queue.give_up, entry, f"failed {entry.attempts} times")
         metrics.TURNS.labels(self.name(), "quarantined").inc()
         logger.error("ALERT %s message %s quarantined after %s attempts", self.name(), entry.key, entry.attempts)
         try:

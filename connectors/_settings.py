@@ -49,3 +49,10 @@ def retention_seconds() -> float:
     """How long a customer's message text is kept once handled (`POWERDESK_MESSAGE_RETENTION_HOURS`,
     default 24)."""
     return float(os.environ.get("POWERDESK_MESSAGE_RETENTION_HOURS") or DEFAULT_RETENTION_HOURS) * 3600
+
+
+def namespace() -> str:
+    """The prefix of the shared Redis keys of this deployment (`POWERDESK_NAMESPACE`, default `pd`):
+    two deployments on one Redis (a load test beside staging, the test suite's stacks) never see each
+    other's queue or conversations."""
+    return setting(None, "POWERDESK_NAMESPACE", "pd")

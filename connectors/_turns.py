@@ -3,8 +3,8 @@
 A Rasa turn is mostly CPU (NLU and policies in TensorFlow) and holds whatever event loop it runs
 on for tens of milliseconds at a time. Run on Sanic's loop, every webhook that arrives meanwhile
 waits, and under a burst acknowledgements drift towards WeChat's 5 s limit. So Sanic's loop only
-verifies, journals and acknowledges; everything after that (the Rasa turn, the bookkeeping in
-Redis, sending the reply, marking the journal) runs on this thread's loop, one sender's messages
+verifies, queues and acknowledges; everything after that (the Rasa turn, the bookkeeping in
+Redis, sending the reply, finishing the message in the queue) runs on this thread's loop, one sender's messages
 in arrival order.
 
 The agent is then used from this thread (plus Sanic's, for Rasa's own HTTP API); its in-memory

@@ -1,22 +1,25 @@
 """The webhook gateway: `python -m connectors.gateway [--host H] [--port P]` (bot env, default :5006).
 
 WeChat and WeCom wait at most 5 s for a callback's answer and retry otherwise; Aliyun waits 700 ms.
-Inside the rasa server an acknowledgement shares two cores and one interpreter lock with the turns,
-so under load its answer waits for theirs. This small process is the only one the platforms reach:
+Inside a rasa server an acknowledgement shares the cores and one interpreter lock with the turns,
+so under load its answer waits for theirs. These small processes (as many as the proxy in front
+spreads the platforms over; they share nothing but Redis) are the only ones the platforms reach:
 
 - `/webhooks/wechat/webhook`, `/webhooks/wecom/webhook`: verified, decrypted, deduplicated and
-  journalled exactly as the channels do (connectors/_ack.py), answered `success`;
+  queued exactly as the channels do (connectors/_ack.py), answered `success`;
 - `/webhooks/sms/webhook` (replies) and `/webhooks/sms/report` (delivery reports): the providers'
-  pushes behind a secret header, journalled item by item (connectors/sms/webhook.py).
+  pushes behind a secret header, queued item by item (connectors/sms/webhook.py).
 
-The channels in the rasa server follow the journal (a shared SQLite file under `POWERDESK_VAR_DIR`)
-and hold the conversations; a message acked here is durable: if the rasa server is down, it is
-handled when it starts. Delivery reports are handed to the backend from here
-(connectors/sms/reports.py). A rising share of refused callbacks raises an ALERT
-(connectors/_rejections.py). Every body is capped before anything else is read.
+The rasa servers consume the queue (Redis Streams, connectors/inbound_queue.py) and hold the
+conversations; a message acked here is durable: if every rasa server is down, it is handled when
+one starts. A Redis that cannot take a message makes the answer a 503, and the platform retries.
+Delivery reports are handed to the backend from here (connectors/sms/reports.py). A rising share of
+refused callbacks raises an ALERT (connectors/_rejections.py). Every body is capped before anything
+else is read. `GET /webhooks/<channel>/` is the readiness check: 503 with the reason while Redis
+cannot be reached.
 
 `GET /metrics` (Prometheus, not authenticated: loopback only) counts the callbacks by channel and
-outcome, times each acknowledgement, and reads the journal's queue depth (connectors/metrics.py).
+outcome, times each acknowledgement, and reads the queue's depth (connectors/metrics.py).
 
 Settings are the channels' own (WECHAT_*, WECOM_*, SMS_INBOUND_TOKEN, SMS_ALLOWED_IPS, BACKEND_URL,
 POWERDESK_ACTIONS_TOKEN; see .env.example); no rasa import.
@@ -35,9 +38,9 @@ from sanic.response import HTTPResponse
 
 from connectors import log_masking, metrics
 from connectors._ack import acknowledge, webhook_blueprint
-from connectors._journal import Journal
 from connectors._rejections import RejectionMeter
 from connectors._settings import required, setting
+from connectors.inbound_queue import InboundQueue
 from connectors.sms.reports import ReportForwarder
 from connectors.sms.webhook import REPLIES, REPORTS, SmsWebhookSettings, sms_blueprint
 from connectors.wechat.protocol import CallbackGate
@@ -47,7 +50,7 @@ from connectors.wecom.settings import WeComSettings
 DEFAULT_PORT = 5006
 #: the largest body any route reads (the platforms' callbacks are capped lower, at 64 KB)
 MAX_BODY_BYTES = 256 * 1024
-#: the callbacks whose acknowledgement is timed, by the journal channel they feed
+#: the callbacks whose acknowledgement is timed, by the queue channel they feed
 ACK_ROUTES = {
     "/webhooks/wechat/webhook": "wechat",
     "/webhooks/wecom/webhook": "wecom",
@@ -57,27 +60,32 @@ ACK_ROUTES = {
 
 
 def _receive(
-    gate: CallbackGate, journal: Journal, channel: str, meter: RejectionMeter, query: dict[str, str], body: bytes
+    gate: CallbackGate, queue: InboundQueue, channel: str, meter: RejectionMeter, query: dict[str, str], body: bytes
 ) -> HTTPResponse:
-    return acknowledge(gate, journal, channel, query, body, meter).http()
+    return acknowledge(gate, queue, channel, query, body, meter).http()
 
 
 def create_app() -> Sanic:
-    journal = Journal()
+    queue = InboundQueue()
     app = Sanic("powerdesk_gateway")
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+
+    def health() -> tuple[int, dict[str, object]]:
+        problem = queue.unreachable()
+        return (503, {"status": "unavailable", "reason": problem}) if problem else (200, {"status": "ok"})
+
     for channel, gate in (("wechat", WeChatSettings.load().gate()), ("wecom", WeComSettings.load().gate())):
-        receive = partial(_receive, gate, journal, channel, RejectionMeter(channel))
-        app.blueprint(webhook_blueprint(channel, gate, receive), url_prefix=f"/webhooks/{channel}")
-    app.blueprint(sms_blueprint(SmsWebhookSettings.load(), journal))
+        receive = partial(_receive, gate, queue, channel, RejectionMeter(channel))
+        app.blueprint(webhook_blueprint(channel, gate, receive, health), url_prefix=f"/webhooks/{channel}")
+    app.blueprint(sms_blueprint(SmsWebhookSettings.load(), queue, health))
     forwarder = ReportForwarder(
-        journal, setting(None, "BACKEND_URL", "http://127.0.0.1:8000"), required(None, "POWERDESK_ACTIONS_TOKEN")
+        InboundQueue(), setting(None, "BACKEND_URL", "http://127.0.0.1:8000"), required(None, "POWERDESK_ACTIONS_TOKEN")
     )
-    queue = metrics.QueueDepth(journal, ACK_ROUTES.values())
+    depth = metrics.QueueDepth(queue, ACK_ROUTES.values())
 
     @app.get("/metrics")
     async def scrape(_: Request) -> HTTPResponse:
-        body, content_type = metrics.exposition(queue)
+        body, content_type = metrics.exposition(depth)
         return response.raw(body, content_type=content_type)
 
     @app.on_request
@@ -93,10 +101,6 @@ def create_app() -> Sanic:
     @app.listener("after_server_start")
     async def start(app: Sanic, _: object) -> None:
         app.add_task(forwarder.run())
-
-    @app.listener("after_server_stop")
-    async def close(*_: object) -> None:
-        journal.close()
 
     return app
 

@@ -10,7 +10,7 @@ launcher starts the same server (Rasa's own `configure_app` and agent loading) w
   WeCom and SMS sign or guard their own, connectors/), `/` and `/metrics`; a `token` query parameter
   is refused;
 - `GET /metrics` (Prometheus: the channels' turns by outcome and their latency, the queue depth of
-  the journal they follow; connectors/metrics.py) open without the token, like `/`: every process
+  the queue they consume; connectors/metrics.py) open without the token, like `/`: every process
   listens on 127.0.0.1 and a scraper holds no secret (docs/contracts.md);
 - Rasa's REST channel only with `--enable-rest` (for local use: `make run` and the end-to-end
   tests), and then behind the same token: it lets the caller speak as any sender;
@@ -44,9 +44,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors import log_masking, metrics, rasa_patches
-from connectors._inbox import JournalInput
-from connectors._journal import Journal
+from connectors._inbox import QueueInput
 from connectors._settings import secret
+from connectors.inbound_queue import InboundQueue
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ def guard(app: Sanic, token: str, max_body: int) -> None:
 
 
 def serve_metrics(app: Sanic, channels: list[InputChannel]) -> None:
-    """`GET /metrics`: this process's series, and the queue depth of the journal `channels` follow."""
-    queue = metrics.QueueDepth(Journal(), [c.name() for c in channels if isinstance(c, JournalInput)])
+    """`GET /metrics`: this process's series, and the depth of the queue `channels` consume."""
+    queue = metrics.QueueDepth(InboundQueue(), [c.name() for c in channels if isinstance(c, QueueInput)])
 
     @app.get("/metrics")
     async def scrape(_: Request) -> HTTPResponse:

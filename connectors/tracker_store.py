@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -34,7 +35,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors._journal import open_local, var_dir
 from connectors._settings import retention_seconds
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,13 @@ logger = logging.getLogger(__name__)
 #: conversations are pruned every this many saves (and when the file is opened): those not saved
 #: for `POWERDESK_MESSAGE_RETENTION_HOURS` (default 24) are deleted, with the messages they hold
 PRUNE_EVERY = 1000
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
 
 
 def compacted(tracker: DialogueStateTracker, keep_turns: int) -> DialogueStateTracker | None:
@@ -82,7 +89,7 @@ class ConversationFile(MutableMapping[str, str]):
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = open_local(path)
+        self._db = _open(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS conversation"
             " (sender TEXT PRIMARY KEY, tracker TEXT NOT NULL, saved_at REAL NOT NULL)"
@@ -156,7 +163,9 @@ class CompactingTrackerStore(InMemoryTrackerStore):
     ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.keep_turns = int(keep_turns)
-        self.store = ConversationFile(Path(path) if path else var_dir() / "conversations.sqlite3")  # type: ignore[assignment]
+        self.store = ConversationFile(
+            Path(path) if path else Path(os.environ.get("POWERDESK_VAR_DIR") or "var") / "conversations.sqlite3"
+        )  # type: ignore[assignment]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(compacted(tracker, self.keep_turns) or tracker)

@@ -65,7 +65,7 @@ def main() -> int:
     try:
         if "REDIS_URL" not in settings:
             stack.env["REDIS_URL"] = stack.start_redis(int(settings.get("REDIS_PORT", 6390)), var / "redis")
-            print(f"redis      {stack.env['REDIS_URL'].split('@')[-1]} (private, memory only, password required)")
+            print(f"redis      {stack.env['REDIS_URL'].split('@')[-1]} (private, append-only file, password required)")
         stack.start_all({name.lower(): port for name, port in ports.items()})
         print_banner(ports, stack.env, var)
         while all(p.alive() for p in stack.processes):

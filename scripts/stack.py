@@ -170,9 +170,11 @@ class Stack:
     # --- the components -------------------------------------------------------------------
 
     def start_redis(self, port: int, data_dir: Path, password: str | None = None) -> str:
-        """A private, memory-only redis-server on loopback that requires `password` (a fresh random
-        one by default); returns its URL. The password goes to the server in a file readable by its
-        owner only, never on its command line."""
+        """A private redis-server on loopback that requires `password` (a fresh random one by
+        default); returns its URL. It keeps an append-only file in `data_dir`, written and fsynced
+        at every write, so that an acknowledged message in the inbound queue outlives a crash of
+        Redis (connectors/inbound_queue.py). The password goes to the server in a file readable by
+        its owner only, never on its command line."""
         binary = redis_server_binary()
         password = password or secrets.token_urlsafe(24)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +182,8 @@ class Stack:
         config.touch()
         config.chmod(0o600)
         config.write_text(
-            f'port {port}\nbind 127.0.0.1\nsave ""\nappendonly no\ndir {data_dir}\nrequirepass {password}\n'
+            f'port {port}\nbind 127.0.0.1\nsave ""\nappendonly yes\nappendfsync always\ndir {data_dir}\n'
+            f"requirepass {password}\n"
         )
         process = self.start("redis", [binary, str(config)], None)
         deadline = time.monotonic() + 10

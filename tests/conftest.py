@@ -67,6 +67,8 @@ def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[Live
         | {
             "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
             "REDIS_URL": redis_url,
+            # The stack's own queue and conversations, whatever else shares the tests' Redis.
+            "POWERDESK_NAMESPACE": f"pd{ports['rasa']}",
             "BACKEND_URL": f"http://127.0.0.1:{ports['backend']}",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
             "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",

@@ -1,7 +1,7 @@
 """The Rasa input channel for SMS replies (上行短信). The providers post to the webhook gateway
-(connectors/sms/webhook.py), which journals each reply; this channel follows the journal like the
+(connectors/sms/webhook.py), which queues each reply; this channel consumes the queue like the
 WeChat channel does (connectors/_inbox.py: claimed, turn, reply kept, retried with backoff,
-quarantined after three failures). Its only route is the health check `/webhooks/sms/`.
+quarantined after three failures). Its only route is the readiness check `/webhooks/sms/`.
 
 A reply is normalised like every channel's text (connectors/text.py: NFKC, control and zero-width
 characters, a leading "/" can never inject an intent). Then, one sender at a time:
@@ -28,10 +28,10 @@ from sanic.response import HTTPResponse
 
 from clients import request_ids
 from connectors import texts
-from connectors._inbox import JournalInput, OnNewMessage
-from connectors._journal import Entry, Journal
+from connectors._inbox import OnNewMessage, QueueInput
 from connectors._settings import setting
 from connectors.handoff_relay import HandoffRelay
+from connectors.inbound_queue import Entry, InboundQueue
 from connectors.sms import protocol
 from connectors.sms.client import mask_phone
 from connectors.sms.webhook import REPLIES
@@ -81,7 +81,7 @@ class SmsOutput(OutputChannel):
         await self._channel.send(recipient_id, text, f"sms:proactive:{os.urandom(8).hex()}")
 
 
-class SmsInput(JournalInput):
+class SmsInput(QueueInput):
     @classmethod
     def name(cls) -> str:
         return REPLIES
@@ -90,13 +90,13 @@ class SmsInput(JournalInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SmsInput:
         backend = setting(credentials, "BACKEND_URL", "http://127.0.0.1:8000")
         token = setting(credentials, "POWERDESK_ACTIONS_TOKEN")
-        channel = cls(Journal(), PushPipeline(backend, token), Subscriptions(backend, token))
+        channel = cls(InboundQueue(), PushPipeline(backend, token), Subscriptions(backend, token))
         redis_url = setting(credentials, "REDIS_URL", "redis://127.0.0.1:6379/0")
         channel.relay = HandoffRelay.connect(redis_url, backend, token)
         return channel
 
-    def __init__(self, journal: Journal, push: PushPipeline, subscriptions: Subscriptions) -> None:
-        super().__init__(journal)
+    def __init__(self, queue: InboundQueue, push: PushPipeline, subscriptions: Subscriptions) -> None:
+        super().__init__(queue)
         self.push = push
         self.subscriptions = subscriptions
 
@@ -107,8 +107,9 @@ class SmsInput(JournalInput):
         hook = Blueprint("sms_webhook", __name__)
 
         @hook.get("/")
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        async def ready(_: Request) -> HTTPResponse:
+            status, body = self.health()
+            return response.json(body, status=status)
 
         self.follow(hook, on_new_message)
         return hook

@@ -1,15 +1,16 @@
 """The SMS providers' callbacks, taken by the webhook gateway (connectors/gateway.py), no rasa:
 
-- `POST /webhooks/sms/webhook`: replies (上行短信), journalled for the rasa server's SMS channel;
-- `POST /webhooks/sms/report`: delivery reports, journalled for the forwarder (connectors/sms/reports.py)
+- `POST /webhooks/sms/webhook`: replies (上行短信), queued for the rasa servers's SMS channel;
+- `POST /webhooks/sms/report`: delivery reports, queued for the forwarder (connectors/sms/reports.py)
   that hands them to the backend.
 
 The ack path, the same for both: source address in `SMS_ALLOWED_IPS` (when set) → the secret header
 `X-Sms-Inbound-Token: <SMS_INBOUND_TOKEN>` (constant time; never a URL, where access logs keep it) →
 a streamed body of at most 64 KB → the provider's format, item by item (a malformed item is
-quarantined alone, the others are accepted) → each item journalled under its dedup key (a
-repeated push is acked and not processed again) → the provider's acknowledgement, well inside
-Aliyun's 700 ms. Refusals are a 4xx with a short reason that says nothing about the numbers.
+quarantined alone, the others are accepted) → each item queued under its dedup key
+(connectors/inbound_queue.py; a repeated push is acked and not processed again) → the provider's
+acknowledgement, well inside Aliyun's 700 ms; a 503 when Redis cannot take them (the provider
+pushes again). Refusals are a 4xx with a short reason that says nothing about the numbers.
 Items are counted by outcome (`powerdesk_inbound_messages`: a push refused whole counts once).
 
 Neither Aliyun nor Tencent signs these pushes. In production Aliyun's replies and reports are
@@ -30,10 +31,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors import metrics
-from connectors._ack import read_capped
-from connectors._journal import Journal
+from connectors._ack import Health, read_capped
 from connectors._rejections import RejectionMeter
 from connectors._settings import setting
+from connectors.inbound_queue import InboundQueue, QueueUnavailable
 from connectors.sms import protocol
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _refuse(status: int, reason: str) -> HTTPResponse:
 
 def _receive(
     settings: SmsWebhookSettings,
-    journal: Journal,
+    queue: InboundQueue,
     meter: RejectionMeter,
     channel: str,
     parse: Callable[[bytes], protocol.Batch[Any]],
@@ -71,7 +72,7 @@ def _receive(
     token: str | None,
     body: bytes | None,
 ) -> HTTPResponse:
-    """Check, parse and journal one push; the answer for the provider."""
+    """Check, parse and queue one push; the answer for the provider."""
     problem: tuple[int, str] | None = None
     if not protocol.ip_allowed(ip, settings.allowlist):
         problem = (403, "address not allowed")
@@ -90,19 +91,25 @@ def _receive(
     except protocol.MalformedSms as exc:
         logger.warning("SMS %s push from %s refused: %s", channel, ip, exc)
         meter.refused("malformed")
-        journal.quarantine(channel, str(exc), body)
+        queue.quarantine(channel, str(exc), body)
         metrics.MESSAGES_IN.labels(channel, "refused").inc()
         return _refuse(400, "bad request")
     for reason in batch.refused:
         logger.warning("SMS %s push from %s: %s refused, the rest accepted", channel, ip, reason)
-        journal.quarantine(channel, reason, body)
+        queue.quarantine(channel, reason, body)
     metrics.MESSAGES_IN.labels(channel, "refused").inc(len(batch.refused) or (0 if batch.accepted else 1))
     if not batch.accepted:
         meter.refused("malformed")
         return _refuse(400, "bad request")
     meter.accepted()
     for item in batch.accepted:
-        if journal.accept(item.key, channel, item.phone, item.payload()):
+        try:
+            accepted = queue.accept(item.key, channel, item.phone, item.payload())
+        except QueueUnavailable as exc:  # what was queued before is dropped as a duplicate when pushed again
+            logger.error("ALERT SMS %s push answered 503 for the provider to push again: %s", channel, exc)
+            metrics.MESSAGES_IN.labels(channel, "unavailable").inc()
+            return _refuse(503, "temporarily unavailable")
+        if accepted:
             metrics.MESSAGES_IN.labels(channel, "accepted").inc()
         else:
             logger.info("SMS %s %s already received, acked again", channel, item.key)
@@ -110,13 +117,14 @@ def _receive(
     return response.json(protocol.ack(batch.provider))
 
 
-def sms_blueprint(settings: SmsWebhookSettings, journal: Journal) -> Blueprint:
+def sms_blueprint(settings: SmsWebhookSettings, queue: InboundQueue, health: Health) -> Blueprint:
     hook = Blueprint("sms_gateway", url_prefix="/webhooks/sms")
     meters = {REPLIES: RejectionMeter("sms"), REPORTS: RejectionMeter("sms delivery reports")}
 
     @hook.get("/")
-    async def health(_: Request) -> HTTPResponse:
-        return response.json({"status": "ok"})
+    async def ready(_: Request) -> HTTPResponse:
+        status, body = health()
+        return response.json(body, status=status)
 
     async def take(request: Request, channel: str, parse: Callable[[bytes], protocol.Batch[Any]]) -> HTTPResponse:
         token = request.headers.get(TOKEN_HEADER)
@@ -124,7 +132,7 @@ def sms_blueprint(settings: SmsWebhookSettings, journal: Journal) -> Blueprint:
             token, settings.token
         )
         body = await read_capped(request, protocol.MAX_BODY_BYTES) if authorised else b""
-        return _receive(settings, journal, meters[channel], channel, parse, request.ip, token, body)
+        return _receive(settings, queue, meters[channel], channel, parse, request.ip, token, body)
 
     @hook.post("/webhook", stream=True)
     async def replies(request: Request) -> HTTPResponse:

@@ -3,12 +3,13 @@ base they share with the WeCom channel.
 
 The ack path (RELIABILITY rows 1-22, connectors/_ack.py): read at most 64 KB (413 beyond) →
 `CallbackGate.open` (signature in constant time, ±300 s timestamp, AES safe mode with key
-rotation, control characters stripped, defusedxml) → replayed nonce? ack → journal the message
-under its dedup key (SQLite, durable; a duplicate is acked and dropped) → answer `success`. It
-runs in the webhook gateway (connectors/gateway.py) in front of the rasa server, or here when a
-platform posts to the rasa server directly. Either way the message is then handled as every
-journalled message is (connectors/_inbox.py: claimed, turn, reply kept, retried with backoff,
-quarantined after three failures): its replies are merged into one message and sent with the
+rotation, control characters stripped, defusedxml) → replayed nonce? ack → queue the message
+under its dedup key (Redis Streams, durable; a duplicate is acked and dropped) → answer `success`.
+It runs in the webhook gateway (connectors/gateway.py) in front of the rasa servers, or here when a
+platform posts to a rasa server directly. Either way the message is then handled as every queued
+message is, by whichever rasa server holds its partition (connectors/_inbox.py: claimed, turn,
+reply kept, retried with backoff, quarantined after three failures): its replies are merged into
+one message and sent with the
 customer-service API inside the 48 h / 5-message window, else handed to the push pipeline
 (template message, then SMS).
 """
@@ -28,9 +29,9 @@ from sanic import Blueprint
 from sanic.response import HTTPResponse
 
 from connectors._ack import acknowledge, webhook_blueprint
-from connectors._inbox import JournalInput, OnNewMessage
-from connectors._journal import Entry, Journal
+from connectors._inbox import OnNewMessage, QueueInput
 from connectors.handoff_relay import HandoffRelay
+from connectors.inbound_queue import Entry, InboundQueue
 from connectors.wechat.client import WeChatClient, mask_id
 from connectors.wechat.errors import OutsideWindow, PlatformError, QuotaExceeded
 from connectors.wechat.messages import Turn, button_payloads, render_reply, wechat_turn
@@ -42,9 +43,6 @@ from connectors.wechat.window import CustomerServiceWindow
 logger = logging.getLogger(__name__)
 
 CHOICES_TTL_SECONDS = 3600
-# How often the journal is read for messages the webhook gateway acked (adds half of it to a reply).
-JOURNAL_POLL_SECONDS = 0.02
-JOURNAL_RETRY_SECONDS = 5.0
 #: events of the official account's own customer service (kf sessions), reported to the backend
 KF_EVENTS = ("kf_create_session", "kf_close_session", "kf_switch_session")
 #: what a customer handed to a person may write to them directly (a picture or a place takes a turn)
@@ -56,11 +54,11 @@ def make_redis(url: str) -> Redis:
     return Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
-class PlatformInput(JournalInput):
+class PlatformInput(QueueInput):
     """What the WeChat and WeCom channels share; subclasses say how to send and what a message means."""
 
-    def __init__(self, gate: CallbackGate, journal: Journal, redis: Redis, push: PushPipeline) -> None:
-        super().__init__(journal)
+    def __init__(self, gate: CallbackGate, queue: InboundQueue, redis: Redis, push: PushPipeline) -> None:
+        super().__init__(queue)
         self.gate = gate
         self.redis = redis
         self.push = push
@@ -76,16 +74,13 @@ class PlatformInput(JournalInput):
     # --- HTTP ------------------------------------------------------------------------------------
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = webhook_blueprint(self.name(), self.gate, lambda query, body: self.accept(query, body, on_new_message))
+        hook = webhook_blueprint(self.name(), self.gate, self.accept, self.health)
         self.follow(hook, on_new_message)
         return hook
 
-    def accept(self, query: dict[str, str], body: bytes, on_new_message: OnNewMessage) -> HTTPResponse:
-        """The ack path (connectors/_ack.py), then the message is scheduled at once."""
-        ack = acknowledge(self.gate, self.journal, self.name(), query, body)
-        if ack.accepted is not None:
-            self.schedule(ack.accepted.key, ack.accepted.sender, on_new_message)
-        return ack.http()
+    def accept(self, query: dict[str, str], body: bytes) -> HTTPResponse:
+        """The ack path (connectors/_ack.py); whoever holds the message's partition handles it."""
+        return acknowledge(self.gate, self.queue, self.name(), query, body).http()
 
     # --- the turn --------------------------------------------------------------------------------
 
@@ -115,7 +110,7 @@ class PlatformInput(JournalInput):
         return reply
 
     def hand_to_push(self, recipient: dict[str, str], text: str, dedup_key: str) -> None:
-        """Hand a reply to the push pipeline; PushFailed (the backend is down) keeps it in the journal."""
+        """Hand a reply to the push pipeline; PushFailed (the backend is down) keeps it in the queue."""
         self.push.enqueue_reply(recipient, text, dedup_key)
 
     # --- numbered options: "1" answers the first button of the previous reply -------------------
@@ -183,7 +178,7 @@ class WeChatInput(PlatformInput):
         client = WeChatClient(settings.app_id, settings.app_secret, settings.api_base_url, redis)
         channel = cls(
             settings.gate(),
-            Journal(),
+            InboundQueue(),
             redis,
             PushPipeline(settings.backend_url, settings.actions_token),
             client,
@@ -195,13 +190,13 @@ class WeChatInput(PlatformInput):
     def __init__(
         self,
         gate: CallbackGate,
-        journal: Journal,
+        queue: InboundQueue,
         redis: Redis,
         push: PushPipeline,
         client: WeChatClient,
         window: CustomerServiceWindow,
     ) -> None:
-        super().__init__(gate, journal, redis, push)
+        super().__init__(gate, queue, redis, push)
         self.client = client
         self.window = window
 

@@ -15,7 +15,7 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel
 from redis import Redis
 
-from connectors._journal import Journal
+from connectors.inbound_queue import InboundQueue
 from connectors.wechat.channel import PlatformInput, PlatformOutput, make_redis
 from connectors.wechat.client import mask_id
 from connectors.wechat.errors import PlatformError
@@ -45,12 +45,12 @@ class WeComInput(PlatformInput):
         redis = make_redis(settings.redis_url)
         client = WeComClient(settings.corp_id, settings.agent_id, settings.secret, settings.api_base_url, redis)
         push = PushPipeline(settings.backend_url, settings.actions_token)
-        return cls(settings.gate(), Journal(), redis, push, client)
+        return cls(settings.gate(), InboundQueue(), redis, push, client)
 
     def __init__(
-        self, gate: CallbackGate, journal: Journal, redis: Redis, push: PushPipeline, client: WeComClient
+        self, gate: CallbackGate, queue: InboundQueue, redis: Redis, push: PushPipeline, client: WeComClient
     ) -> None:
-        super().__init__(gate, journal, redis, push)
+        super().__init__(gate, queue, redis, push)
         self.client = client
 
     def get_output_channel(self) -> OutputChannel:

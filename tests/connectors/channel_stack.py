@@ -26,7 +26,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from connectors._journal import Journal
+from connectors.inbound_queue import InboundQueue, connect
 from scripts.stack import BOT_BIN, ROOT, Stack, base_env
 from simulator.app import create_app
 from simulator.settings import SimulatorSettings
@@ -45,12 +45,11 @@ def new_aes_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
-def seed_journal(var_dir: Path, settings: SimulatorSettings) -> None:
-    journal = Journal(var_dir / "inbound-journal.sqlite3")
+def seed_queue(queue: InboundQueue, settings: SimulatorSettings) -> None:
+    """One message acked while no rasa server ran: the first to start must answer it."""
     fields = {"ToUserName": "gh", "FromUserName": REPLAY_USER, "CreateTime": str(int(time.time())),
               "MsgType": "text", "Content": "电费", "MsgId": "900000001"}  # fmt: skip
-    journal.accept(f"wx:{settings.wechat_app_id}:900000001", "wechat", REPLAY_USER, fields)
-    journal.close()
+    queue.accept(f"wx:{settings.wechat_app_id}:900000001", "wechat", REPLAY_USER, fields)
 
 
 @dataclass
@@ -115,7 +114,8 @@ class ChannelStack:
     simulator_app: Any
     settings: SimulatorSettings
     recorded: Recorded
-    var_dir: Path
+    #: the stack's inbound queue (its own namespace in the tests' Redis)
+    queue: InboundQueue
     log: Path
 
     @property
@@ -162,8 +162,8 @@ class ChannelStack:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:]) if self.log.exists() else ""
 
 
-def start_channel_stack(work: Path, redis_url: str) -> Iterator[ChannelStack]:
-    """Start everything (after seeding the journal with one unfinished message)."""
+def start_channel_stack(work: Path, redis_url: str, ready_path: str = "/webhooks/wechat/") -> Iterator[ChannelStack]:
+    """Start everything (after queueing one message for the rasa server to find)."""
     model = train_fixture_model(work / "model")
     recorded = Recorded()
     rasa_port = free_port()
@@ -182,7 +182,10 @@ def start_channel_stack(work: Path, redis_url: str) -> Iterator[ChannelStack]:
     )
     var_dir = work / "var"
     var_dir.mkdir()
-    seed_journal(var_dir, settings)
+    namespace = f"pdtest{rasa_port}"
+    queue = InboundQueue(connect(redis_url, timeout=2), namespace_=namespace)
+    if queue.unreachable() is None:
+        seed_queue(queue, settings)
     simulator = create_app(settings)
     with ExitStack() as stack:
         simulator_url = stack.enter_context(serve(simulator))
@@ -206,20 +209,20 @@ def start_channel_stack(work: Path, redis_url: str) -> Iterator[ChannelStack]:
             "WECOM_SECRET": settings.wecom_secret, "WECOM_TOKEN": settings.wecom_token,
             "WECOM_AES_KEY": settings.wecom_aes_key, "WECOM_API_BASE_URL": simulator_url,
             "REDIS_URL": redis_url, "BACKEND_URL": backend_url, "POWERDESK_ACTIONS_TOKEN": ACTIONS_TOKEN,
-            "POWERDESK_VAR_DIR": str(var_dir), "RASA_TELEMETRY_ENABLED": "false",
+            "POWERDESK_VAR_DIR": str(var_dir), "POWERDESK_NAMESPACE": namespace, "RASA_TELEMETRY_ENABLED": "false",
             "RASA_API_TOKEN": RASA_API_TOKEN,
         })  # fmt: skip
         processes = Stack(env, work / "log")
         stack.callback(processes.stop)
         cmd = [str(BOT_BIN / "python"), "-m", "connectors.rasa_server", "--port", str(rasa_port),
                "--model", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints)]  # fmt: skip
-        processes.start("rasa", cmd, f"http://127.0.0.1:{rasa_port}/webhooks/wechat/", timeout=180)
+        processes.start("rasa", cmd, f"http://127.0.0.1:{rasa_port}{ready_path}", timeout=180)
         yield ChannelStack(
             f"http://127.0.0.1:{rasa_port}",
             simulator_url,
             simulator,
             settings,
             recorded,
-            var_dir,
+            queue,
             work / "log" / "rasa.log",
         )

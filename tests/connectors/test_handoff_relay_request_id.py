@@ -26,7 +26,7 @@ def test_the_message_passed_to_the_person_carries_its_request_id(redis_url: str)
         return {"status": "waiting", "acknowledge": True}
 
     async def one_try(key: str) -> str | None:
-        request_ids.current.set(request_ids.of_message(key))  # as JournalInput._try does
+        request_ids.current.set(request_ids.of_message(key))  # as QueueInput._try does
         return await relay.pass_on("wechat", "o_waiting_01", 7, "我家的表箱在三楼", {})
 
     with serve(app) as backend_url:

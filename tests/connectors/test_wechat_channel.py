@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import httpx
 from redis import Redis
 
-from connectors._journal import Journal
 from connectors.wechat.client import WeChatClient
 from scripts.stack import ROOT
 from simulator.messages import UserAction, wechat_xml
@@ -175,7 +174,7 @@ def test_row12_signed_but_malformed_is_acked_and_quarantined(live: ChannelStack)
     url, body = live.wechat_peer.signed_request("<xml><MsgType>text</MsgType><MsgType>x</MsgType></xml>")
     answer = post(live, url, body)
     assert (answer.status_code, answer.text) == (200, "success")
-    quarantined = Journal(live.var_dir / "inbound-journal.sqlite3").quarantined("wechat")
+    quarantined = live.queue.quarantined("wechat")
     assert any("duplicate" in reason for reason, _ in quarantined)
 
 
@@ -342,7 +341,7 @@ def user_says_to_kf(live: ChannelStack, openid: str, text: str) -> dict:
     return answer.json()
 
 
-def test_journalled_message_is_replayed_after_a_restart(live: ChannelStack) -> None:
+def test_a_message_queued_before_the_rasa_server_started_is_answered(live: ChannelStack) -> None:
     pushes = live.pushes_for({"wechat_openid": REPLAY_USER})
     sends = live.records("custom_send", REPLAY_USER)
     assert sends or pushes  # the platform's window was never opened for this user: a push

@@ -15,9 +15,10 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
 
 from connectors import metrics
-from connectors._journal import Journal
+from connectors.inbound_queue import InboundQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "powerdesk.json"
@@ -52,25 +53,25 @@ def series_named(expr: str) -> set[str]:
     return names
 
 
-def served(client: TestClient, journal: Journal) -> set[str]:
+def served(client: TestClient, queue: InboundQueue) -> set[str]:
     """Every series name the backend's and the bot-env processes' expositions declare, as PromQL names
-    them (the bot side's with the queue depth of `journal`)."""
+    them (the bot side's with the depth of `queue`)."""
     names = set()
-    bot_side = metrics.exposition(metrics.QueueDepth(journal, ["wechat"]))[0].decode()
+    bot_side = metrics.exposition(metrics.QueueDepth(queue, ["wechat"]))[0].decode()
     for family in text_string_to_metric_families(client.get("/metrics").text + bot_side):
         suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
         names |= {family.name + suffix for suffix in suffixes}
     return names
 
 
-def test_the_dashboard_and_the_rules_parse_and_name_only_series_that_exist(client: TestClient, tmp_path: Path) -> None:
+def test_the_dashboard_and_the_rules_parse_and_name_only_series_that_exist(client: TestClient, redis_url: str) -> None:
     """Every expression of the dashboard and the rules selects series the backend's scrape declares."""
     exprs = expressions()
     assert len(exprs) >= 20
     named = set().union(*(series_named(expr) for expr in exprs))
     assert {"powerdesk_outbox_lag_seconds", "powerdesk_pushes_total", "powerdesk_sla_events_total"} <= named
     assert {"powerdesk_turns_total", "powerdesk_inbound_queue_depth", "powerdesk_inbound_messages_total"} <= named
-    missing = named - served(client, Journal(tmp_path / "inbound-journal.sqlite3")) - BUILT_IN
+    missing = named - served(client, InboundQueue(Redis.from_url(redis_url), namespace_="pdmonitoring")) - BUILT_IN
     assert missing == set(), f"series named in deploy/ but served by no process: {missing}"
 
 

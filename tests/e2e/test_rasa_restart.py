@@ -62,7 +62,7 @@ def test_a_wechat_message_acked_while_the_rasa_server_is_down_is_answered_when_i
     live_stack: LiveStack,
 ) -> None:
     """The webhook gateway acknowledges WeChat on its own (connectors/gateway.py): a message it
-    took while the rasa server was stopped waits in the journal and is answered after the start."""
+    took while the rasa server was stopped waits in the queue and is answered after the start."""
     openid = "o_gateway_restart_user"
     live_stack.stack.stop_one("rasa")
     try:

@@ -1,16 +1,18 @@
 """The bot-env processes' `/metrics` and request ids, end to end (issue 21): a bound customer reports
 an outage in the simulator's WeChat (through the webhook gateway, the rasa server's WeChat channel,
 the action server and the backend), then the gateway's, the rasa server's and the action server's
-`/metrics` are scraped without credentials, and the ticket's pushes carry the journal key of the
+`/metrics` are scraped without credentials, and the ticket's pushes carry the queue key of the
 message that filed it as their `trace_id`."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from pathlib import Path
 
 import httpx
+from redis import Redis
 
+from connectors.inbound_queue import InboundQueue
 from tests.conftest import LiveStack
 from tests.e2e.test_wechat_repair_flow import CUSTOMER, TICKET, say, wait_for_text
 from tests.support.scrape import Samples, scrape, value
@@ -31,13 +33,15 @@ def test_one_report_is_counted_by_every_bot_process_and_its_key_follows_it_to_th
     since = say(live_stack, f"/sim/wechat/users/{CUSTOMER}/send", "1")
     ticket_no = TICKET.search(wait_for_text(live_stack, CUSTOMER, TICKET.pattern, since)["content"]).group(0)
     try:
-        journal = Path(live_stack.env["POWERDESK_VAR_DIR"]) / "inbound-journal.sqlite3"
-        with sqlite3.connect(journal) as db:
-            ((key, content),) = db.execute(
-                "SELECT key, json_extract(payload, '$.Content') FROM inbound WHERE channel = 'wechat' AND sender = ?"
-                " ORDER BY rowid DESC LIMIT 1",
-                (CUSTOMER,),
-            ).fetchall()
+        queue = InboundQueue(
+            Redis.from_url(live_stack.env["REDIS_URL"]), namespace_=live_stack.env["POWERDESK_NAMESPACE"]
+        )
+        stream = queue.stream("wechat", queue.partition_of(CUSTOMER))
+        key, content = next(
+            (fields[b"key"].decode(), json.loads(fields[b"payload"])["Content"])
+            for _, fields in queue.redis.xrevrange(stream)
+            if fields[b"sender"].decode() == CUSTOMER
+        )
         assert content == "1" and key.startswith(f"wx:{live_stack.env['WECHAT_APP_ID']}:")
         with sqlite3.connect(live_stack.database_url.removeprefix("sqlite:///")) as db:
             traces = db.execute(

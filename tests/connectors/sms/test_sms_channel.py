@@ -1,9 +1,10 @@
-"""The SMS channel of the rasa server, and through it what every channel does with a journalled
-message (connectors/_inbox.py). It runs in the bot env (skipped in the app env):
+"""The SMS channel of the rasa server, and through it what every channel does with a queued
+message (connectors/_inbox.py). It runs in the bot env (skipped in the app env), on the Redis of
+REDIS_URL, else a private one (each test in a namespace of its own):
 
     .venv-bot/bin/python -m pytest --noconftest -p no:cacheprovider tests/connectors/sms/test_sms_channel.py
 
-The messages are journalled as the webhook gateway journals them; a real HTTP stand-in for the backend
+The messages are queued as the webhook gateway queues them; a real HTTP stand-in for the backend
 records (or refuses, while "down") what the channel hands to the push pipeline and the opt-out routes;
 the Rasa turn is a small coroutine that answers like an assistant, or fails as the turn does when the
 action server is down (`TurnFailed`, connectors/turn_failures.py).
@@ -14,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +27,15 @@ import pytest
 pytest.importorskip("rasa", reason="the SMS channel runs in the bot env")
 
 from rasa.core.channels.channel import UserMessage
+from redis import Redis
 
 from connectors import _inbox, texts
-from connectors._journal import Journal
+from connectors.inbound_queue import InboundQueue, PartitionShare
 from connectors.sms import protocol
 from connectors.sms.channel import SmsInput, Subscriptions
 from connectors.turn_failures import TurnFailed
 from connectors.wechat.push import PushPipeline
+from scripts.stack import Stack, base_env, free_port
 
 PHONE = "13800000002"
 ALIYUN = [
@@ -90,26 +94,55 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_inbox, "RETRY_STEPS", (0.0,))
 
 
-def make_channel(backend: Backend, path: Path) -> SmsInput:
-    return SmsInput(Journal(path), PushPipeline(backend.url, "actions-token"), Subscriptions(backend.url, "token"))
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL's Redis, else a private one (this module runs without the suite's conftest)."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    redis = Stack(base_env({}), tmp_path_factory.mktemp("redis-log"))
+    try:
+        yield redis.start_redis(free_port(), tmp_path_factory.mktemp("redis-data"))
+    finally:
+        redis.stop()
 
 
 @pytest.fixture
-def channel(backend: Backend, tmp_path: Path) -> SmsInput:
-    return make_channel(backend, tmp_path / "journal.sqlite3")
+def namespace() -> str:
+    return f"pdsms{secrets.token_hex(4)}"
 
 
-def journal_push(channel: SmsInput, items: list[dict[str, Any]]) -> list[str]:
-    """What the webhook gateway does with an accepted push: each item journalled."""
+@pytest.fixture
+def make_channel(backend: Backend, redis_url: str) -> Callable[[str], SmsInput]:
+    def make(namespace: str) -> SmsInput:
+        queue = InboundQueue(Redis.from_url(redis_url, socket_timeout=2), namespace_=namespace)
+        return SmsInput(queue, PushPipeline(backend.url, "actions-token"), Subscriptions(backend.url, "token"))
+
+    return make
+
+
+@pytest.fixture
+def channel(make_channel: Callable[[str], SmsInput], namespace: str) -> SmsInput:
+    return make_channel(namespace)
+
+
+def queue_push(channel: SmsInput, items: list[dict[str, Any]]) -> list[str]:
+    """What the webhook gateway does with an accepted push: each item queued."""
     batch = protocol.parse(json.dumps(items).encode())
     for item in batch.accepted:
-        channel.journal.accept(item.key, "sms", item.phone, item.payload())
+        channel.queue.accept(item.key, "sms", item.phone, item.payload())
     return [item.key for item in batch.accepted]
 
 
 async def run_due(channel: SmsInput, assistant: Any) -> None:
-    channel.schedule_due(assistant)
+    """One round of the channel: its partitions and their due messages, then what is new."""
+    await channel.upkeep(assistant)
+    await channel.read_once(channel.queue, assistant, None)
     await channel.queues.drain()
+
+
+def unfinished(channel: SmsInput) -> int:
+    return channel.queue.depth(["sms"])["sms"]
 
 
 class Assistant:
@@ -130,9 +163,9 @@ class Assistant:
         )
 
 
-async def test_a_journalled_reply_is_answered_once_by_sms(channel: SmsInput, backend: Backend) -> None:
+async def test_a_queued_reply_is_answered_once_by_sms(channel: SmsInput, backend: Backend) -> None:
     assistant = Assistant()
-    (key,) = journal_push(channel, ALIYUN)
+    (key,) = queue_push(channel, ALIYUN)
     await run_due(channel, assistant)
     await run_due(channel, assistant)  # nothing left
     (message,) = assistant.messages
@@ -142,25 +175,25 @@ async def test_a_journalled_reply_is_answered_once_by_sms(channel: SmsInput, bac
     assert (method, path) == ("POST", "/api/v1/notifications")
     assert push["recipient"] == {"phone": PHONE} and push["template"] == "chat_reply"
     assert push["dedup_key"] == f"chat:{key}" and "收到：家里停电了" in push["params"]["text"]
-    assert channel.journal.state(key) == "done"
+    assert unfinished(channel) == 0
 
 
 async def test_row15_intent_syntax_by_sms_reaches_rasa_as_text(channel: SmsInput, backend: Backend) -> None:
     assistant = Assistant()
-    journal_push(channel, [dict(ALIYUN[0], content='/confirm_ticket{"account_no":"3100000002"}')])
+    queue_push(channel, [dict(ALIYUN[0], content='/confirm_ticket{"account_no":"3100000002"}')])
     await run_due(channel, assistant)
     assert assistant.messages[0].text == 'confirm_ticket{"account_no":"3100000002"}'
 
 
 async def test_row40_opt_out_by_keyword_only_and_the_way_back(channel: SmsInput, backend: Backend) -> None:
     assistant = Assistant()
-    journal_push(channel, [dict(ALIYUN[0], content="TD", sequence_id=9002)])
+    queue_push(channel, [dict(ALIYUN[0], content="TD", sequence_id=9002)])
     await run_due(channel, assistant)
     assert not assistant.messages and backend.calls == [("POST", "/api/v1/notifications/opt-outs", {"phone": PHONE})]
-    journal_push(channel, [dict(ALIYUN[0], content="N", sequence_id=9003)])  # "no", not an unsubscribe
+    queue_push(channel, [dict(ALIYUN[0], content="N", sequence_id=9003)])  # "no", not an unsubscribe
     await run_due(channel, assistant)
     assert [m.text for m in assistant.messages] == ["N"]
-    journal_push(channel, [dict(ALIYUN[0], content="订阅", sequence_id=9004)])
+    queue_push(channel, [dict(ALIYUN[0], content="订阅", sequence_id=9004)])
     await run_due(channel, assistant)
     assert ("DELETE", f"/api/v1/notifications/opt-outs/{PHONE}", None) in backend.calls
     assert backend.texts()[-1] == texts.SMS_SUBSCRIBED
@@ -174,22 +207,20 @@ async def test_row42_a_turn_that_fails_is_kept_told_once_and_answered_later(
     does not count against the message."""
     down = TurnFailed("action_report_outage", unavailable=True)
     assistant = Assistant([down, down])
-    (key,) = journal_push(channel, ALIYUN)
+    queue_push(channel, ALIYUN)
     await run_due(channel, assistant)
-    entry = channel.journal.entry(key)
-    assert entry is not None and entry.state == "pending" and entry.notified and entry.attempts == 0
-    assert backend.texts() == [texts.DELAYED]
+    assert backend.texts() == [texts.DELAYED] and unfinished(channel) == 1
     await run_due(channel, assistant)
-    assert backend.texts() == [texts.DELAYED] and channel.journal.state(key) == "pending"
+    assert backend.texts() == [texts.DELAYED] and unfinished(channel) == 1  # told once
     await run_due(channel, assistant)
-    assert channel.journal.state(key) == "done" and len(assistant.messages) == 3
+    assert unfinished(channel) == 0 and len(assistant.messages) == 3
     assert backend.texts()[1].startswith("收到：家里停电了")
 
 
 async def test_one_delay_notice_per_sender(channel: SmsInput, backend: Backend) -> None:
     down = TurnFailed("action_report_outage", unavailable=True)
     assistant = Assistant([down, down])
-    journal_push(channel, [ALIYUN[0], dict(ALIYUN[0], content="还是没电", sequence_id=9005)])
+    queue_push(channel, [ALIYUN[0], dict(ALIYUN[0], content="还是没电", sequence_id=9005)])
     await run_due(channel, assistant)
     assert backend.texts() == [texts.DELAYED]
 
@@ -198,29 +229,35 @@ async def test_a_message_that_fails_three_times_is_quarantined_with_an_apology(
     channel: SmsInput, backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     assistant = Assistant([RuntimeError("a bug"), RuntimeError("a bug"), RuntimeError("a bug")])
-    (key,) = journal_push(channel, ALIYUN)
+    queue_push(channel, ALIYUN)
     with caplog.at_level(logging.ERROR):
         for _ in range(4):
             await run_due(channel, assistant)
-    assert len(assistant.messages) == 3 and channel.journal.state(key) == "failed"
+    assert len(assistant.messages) == 3 and unfinished(channel) == 0
+    assert [reason for reason, _ in channel.queue.quarantined("sms")] == ["failed 3 times"]
     assert backend.texts() == [texts.DELAYED, texts.APOLOGY]
     alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ALERT sms message")]
     assert alerts and "quarantined" in alerts[0]
 
 
 async def test_a_message_that_crashed_the_process_three_times_is_not_run_again(
-    channel: SmsInput, backend: Backend, tmp_path: Path
+    channel: SmsInput, backend: Backend
 ) -> None:
-    """Each crash leaves the attempt counted (claimed before the turn) and the holder dead."""
-    (key,) = journal_push(channel, ALIYUN)
-    for _ in range(3):
-        crashed = make_channel(backend, tmp_path / "journal.sqlite3")
-        assert crashed.journal.claim(key, "gone-host:1:x", 600) is not None  # a holder of another host...
-        crashed.journal.release(key, "gone-host:1:x", retry_in=0, counted=True)  # ...whose lease ran out
+    """Each crash leaves the attempt counted (claimed before the turn) and the holder gone."""
+    (key,) = queue_push(channel, ALIYUN)
+    for n in range(3):
+        crashed = PartitionShare(channel.queue, "sms", f"gone-{n}")
+        crashed.held, _ = crashed.upkeep(busy=lambda _: False)
+        (entry,) = [e for p in crashed.held for e in channel.queue.unfinished("sms", p, f"gone-{n}")] or (
+            channel.queue.read("sms", crashed.held, f"gone-{n}", block_ms=None)
+        )
+        assert channel.queue.claim(entry, f"gone-{n}") is not None  # counted, then the process died...
+        crashed.leave()  # ...and its lease ran out
     assistant = Assistant()
     await run_due(channel, assistant)
-    assert not assistant.messages and channel.journal.state(key) == "failed"
+    assert not assistant.messages and unfinished(channel) == 0
     assert backend.texts() == [texts.APOLOGY]
+    assert key in channel.queue.quarantined("sms")[0][1].decode()
 
 
 async def test_row48_a_reply_the_backend_could_not_take_is_handed_over_later_without_a_second_turn(
@@ -228,24 +265,23 @@ async def test_row48_a_reply_the_backend_could_not_take_is_handed_over_later_wit
 ) -> None:
     assistant = Assistant()
     backend.down = True
-    (key,) = journal_push(channel, ALIYUN)
+    queue_push(channel, ALIYUN)
     await run_due(channel, assistant)
-    entry = channel.journal.entry(key)
-    assert entry is not None and entry.state == "pending" and entry.reply and entry.attempts == 0
+    assert len(assistant.messages) == 1 and unfinished(channel) == 1
     backend.down = False
     await run_due(channel, assistant)
-    assert len(assistant.messages) == 1 and channel.journal.state(key) == "done"
+    assert len(assistant.messages) == 1 and unfinished(channel) == 0  # the reply kept, no second turn
     assert backend.texts()[-1].startswith("收到：家里停电了")
 
 
-async def test_row44_two_servers_on_one_journal_answer_a_message_once(backend: Backend, tmp_path: Path) -> None:
-    first, second = make_channel(backend, tmp_path / "j.sqlite3"), make_channel(backend, tmp_path / "j.sqlite3")
-    journal_push(first, ALIYUN)
+async def test_row44_two_servers_on_one_queue_answer_a_message_once(
+    backend: Backend, make_channel: Callable[[str], SmsInput], namespace: str
+) -> None:
+    first, second = make_channel(namespace), make_channel(namespace)
+    queue_push(first, ALIYUN)
     assistant = Assistant()
-    first.schedule_due(assistant)
-    second.schedule_due(assistant)
-    await first.queues.drain()
-    await second.queues.drain()
+    await asyncio.gather(run_due(first, assistant), run_due(second, assistant))
+    await asyncio.gather(run_due(first, assistant), run_due(second, assistant))
     assert len(assistant.messages) == 1 and len(backend.texts()) == 1
 
 
@@ -265,9 +301,8 @@ async def test_row43_a_turn_slower_than_the_limit_is_given_up_and_tried_again(
             await asyncio.sleep(5)
         await message.output_channel.send_text_message(message.sender_id, "您好")
 
-    (key,) = journal_push(channel, ALIYUN)
+    queue_push(channel, ALIYUN)
     await run_due(channel, slow_then_quick)
-    entry = channel.journal.entry(key)
-    assert entry is not None and entry.state == "pending" and entry.attempts == 0
+    assert unfinished(channel) == 1 and backend.texts() == [texts.DELAYED]
     await run_due(channel, slow_then_quick)
-    assert channel.journal.state(key) == "done" and backend.texts() == [texts.DELAYED, "您好"]
+    assert unfinished(channel) == 0 and backend.texts() == [texts.DELAYED, "您好"]
