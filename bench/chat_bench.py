@@ -153,17 +153,31 @@ class TurnResult:
 
 
 class Bench:
-    """The stack under test plus the in-process simulator."""
+    """The stack under test plus the in-process simulator: `replicas` rasa servers behind
+    `gateways` webhook gateways (WeChat posts to the first that answers, as through a proxy)."""
 
-    def __init__(self, work: Path, model: Path, customers: int) -> None:
+    def __init__(
+        self,
+        work: Path,
+        model: Path,
+        customers: int,
+        *,
+        replicas: int = 1,
+        gateways: int = 1,
+        database_url: str | None = None,
+        own_redis: bool = False,
+    ) -> None:
         self.work = work
         self.model = model
         self.customers = customers
+        self.replicas = replicas
         self.ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}
+        self.gateway_ports = [self.ports["gateway"]] + [free_port() for _ in range(gateways - 1)]
         sim_url = f"http://127.0.0.1:{self.ports['simulator']}"
         self.settings = dev_secrets() | {
-            "DATABASE_URL": f"sqlite:///{work / 'powerdesk.db'}",
-            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "DATABASE_URL": database_url or f"sqlite:///{work / 'powerdesk.db'}",
+            "REDIS_URL": "" if own_redis else os.environ.get("REDIS_URL", ""),
+            "POWERDESK_NAMESPACE": f"pdbench{self.ports['rasa']}",
             "BACKEND_URL": f"http://127.0.0.1:{self.ports['backend']}",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['actions']}/webhook",
             "RASA_URL": f"http://127.0.0.1:{self.ports['rasa']}",
@@ -184,11 +198,16 @@ class Bench:
             self.stack.env["REDIS_URL"] = self.stack.start_redis(free_port(), self.work / "redis")
         self.stack.migrate()
         self.stack.seed("--customers", str(self.customers))
-        self.openids = bind_openids(self.settings["DATABASE_URL"])
+        if self.settings["DATABASE_URL"].startswith("sqlite"):
+            self.openids = bind_openids(self.settings["DATABASE_URL"])
         self.stack.start_backend(self.ports["backend"])
         self.stack.start_actions(self.ports["actions"])
         self.stack.start_rasa(self.ports["rasa"], model=self.model)
-        self.stack.start_gateway(self.ports["gateway"])
+        for replica in range(2, self.replicas + 1):
+            self.stack.start_rasa(free_port(), model=self.model, name=f"rasa-{replica}")
+        for number, port in enumerate(self.gateway_ports, start=1):
+            self.stack.start_gateway(port, name="gateway" if number == 1 else f"gateway-{number}")
+        self.webhooks = [f"http://127.0.0.1:{port}/webhooks/wechat/webhook" for port in self.gateway_ports]
         sim_settings = SimulatorSettings(
             wechat_app_id=self.settings["WECHAT_APP_ID"],
             wechat_app_secret=self.settings["WECHAT_APP_SECRET"],
@@ -232,7 +251,7 @@ class Bench:
         xml = wechat_xml(UserAction(type="text", content=text), openid, "gh_powerdesk95598")
         peer = self.app.state.wechat_peer
         started = time.perf_counter()
-        delivery = await peer.deliver(self.client, xml)
+        delivery = await peer.deliver(self.client, xml, self.webhooks)
         ack = time.perf_counter() - started  # includes WeChat-style retries when the first went unanswered
         if not delivery.answered:
             return TurnResult(ack, None)
@@ -243,7 +262,7 @@ class Bench:
         """A message whose answer nobody waits for (a customer writing while a person is awaited)."""
         self.state.user_acted(openid, by_message=True)
         xml = wechat_xml(UserAction(type="text", content=text), openid, "gh_powerdesk95598")
-        delivery = await self.app.state.wechat_peer.deliver(self.client, xml)
+        delivery = await self.app.state.wechat_peer.deliver(self.client, xml, self.webhooks)
         return bool(delivery.answered)
 
     def high_water(self) -> dict[str, int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from scripts.stack import ROOT, Stack, StartupError, base_env, dev_secrets
+from scripts.stack import ROOT, Stack, StartupError, base_env, dev_secrets, rasa_replicas
 
 
 def load_settings() -> dict[str, str]:
@@ -40,6 +40,11 @@ def load_settings() -> dict[str, str]:
 
 def main() -> int:
     settings = load_settings()
+    try:
+        rasa_replicas(settings.get("RASA_REPLICAS"))  # refused before anything starts
+    except StartupError as exc:
+        print(f"startup failed: {exc}", file=sys.stderr)
+        return 1
     defaults = {"BACKEND": 8000, "ACTIONS": 5055, "RASA": 5005, "GATEWAY": 5006, "SIMULATOR": 8900}
     ports = {name: int(settings.get(f"{name}_PORT", default)) for name, default in defaults.items()}
     simulator_url = f"http://127.0.0.1:{ports['SIMULATOR']}"
@@ -67,7 +72,7 @@ def main() -> int:
             stack.env["REDIS_URL"] = stack.start_redis(int(settings.get("REDIS_PORT", 6390)), var / "redis")
             print(f"redis      {stack.env['REDIS_URL'].split('@')[-1]} (private, append-only file, password required)")
         stack.start_all({name.lower(): port for name, port in ports.items()})
-        print_banner(ports, stack.env, var)
+        print_banner(ports, stack.rasa_ports, stack.env, var)
         while all(p.alive() for p in stack.processes):
             time.sleep(1)
         dead = next(p for p in stack.processes if not p.alive())
@@ -83,7 +88,7 @@ def main() -> int:
         stack.stop()
 
 
-def print_banner(ports: dict[str, int], env: dict[str, str], var: Path) -> None:
+def print_banner(ports: dict[str, int], rasa_ports: list[int], env: dict[str, str], var: Path) -> None:
     def url(name: str) -> str:
         return f"http://127.0.0.1:{ports[name]}"
 
@@ -92,7 +97,8 @@ def print_banner(ports: dict[str, int], env: dict[str, str], var: Path) -> None:
         f"PowerDesk is running (logs in {var / 'log'}/, Ctrl-C stops everything):",
         f"  backend     {url('BACKEND')}   API docs /docs, health /health",
         f"  actions     {url('ACTIONS')}   health /health",
-        f"  rasa        {url('RASA')}   status /status (API token: RASA_API_TOKEN in {var}/dev-secrets.env)",
+        *(f"  rasa        http://127.0.0.1:{port}   status /status" for port in rasa_ports),
+        f"              (Rasa's API token: RASA_API_TOKEN in {var}/dev-secrets.env)",
         f"  gateway     {url('GATEWAY')}   the platforms' callbacks (/webhooks/wechat/webhook, …/wecom/…, …/sms/…)",
         f"  database    {env['DATABASE_URL'].split('@')[-1]}",
         f"  redis       {env['REDIS_URL'].split('@')[-1]}",

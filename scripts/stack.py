@@ -102,6 +102,14 @@ class StartupError(RuntimeError):
     pass
 
 
+def rasa_replicas(value: str | None) -> int:
+    """`RASA_REPLICAS`: how many rasa servers to start (default 1; any of them takes any conversation)."""
+    raw = (value or "1").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise StartupError(f"RASA_REPLICAS must be a whole number of at least 1 (how many rasa servers), not {raw!r}")
+    return int(raw)
+
+
 @dataclass
 class Stack:
     """A set of processes sharing one environment; `stop()` ends them all, newest first."""
@@ -111,6 +119,8 @@ class Stack:
     processes: list[Process] = field(default_factory=list)
     #: the rasa server also serves Rasa's REST channel (behind RASA_API_TOKEN): local use and tests
     rest_channel: bool = False
+    #: the port of each rasa server started, the first one's first
+    rasa_ports: list[int] = field(default_factory=list)
 
     def run(self, name: str, cmd: list[str]) -> None:
         """Run a command to completion (migrations, seeding); raise with its output on failure."""
@@ -157,12 +167,16 @@ class Stack:
             self.processes.remove(process)
 
     def start_all(self, ports: Mapping[str, int]) -> None:
-        """Migrate, seed an empty database, then start every tier (ports by lower-case tier name)."""
+        """Migrate, seed an empty database, then start every tier (ports by lower-case tier name);
+        `RASA_REPLICAS` rasa servers, the first on `ports["rasa"]`, the others on free ports."""
+        replicas = rasa_replicas(self.env.get("RASA_REPLICAS"))
         self.migrate()
         self.seed("--if-empty")
         self.start_backend(ports["backend"])
         self.start_actions(ports["actions"])
         self.start_rasa(ports["rasa"])
+        for replica in range(2, replicas + 1):
+            self.start_rasa(free_port(), name=f"rasa-{replica}")
         self.start_gateway(ports["gateway"])
         self.start_simulator(ports["simulator"])
         self.start_notifier()
@@ -214,19 +228,23 @@ class Stack:
         cmd = [str(BOT_BIN / "python"), "-m", "connectors.action_server", "--port", str(port)]
         return self.start("actions", cmd, f"http://127.0.0.1:{port}/health", timeout=180)
 
-    def start_rasa(self, port: int, credentials: str = "bot/credentials.yml", model: Path = MODEL) -> Process:
-        """The rasa server (connectors/rasa_server.py): RASA_API_TOKEN from the environment, never
-        on this command line."""
+    def start_rasa(
+        self, port: int, credentials: str = "bot/credentials.yml", model: Path = MODEL, name: str = "rasa"
+    ) -> Process:
+        """A rasa server (connectors/rasa_server.py): RASA_API_TOKEN from the environment, never on
+        this command line. Ready once its channels take messages from the inbound queue."""
         cmd = [str(BOT_BIN / "python"), "-m", "connectors.rasa_server", "--port", str(port),
                "--model", str(model), "--endpoints", "bot/endpoints.yml", "--credentials", credentials]  # fmt: skip
         if self.rest_channel:
             cmd.append("--enable-rest")
-        return self.start("rasa", cmd, f"http://127.0.0.1:{port}/", timeout=300)
+        process = self.start(name, cmd, f"http://127.0.0.1:{port}/webhooks/wechat/", timeout=300)
+        self.rasa_ports = [p for p in self.rasa_ports if p != port] + [port]
+        return process
 
-    def start_gateway(self, port: int) -> Process:
-        """The webhook gateway that acknowledges WeChat and WeCom in front of the rasa server."""
+    def start_gateway(self, port: int, name: str = "gateway") -> Process:
+        """A webhook gateway that acknowledges the platforms in front of the rasa servers."""
         cmd = [str(BOT_BIN / "python"), "-m", "connectors.gateway", "--port", str(port)]
-        return self.start("gateway", cmd, f"http://127.0.0.1:{port}/webhooks/wechat/")
+        return self.start(name, cmd, f"http://127.0.0.1:{port}/webhooks/wechat/")
 
     def start_simulator(self, port: int) -> Process:
         cmd = [str(APP_PY), "-m", "uvicorn", "--factory", "simulator.app:create_app",

@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -120,19 +121,25 @@ class CallbackPeer:
             query = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
         return f"{self.url}?{urlencode(query)}"
 
-    async def deliver(self, session: aiohttp.ClientSession, message_xml: str) -> Delivery:
+    async def deliver(self, session: aiohttp.ClientSession, message_xml: str, urls: Sequence[str] = ()) -> Delivery:
+        """Post one callback as the platform does: up to `attempts` deliveries, `timeout` apart.
+        `urls` (webhook URLs, in order of preference) stand for a proxy in front of several
+        gateways: a delivery goes on to the next one when one does not answer."""
         url, body = self.signed_request(message_xml)
+        query = url.partition("?")[2]
+        targets = [f"{target}?{query}" for target in urls] or [url]
         result = Delivery()
         for _ in range(self.attempts):
             started = time.monotonic()
             result.attempts += 1
-            try:
-                async with session.post(url, data=body, timeout=aiohttp.ClientTimeout(total=self.timeout),
-                                        headers={"Content-Type": "text/xml"}) as answer:  # fmt: skip
-                    result.status, result.body = answer.status, await answer.text()
-            except (aiohttp.ClientError, TimeoutError):
-                result.status, result.body = None, ""
-            if result.answered:
-                return result
+            for target in targets:
+                try:
+                    async with session.post(target, data=body, timeout=aiohttp.ClientTimeout(total=self.timeout),
+                                            headers={"Content-Type": "text/xml"}) as answer:  # fmt: skip
+                        result.status, result.body = answer.status, await answer.text()
+                except (aiohttp.ClientError, TimeoutError):
+                    result.status, result.body = None, ""
+                if result.answered:
+                    return result
             await asyncio.sleep(max(0.0, self.timeout - (time.monotonic() - started)))
         return result

@@ -1,4 +1,5 @@
-"""`make run` (scripts/run.py) on a fresh var/ dir: it comes up, serves, and Ctrl-C leaves no process."""
+"""`make run` (scripts/run.py) on a fresh var/ dir: it comes up with the rasa servers asked for,
+serves, and Ctrl-C leaves no process; a replica count that is not a positive number is refused."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_run_starts_every_tier_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
     if not MODEL.exists():
         pytest.fail("no trained model: make test trains it first")
     ports = {f"{name}_PORT": str(free_port()) for name in ("BACKEND", "ACTIONS", "RASA", "SIMULATOR", "REDIS")}
-    env = base_env(ports | {"POWERDESK_VAR_DIR": str(tmp_path)})
+    env = base_env(ports | {"POWERDESK_VAR_DIR": str(tmp_path), "RASA_REPLICAS": "2"})
     env.pop("REDIS_URL", None)  # the private redis-server path
     env.pop("DATABASE_URL", None)  # the SQLite default under the var dir
     proc = subprocess.Popen(
@@ -52,11 +53,14 @@ def test_run_starts_every_tier_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
         start_new_session=True,
     )
     try:
-        _wait_for_banner(proc, timeout=420)
+        banner = _wait_for_banner(proc, timeout=600)
         descendants = psutil.Process(proc.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in descendants)
         for part in ("redis-server", "backend.main", "connectors.action_server", "connectors.rasa_server"):
             assert part in names, f"{part} is not running: {names}"
+        assert names.count("connectors.rasa_server") == 2
+        (redis_line,) = [line for line in banner if line.startswith("redis ")]
+        assert "append-only" in redis_line
         secrets_file = (tmp_path / "dev-secrets.env").read_text()
         for name in ("RASA_API_TOKEN", "ACTION_SERVER_TOKEN"):
             secret = next(line.split("=", 1)[1] for line in secrets_file.splitlines() if line.startswith(name))
@@ -74,3 +78,17 @@ def test_run_starts_every_tier_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("replicas", ["0", "two", "-1"])
+def test_a_replica_count_that_is_not_a_positive_number_is_refused_before_anything_starts(
+    replicas: str, tmp_path: Path
+) -> None:
+    env = base_env({"POWERDESK_VAR_DIR": str(tmp_path), "RASA_REPLICAS": replicas})
+    done = subprocess.run([sys.executable, "-m", "scripts.run"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    assert f"RASA_REPLICAS must be a whole number of at least 1 (how many rasa servers), not '{replicas}'" in (
+        done.stderr
+    )
+    assert not (tmp_path / "log").exists()  # nothing was started
