@@ -49,3 +49,13 @@ def retention_seconds() -> float:
     """How long a customer's message text is kept once handled (`POWERDESK_MESSAGE_RETENTION_HOURS`,
     default 24)."""
     return float(os.environ.get("POWERDESK_MESSAGE_RETENTION_HOURS") or DEFAULT_RETENTION_HOURS) * 3600
+
+
+DEFAULT_TRANSCRIPT_RETENTION_DAYS = 30.0
+
+
+def transcript_retention_seconds() -> float:
+    """How long a conversation's full transcript is kept after its last line
+    (`POWERDESK_TRANSCRIPT_RETENTION_DAYS`, default 30): for the agents' console and the reports."""
+    days = float(os.environ.get("POWERDESK_TRANSCRIPT_RETENTION_DAYS") or DEFAULT_TRANSCRIPT_RETENTION_DAYS)
+    return days * 86400
