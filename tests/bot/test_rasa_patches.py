@@ -9,6 +9,7 @@ import asyncio
 import socket
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ import redis
 from aiohttp import web
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
-from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.domain import Domain
@@ -27,6 +29,7 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 from connectors import rasa_patches, rasa_server, transcript, turn_failures
+from connectors._inbox import is_outage
 from connectors.tracker_store import CompactingTrackerStore
 from connectors.turn_failures import TurnFailed
 
@@ -242,3 +245,16 @@ async def test_a_tracker_store_that_fails_fails_the_turn_and_works_as_rasa_s_oth
         assert "ALERT conversation store unreachable (ConnectionError" in caplog.text
     finally:
         redis.Redis.from_url(redis_url).delete(f"pd:tracker:{sender}", transcript.key(sender))
+
+
+async def test_a_redis_error_of_the_tracker_store_reaches_the_channel_unwrapped() -> None:
+    """Through the real agent and processor (the trained model), as a channel calls them: with Redis
+    unreachable, `handle_message` raises the RedisError itself, which the channels count as an
+    outage (the message is kept and tried again), before any action runs."""
+    rasa_patches.apply_all()
+    unreachable = CompactingTrackerStore(Domain.empty(), host="redis://127.0.0.1:1/7", socket_timeout=0.5)
+    model = Path(__file__).resolve().parents[2] / "models" / "powerdesk.tar.gz"
+    agent = Agent.load(str(model), tracker_store=unreachable, lock_store=InMemoryLockStore())
+    with pytest.raises(redis.exceptions.ConnectionError) as raised:
+        await agent.handle_message(UserMessage("我家停电了", sender_id="o_patch_model"))
+    assert is_outage(raised.value)
