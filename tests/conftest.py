@@ -1,11 +1,12 @@
-"""Fixtures shared by both environments' tests (standard library only).
+"""Fixtures shared by both environments' tests (standard library and redis-py, which both have).
 
 - `redis_url`: a real Redis: REDIS_URL when set (CI points it at db 15 of the machine's Redis),
   else a private memory-only redis-server on a free port for this test session.
 - `live_stack`: the running PowerDesk stack (backend, action server, rasa server with the trained
-  model, simulator and notifier) on free ports, a fresh SQLite database with the
-  demo data, and fresh secrets; stopped after the session. Slow to start (~1 min): only the
-  end-to-end and channel tests use it.
+  model, simulator and notifier) on free ports, a fresh SQLite database with the demo data, fresh
+  secrets, and no conversation left in its Redis from an earlier run (the conversations and their
+  transcripts live there: connectors/tracker_store.py); stopped after the session. Slow to start
+  (~1 min): only the end-to-end and channel tests use it.
 """
 
 from __future__ import annotations
@@ -55,11 +56,25 @@ class LiveStack:
         return {"Authorization": f"Bearer {self.env['RASA_API_TOKEN']}"}
 
 
+def forget_conversations(redis_url: str) -> None:
+    """Delete the conversations and transcripts an earlier run left in the test's Redis database
+    (REDIS_URL names one the tests own), so that every stack starts them afresh."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for pattern in ("pd:tracker:*", "pd:transcript:*"):
+        for key in client.scan_iter(pattern, count=1000):
+            client.delete(key)
+    client.close()
+
+
 @contextmanager
 def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[LiveStack]:
-    """The whole stack on free ports, a fresh SQLite database with the demo data, fresh secrets."""
+    """The whole stack on free ports, a fresh SQLite database with the demo data, fresh secrets,
+    no conversation left from an earlier run."""
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make model` (make test does it first)")
+    forget_conversations(redis_url)
     ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}
     simulator_url = f"http://127.0.0.1:{ports['simulator']}"
     settings = (
