@@ -52,7 +52,20 @@ def retention_seconds() -> float:
 
 
 def namespace() -> str:
-    """The prefix of the shared Redis keys of this deployment (`POWERDESK_NAMESPACE`, default `pd`):
-    two deployments on one Redis (a load test beside staging, the test suite's stacks) never see each
-    other's queue or conversations."""
-    return setting(None, "POWERDESK_NAMESPACE", "pd")
+    """The prefix of the shared Redis keys of this deployment (`POWERDESK_NAMESPACE`, default `pd`;
+    letters and digits only, as Rasa's key prefixes): two deployments on one Redis (a load test
+    beside staging, the test suite's stacks) never see each other's queue or conversations."""
+    value = setting(None, "POWERDESK_NAMESPACE", "pd")
+    if not value.isascii() or not value.isalnum():
+        raise ValueError(f"POWERDESK_NAMESPACE must be letters and digits only, not {value!r}")
+    return value
+
+
+DEFAULT_TRANSCRIPT_RETENTION_DAYS = 30.0
+
+
+def transcript_retention_seconds() -> float:
+    """How long a conversation's full transcript is kept after its last line
+    (`POWERDESK_TRANSCRIPT_RETENTION_DAYS`, default 30): for the agents' console and the reports."""
+    days = float(os.environ.get("POWERDESK_TRANSCRIPT_RETENTION_DAYS") or DEFAULT_TRANSCRIPT_RETENTION_DAYS)
+    return days * 86400

@@ -4,11 +4,13 @@ process's locks while Redis cannot be reached (bot/endpoints.yml `lock_store`).
 Rasa takes a lock per conversation around every turn (`Agent.handle_message`), so that two
 messages of one customer never run at once; in Redis, that also holds across rasa servers. But
 when Redis is down Rasa's store raises `LockError` at the start of every turn, and the channels
-would count each as a failure of the message (connectors/_inbox.py) until it is quarantined: all
-chat would stop with Redis, which must only ever slow things down (docs/architecture.md,
-invariants). So a Redis error makes this store use an in-memory lock store for `RETRY_SECONDS`
-before it tries Redis again. With today's single rasa server the local locks serialise exactly as
-Redis does; with several servers a conversation could run in two of them during the outage.
+would count each as a failure of the message (connectors/_inbox.py) until it is quarantined. So a
+Redis error makes this store use an in-memory lock store for `RETRY_SECONDS` before it tries Redis
+again: the turn goes on to the conversation store, which is in Redis too
+(connectors/tracker_store.py), and whose `RedisError` the channels count as an outage (the message
+waits, its attempts are not counted) while Redis is down. With one rasa server the local locks
+serialise exactly as Redis does; with several, a conversation could run in two of them when Redis
+comes back within `RETRY_SECONDS` of an error.
 
 A lock written to Redis before an outage and left there expires with its tickets (Rasa's 60 s lock
 lifetime), so a conversation caught at the switch waits at most that long.

@@ -1,17 +1,18 @@
 """Every change PowerDesk makes to Rasa's own code, declared in one place (docs/adr/0011-rasa-patches.md).
 
 Rasa 3.6 offers no extension point for what these change (the graph runner class, the action
-response check, the event lookup and the processor's action loop are fixed in `Agent.load` and
-`MessageProcessor`), so they replace methods of Rasa's classes. They were written against one
-version, `RASA_VERSION`, and read its private code; another version may have moved or changed
-what they replace. So nothing is patched by importing a module: the rasa server's launcher
-(connectors/rasa_server.py) calls `require_supported_rasa()`, which refuses to start on any other
-Rasa version, and then `apply_all()`, which applies each patch in `PATCHES` explicitly.
+response check, the event lookup, the processor's action loop and the wrapper around the tracker
+store are fixed in `Agent.load`, `Agent.__init__` and `MessageProcessor`), so they replace methods
+of Rasa's classes. They were written against one version, `RASA_VERSION`, and read its private
+code; another version may have moved or changed what they replace. So nothing is patched by
+importing a module: the rasa server's launcher (connectors/rasa_server.py) calls
+`require_supported_rasa()`, which refuses to start on any other Rasa version, and then
+`apply_all()`, which applies each patch in `PATCHES` explicitly.
 
 Each patch is a `Patch`: the Rasa class and attribute it replaces, the replacement (written in
-connectors/rasa_tuning.py or connectors/turn_failures.py, where its reasons are measured), and what
-it changes and why. tests/bot/test_rasa_patches.py proves each behaves like the code it replaces
-where it should and differs only where intended.
+connectors/rasa_tuning.py, connectors/turn_failures.py or connectors/tracker_store.py, where its
+reasons are measured or explained), and what it changes and why. tests/bot/test_rasa_patches.py
+proves each behaves like the code it replaces where it should and differs only where intended.
 
 What Rasa does offer as extension points PowerDesk uses instead of patches: the tracker store
 (connectors/tracker_store.py), the lock store (Rasa's Redis lock store, connectors/lock_store.py), the
@@ -26,11 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
 
-from connectors import rasa_tuning, turn_failures
+from connectors import rasa_tuning, tracker_store, turn_failures
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +122,17 @@ PATCHES: tuple[Patch, ...] = (
         "here the turn raises TurnFailed right after a failed custom action, before the tracker is saved, "
         "so the channel keeps and retries the message (docs/adr/0005-durable-turns.md). Same result as "
         "Rasa's when no action failed.",
+    ),
+    Patch(
+        name="tracker-store-errors-fail-the-turn",
+        owner=Agent,
+        attribute="_create_tracker_store",
+        replacement=_static(tracker_store.fail_safe_store_that_raises),
+        why="Agent wraps every tracker store in FailSafeTrackerStore without its error hook, so a store that "
+        "fails is logged and a retrieve answers None (the conversation starts afresh, a repair report in "
+        "progress lost) and a save goes to this process's memory, which no other rasa server reads. The same "
+        "wrapper is built with the hook set to log an ALERT and re-raise: with Redis unreachable the RedisError "
+        "fails the turn and the channel keeps the message for later (docs/adr/0014-shared-conversation-store.md).",
     ),
 )
 

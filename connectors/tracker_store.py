@@ -1,4 +1,4 @@
-"""A tracker store whose conversations stay short, so that turn 50 costs what turn 2 costs.
+"""The conversations, in the Redis every rasa server reads, kept short so that turn 50 costs what turn 2 costs.
 
 Rasa re-reads, re-featurises and re-serialises a conversation's whole session on every turn, so
 each turn of a long conversation costs more than the one before (docs/benchmarks.md). The
@@ -6,49 +6,64 @@ dialogue policies only look at the last few turns (rules, forms, `max_history: 5
 turns can go once their effect is kept: when a conversation passes `2 × keep_turns` user turns,
 everything before the last `keep_turns` is replaced by a session start that sets the slots and
 the active form as they stood at that point, exactly as `action_session_start` does. Every state
-the policies see over the kept turns is unchanged (tests/bot/test_tracker_store.py).
+the policies see over the kept turns is unchanged (tests/bot/test_tracker_store.py). What
+compaction drops, the words, is kept in the full transcript (connectors/transcript.py), appended
+as each conversation is saved.
 
-Conversations are kept in memory, as by Rasa's default store, and written through to a local
-SQLite file (`conversations.sqlite3` under `POWERDESK_VAR_DIR`), so that a restart of the rasa
-server does not drop a customer in the middle of a repair report: the next message continues
-the form where it stood. What compaction drops is the old turns' detail, which the backend's
-tickets and the channels' journals keep where it matters. A conversation not saved for
-`POWERDESK_MESSAGE_RETENTION_HOURS` (default 24) is deleted with the messages it holds.
+The store is Rasa's `RedisTrackerStore` (docs/adr/0014-shared-conversation-store.md): one key per
+conversation, `pd:tracker:<sender>` (Rasa's key scheme under the deployment's namespace,
+`POWERDESK_NAMESPACE`, default `pd`), holding the
+serialised, compacted tracker and expiring `POWERDESK_MESSAGE_RETENTION_HOURS` (default 24) after
+its last save. Its retrieve (one GET, the last session) is used as it is; no process keeps a copy,
+so consecutive turns of one conversation may run in different rasa servers. Its save is replaced:
+
+- Rasa's save is GET → merge → SET, not atomic (RELIABILITY). Its merge puts back whatever the
+  stored tracker has that the saved one lacks, which would undo every compaction, so the compacted
+  tracker is written as it is. The turn that saves holds the conversation's lock in Redis (Rasa's
+  lock store, connectors/lock_store.py), taken before its retrieve, so no other turn of the
+  conversation wrote in between; the last writer is the turn that read what it overwrites.
+- The GET before the write is kept for the transcript: the saved tracker is the stored one's last
+  session (what the turn retrieved) followed by this turn's events, so those events are the ones
+  past the stored session's length, as Rasa's own event-broker diff counts them. The tracker and
+  the new lines of the transcript go in one MULTI/EXEC.
+
+Rasa's smaller alternative, `InMemoryTrackerStore` over a Redis-backed mapping (the previous store's
+shape over a SQLite file), asks the mapping twice per retrieve (`in`, then the value) and has no
+place for the transcript's diff; the Redis store's retrieve needs nothing changed.
+
+Redis unreachable: a retrieve or a save raises the RedisError (after at most `socket_timeout`
+seconds). Rasa's agent wraps every tracker store in `FailSafeTrackerStore`, which would log it and
+start the conversation afresh (a retrieve) or keep it in this process's memory (a save), both
+invisible to the other rasa servers and losing the repair report in progress; the launcher's
+declared patch `tracker-store-errors-fail-the-turn` (connectors/rasa_patches.py, built by
+`fail_safe_store_that_raises` here) sets that wrapper's error hook to log an ALERT and re-raise. The
+RedisError reaches the channel unchanged, which keeps the message and tries it again later as an
+outage (connectors/_inbox.py).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
-import sqlite3
-import threading
-import time
-from collections.abc import Iterator, MutableMapping
-from pathlib import Path
 from typing import Any
 
+import redis
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, RedisTrackerStore, TrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors._settings import retention_seconds
+from connectors import transcript
+from connectors._settings import namespace, retention_seconds
 
 logger = logging.getLogger(__name__)
 
-#: conversations are pruned every this many saves (and when the file is opened): those not saved
-#: for `POWERDESK_MESSAGE_RETENTION_HOURS` (default 24) are deleted, with the messages they hold
-PRUNE_EVERY = 1000
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
-    db.execute("PRAGMA journal_mode=WAL")
-    return db
+#: seconds a Redis call may take before the turn fails (Rasa's default would be none)
+SOCKET_TIMEOUT = 2.0
 
 
 def compacted(tracker: DialogueStateTracker, keep_turns: int) -> DialogueStateTracker | None:
@@ -83,89 +98,84 @@ def _fresh_slots(tracker: DialogueStateTracker) -> list[Any]:
     return [copy.copy(slot) for slot in tracker.slots.values()]  # a tracker resets the slots it is given
 
 
-class ConversationFile(MutableMapping[str, str]):
-    """Serialised conversations by sender id: read through a memory cache, written through to a
-    SQLite file. One rasa server owns the file; Sanic's thread and the turn thread share it."""
-
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = _open(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS conversation"
-            " (sender TEXT PRIMARY KEY, tracker TEXT NOT NULL, saved_at REAL NOT NULL)"
-        )
-        self._cache: dict[str, str] = {}
-        self._writes = 0
-        self._db.execute("DELETE FROM conversation WHERE saved_at < ?", (time.time() - retention_seconds(),))
-
-    def __getitem__(self, sender: str) -> str:
-        if sender in self._cache:
-            return self._cache[sender]
-        try:
-            with self._lock:
-                row = self._db.execute("SELECT tracker FROM conversation WHERE sender = ?", (sender,)).fetchone()
-        except sqlite3.Error as exc:
-            logger.error("ALERT conversations file unreadable (%s): %s starts afresh", exc, sender)
-            raise KeyError(sender) from exc
-        if row is None:
-            raise KeyError(sender)
-        self._cache[sender] = row[0]
-        return str(row[0])
-
-    def __setitem__(self, sender: str, tracker: str) -> None:
-        """Kept in memory first: a file that cannot be written (disk full, I/O error) costs the
-        conversation its survival of a restart, never the conversation itself."""
-        self._cache[sender] = tracker
-        try:
-            with self._lock:
-                self._db.execute(
-                    "INSERT INTO conversation (sender, tracker, saved_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (sender) DO UPDATE SET tracker = excluded.tracker, saved_at = excluded.saved_at",
-                    (sender, tracker, time.time()),
-                )
-                self._writes += 1
-                if self._writes % PRUNE_EVERY == 0:
-                    self._db.execute(
-                        "DELETE FROM conversation WHERE saved_at < ?", (time.time() - retention_seconds(),)
-                    )
-                    self._cache = {sender: tracker}
-        except sqlite3.Error as exc:
-            logger.error("ALERT conversations file unwritable (%s): %s kept in memory only", exc, sender)
-
-    def __delitem__(self, sender: str) -> None:
-        with self._lock:
-            deleted = self._db.execute("DELETE FROM conversation WHERE sender = ?", (sender,)).rowcount
-        self._cache.pop(sender, None)
-        if not deleted:
-            raise KeyError(sender)
-
-    def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            senders = [sender for (sender,) in self._db.execute("SELECT sender FROM conversation ORDER BY sender")]
-        return iter(senders)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM conversation").fetchone()[0])
+def retrieved_length(stored: str | None) -> int:
+    """How many events a retrieve of the `stored` tracker returns: those from its last
+    `action_session_start` on (where Rasa's `get_trackers_for_conversation_sessions` splits
+    sessions), all of them when it has none, 0 when nothing is stored."""
+    if stored is None:
+        return 0
+    events = json.loads(stored)["events"]
+    starts = [
+        i
+        for i, event in enumerate(events)
+        if event.get("event") == "action" and event.get("name") == ACTION_SESSION_START_NAME
+    ]
+    return len(events) - (starts[-1] if starts else 0)
 
 
-class CompactingTrackerStore(InMemoryTrackerStore):
-    """Rasa's in-memory store over a `ConversationFile`, compacting each conversation as it is saved
-    (`keep_turns` in endpoints.yml)."""
+def lines_of(events: list[Event]) -> list[transcript.Line]:
+    """What the customer and the assistant said in `events`, for the transcript."""
+    lines = []
+    for event in events:
+        if isinstance(event, UserUttered) and event.text:
+            lines.append(transcript.Line("customer", event.text, event.timestamp))
+        elif isinstance(event, BotUttered) and event.text:
+            lines.append(transcript.Line("assistant", event.text, event.timestamp))
+    return lines
+
+
+class CompactingTrackerStore(RedisTrackerStore):
+    """Rasa's Redis tracker store on `REDIS_URL` (endpoints.yml `url`), compacting each conversation
+    and appending its new lines to the transcript as it is saved (`keep_turns` in endpoints.yml)."""
 
     def __init__(
         self,
         domain: Domain,
+        host: str | None = None,
         event_broker: EventBroker | None = None,
         keep_turns: int = 3,
-        path: str | None = None,
+        socket_timeout: float = SOCKET_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        super().__init__(domain, event_broker, **kwargs)
+        url = host or os.environ.get("REDIS_URL", "")
+        if not url:
+            raise ValueError("the conversation store needs REDIS_URL (bot/endpoints.yml tracker_store url)")
+        # Rasa's constructor takes a host and a port; its client (which connects lazily, so never
+        # here) is replaced by one on the URL with timeouts.
+        super().__init__(domain, event_broker=event_broker, key_prefix=namespace(), **kwargs)
+        self.red = redis.Redis.from_url(
+            url,
+            socket_timeout=float(socket_timeout),
+            socket_connect_timeout=float(socket_timeout),
+            decode_responses=True,
+        )
         self.keep_turns = int(keep_turns)
-        self.store = ConversationFile(
-            Path(path) if path else Path(os.environ.get("POWERDESK_VAR_DIR") or "var") / "conversations.sqlite3"
-        )  # type: ignore[assignment]
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(compacted(tracker, self.keep_turns) or tracker)
+    async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
+        """The compacted tracker, expiring with the message retention, and the transcript's new lines."""
+        await self.stream_events(tracker)
+        key = self.key_prefix + tracker.sender_id
+        new_events = list(tracker.events)[retrieved_length(self.red.get(key)) :]
+        kept = compacted(tracker, self.keep_turns) or tracker
+        with self.red.pipeline(transaction=True) as pipe:
+            pipe.set(key, self.serialise_tracker(kept), ex=max(1, int(timeout or retention_seconds())))
+            transcript.append(pipe, tracker.sender_id, lines_of(new_events))
+            pipe.execute()
+
+
+def fail_safe_store_that_raises(store: TrackerStore | None, domain: Domain) -> TrackerStore:
+    """`Agent._create_tracker_store` as Rasa has it, with the wrapper's error hook set: a store
+    that fails (Redis unreachable) fails the turn instead of starting the conversation afresh or
+    keeping it in this process only (declared in connectors/rasa_patches.py)."""
+    if store is None:
+        store = InMemoryTrackerStore(domain)
+    else:
+        store.domain = domain
+    return FailSafeTrackerStore(store, on_tracker_store_error=_store_failed)
+
+
+def _store_failed(error: Exception) -> None:
+    logger.error(
+        "ALERT conversation store unreachable (%s: %s): the turn fails, its message waits", type(error).__name__, error
+    )
+    raise error

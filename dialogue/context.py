@@ -4,6 +4,7 @@ for this sender; the journal of promised writes)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,6 +18,15 @@ class WriteJournal(Protocol):
     later with the same idempotency key (actions/journal.py)."""
 
     def keep(self, kind: str, payload: dict[str, Any], key: str) -> None: ...
+
+
+#: the conversation before this message ({"from": "customer" | "bot", "text", "at"}, oldest first),
+#: read only when a person takes the conversation over
+History = Callable[[], Awaitable[list[dict[str, Any]]]]
+
+
+async def no_history() -> list[dict[str, Any]]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -33,8 +43,8 @@ class Turn:
     state: State
     backend: BackendClient
     journal: WriteJournal
-    #: the conversation so far ({"from": "customer" | "bot", "text", "at"}), for a person taking over
-    history: list[dict[str, Any]] = field(default_factory=list)
+    #: the conversation so far, for a person taking over
+    history: History = no_history
     replies: list[Say] = field(default_factory=list)
     #: conversation events for the reports (dialogue/outcomes.py), sent later by the caller in batches
     outcomes: list[dict[str, str]] = field(default_factory=list)

@@ -35,7 +35,7 @@ from dialogue import (
     tickets,
     workers,
 )
-from dialogue.context import Turn, WriteJournal
+from dialogue.context import History, Turn, WriteJournal, no_history
 from dialogue.meaning import BILL_MEANINGS, meaning_of
 from dialogue.message import Message
 from dialogue.state import State
@@ -102,7 +102,7 @@ async def _goodbye(turn: Turn) -> None:
 
 async def _human(turn: Turn) -> None:
     turn.state.tasks = []
-    await handoff.request(turn, turn.history)
+    await handoff.request(turn)
 
 
 async def _manager(turn: Turn) -> None:
@@ -184,11 +184,11 @@ async def respond(
     message: Message,
     backend: BackendClient,
     journal: WriteJournal,
-    history: list[dict[str, Any]] | None = None,
+    history: History | None = None,
 ) -> Turn:
     """Answer one message; the returned turn holds what to say, the state to remember and the
     conversation events for the reports (`Turn.outcomes`, for the caller to send off the turn)."""
-    turn = Turn(message, state, backend.for_sender(message.channel, message.sender_id), journal, history or [])
+    turn = Turn(message, state, backend.for_sender(message.channel, message.sender_id), journal, history or no_history)
     state.turn += 1
     if not state.identity.loaded:
         state.identity = await identity.lookup(turn.backend, message.channel, message.sender_id)

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: the key of the reply's custom payload naming the hand-off that has the conversation
 RELAY_PAYLOAD = "handoff_id"
+#: a hand-off carries at most this many lines of the conversation, the latest (backend/handoffs/schemas.py)
+TRANSCRIPT_LINES = 200
 
 
 def relayed_to(state: State) -> int | None:
@@ -56,17 +58,18 @@ def passes_straight(message: Message) -> bool:
 
 
 def transcript(turn: Turn, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation before this message, then this message: its last `TRANSCRIPT_LINES` lines."""
     lines = list(history)
     lines.append({"from": "customer", "text": turn.message.bare, "at": datetime.now(timezone.utc).isoformat()})
-    return lines
+    return lines[-TRANSCRIPT_LINES:]
 
 
-async def request(turn: Turn, history: list[dict[str, Any]], target: str = "queue") -> None:
+async def request(turn: Turn, target: str = "queue") -> None:
     handoff: dict[str, Any] = {
         "channel": turn.message.channel,
         "sender_id": turn.message.sender_id,
         "reason": turn.message.bare[:200],
-        "transcript": transcript(turn, history),
+        "transcript": transcript(turn, await turn.history()),
         "target": target,
     }
     if turn.accounts:

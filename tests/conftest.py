@@ -3,9 +3,10 @@
 - `redis_url`: a real Redis: REDIS_URL when set (CI points it at db 15 of the machine's Redis),
   else a private memory-only redis-server on a free port for this test session.
 - `live_stack`: the running PowerDesk stack (backend, action server, rasa server with the trained
-  model, simulator and notifier) on free ports, a fresh SQLite database with the
-  demo data, and fresh secrets; stopped after the session. Slow to start (~1 min): only the
-  end-to-end and channel tests use it.
+  model, simulator and notifier) on free ports, a fresh SQLite database with the demo data, fresh
+  secrets, and a Redis namespace of its own (`POWERDESK_NAMESPACE`: its inbound queue, conversations
+  and transcripts start empty whatever earlier runs left in the tests' Redis); stopped after the session. Slow to start
+  (~1 min): only the end-to-end and channel tests use it.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class LiveStack:
 
 @contextmanager
 def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[LiveStack]:
-    """The whole stack on free ports, a fresh SQLite database with the demo data, fresh secrets."""
+    """The whole stack on free ports, a fresh SQLite database with the demo data, fresh secrets,
+    its own Redis namespace."""
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make model` (make test does it first)")
     ports = {name: free_port() for name in ("backend", "actions", "rasa", "gateway", "simulator")}

@@ -3,7 +3,8 @@
 What the adapter must carry across: the message as the NLU read it (without its fallback pseudo
 intent), the channel and sender, the remembered state between turns, and every response by name
 with its values (all of which the domain must define); the message's key as the request id of its
-calls to the backend, and the messages the NLU did not understand counted."""
+calls to the backend, and the messages the NLU did not understand counted; a person taking the
+conversation over gets it from its full transcript, not only the turns the tracker still holds."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ import secrets
 import sqlite3
 from typing import Any
 
+import pytest
+import redis
 from prometheus_client import REGISTRY
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.converse import ActionConverse, history_of, message_of
+from actions.converse import ActionConverse, history, history_of, message_of
+from connectors import transcript
+from connectors.tracker_store import CompactingTrackerStore
+from dialogue import handoff
+from scripts.stack import ROOT
 from tests.actions.conftest import Backend, World, ent, make_tracker, responses
 
 
@@ -47,6 +56,61 @@ def test_the_history_for_a_person_is_the_turns_before_this_one() -> None:
     ]
     lines = history_of(make_tracker("o1", "转人工", "request_human", history=earlier))
     assert [(line["from"], line["text"]) for line in lines] == [("customer", "停电了"), ("bot", "请核对")]
+
+
+async def a_long_conversation(sender: str, redis_url: str, turns: int) -> list[dict[str, Any]]:
+    """`turns` turns saved by the rasa server's store: the events the tracker still holds after them."""
+    store = CompactingTrackerStore(Domain.load(str(ROOT / "bot" / "domain")), host=redis_url, keep_turns=3)
+    for number in range(turns):
+        tracker = await store.get_or_create_tracker(sender)
+        for event in (UserUttered(f"第{number}句"), ActionExecuted("action_converse"), BotUttered(f"第{number}答"),
+                      ActionExecuted("action_listen")):  # fmt: skip
+            tracker.update(event)
+        await store.save(tracker)
+    kept = await store.retrieve(sender)
+    return [event.as_dict() for event in kept.events]
+
+
+async def test_the_history_for_a_person_comes_from_the_full_transcript(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """30 turns (the tracker keeps the last few): a person gets all 60 lines, from the first; over
+    200 lines, the hand-off carries the last 200 (the backend's cap), this message the last of them;
+    Redis unreachable, the turns the tracker holds."""
+    sender = f"o_handoff_{secrets.token_hex(6)}"
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    try:
+        kept = await a_long_conversation(sender, redis_url, 30)
+        tracker = make_tracker(sender, "转人工", "request_human", history=kept)
+        assert history_of(tracker)[0]["text"] != "第0句"  # the tracker alone: only the last turns
+        lines = await history(tracker)
+        assert [line["text"] for line in lines[:3]] == ["第0句", "第0答", "第1句"] and len(lines) == 60
+        assert [line["from"] for line in lines[:2]] == ["customer", "bot"] and lines[-1]["text"] == "第29答"
+
+        await a_long_conversation(sender, redis_url, 80)  # 110 turns in all: 220 lines
+        lines = await history(tracker)
+        assert len(lines) == handoff.TRANSCRIPT_LINES and lines[0]["text"] == "第10句"
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/7")
+        assert await history(tracker) == history_of(tracker)
+    finally:
+        redis.Redis.from_url(redis_url).delete(f"pd:tracker:{sender}", transcript.key(sender))
+
+
+async def test_a_hand_off_of_a_long_conversation_starts_at_its_first_line(
+    world: World, actions_env: Backend, domain: dict[str, Any], redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "转人工" after 30 turns: the agent's console reads the conversation from its first line to the
+    request, although the tracker holds only the last turns."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    try:
+        kept = await a_long_conversation(world.openid, redis_url, 30)
+        await run(make_tracker(world.openid, "转人工", "request_human", history=kept), domain)
+        [item] = actions_env.admin("GET", f"/handoffs?sender_id={world.openid}&active=false")
+        lines = actions_env.admin("GET", f"/handoffs/{item['id']}")["transcript"]
+        assert [line["text"] for line in lines[:2]] == ["第0句", "第0答"]
+        assert len(lines) == 61 and lines[-1]["text"] == "转人工"
+    finally:
+        redis.Redis.from_url(redis_url).delete(f"pd:tracker:{world.openid}", transcript.key(world.openid))
 
 
 async def run(tracker: Any, domain: dict[str, Any]) -> tuple[CollectingDispatcher, dict[str, Any]]:

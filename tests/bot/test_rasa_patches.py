@@ -9,13 +9,18 @@ import asyncio
 import socket
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from aiohttp import web
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
-from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -23,7 +28,9 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from connectors import rasa_patches, rasa_server, turn_failures
+from connectors import rasa_patches, rasa_server, transcript, turn_failures
+from connectors._inbox import is_outage
+from connectors.tracker_store import CompactingTrackerStore
 from connectors.turn_failures import TurnFailed
 
 
@@ -203,3 +210,51 @@ async def test_the_turn_fails_after_a_failed_action_and_goes_on_as_rasa_s_otherw
     assert turn_failures._failure.get() is None  # nothing left for the next action of the turn
     assert await wrapped(object(), "go_on") is True
     assert [call[0] for call in calls] == ["go_on", "stop", "failing", "go_on"]
+
+
+async def test_a_tracker_store_that_fails_fails_the_turn_and_works_as_rasa_s_otherwise(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The agent's tracker store as the processor uses it (`get_or_create_tracker` at the start of a
+    turn, `save` at its end): with Redis reachable, the same as Rasa's wrapper; with Redis
+    unreachable, Rasa's answers "no conversation" (a fresh start) and keeps the save in memory,
+    the patched one raises the RedisError itself, as the channel must see it (connectors/_inbox.py)."""
+    sender = f"patch_test_{free_port()}"
+    domain = Domain.empty()
+    reachable = CompactingTrackerStore(domain, host=redis_url)
+    unreachable = CompactingTrackerStore(domain, host="redis://127.0.0.1:1/7", socket_timeout=0.5)
+    try:
+        theirs = Agent(domain, tracker_store=reachable).tracker_store
+        rasa_patches.apply_all()
+        ours = Agent(domain, tracker_store=reachable).tracker_store
+        assert isinstance(theirs, FailSafeTrackerStore) and isinstance(ours, FailSafeTrackerStore)
+        for store in (theirs, ours):
+            tracker = await store.get_or_create_tracker(sender)
+            await store.save(tracker)
+            assert (await store.retrieve(sender)).events == tracker.events
+
+        rasa_patches.restore_all()
+        theirs = Agent(domain, tracker_store=unreachable).tracker_store
+        assert await theirs.retrieve(sender) is None  # Rasa: the conversation would start afresh
+        rasa_patches.apply_all()
+        ours = Agent(domain, tracker_store=unreachable).tracker_store
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await ours.get_or_create_tracker(sender)
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await ours.save(tracker)
+        assert "ALERT conversation store unreachable (ConnectionError" in caplog.text
+    finally:
+        redis.Redis.from_url(redis_url).delete(f"pd:tracker:{sender}", transcript.key(sender))
+
+
+async def test_a_redis_error_of_the_tracker_store_reaches_the_channel_unwrapped() -> None:
+    """Through the real agent and processor (the trained model), as a channel calls them: with Redis
+    unreachable, `handle_message` raises the RedisError itself, which the channels count as an
+    outage (the message is kept and tried again), before any action runs."""
+    rasa_patches.apply_all()
+    unreachable = CompactingTrackerStore(Domain.empty(), host="redis://127.0.0.1:1/7", socket_timeout=0.5)
+    model = Path(__file__).resolve().parents[2] / "models" / "powerdesk.tar.gz"
+    agent = Agent.load(str(model), tracker_store=unreachable, lock_store=InMemoryLockStore())
+    with pytest.raises(redis.exceptions.ConnectionError) as raised:
+        await agent.handle_message(UserMessage("我家停电了", sender_id="o_patch_model"))
+    assert is_outage(raised.value)

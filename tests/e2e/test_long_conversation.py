@@ -1,13 +1,16 @@
 """A long conversation stays short in the tracker store and still works: after 30 questions the
 customer reports an outage through the repair form and gets a ticket (the compacting tracker store
-of connectors/tracker_store.py, running in the real rasa server)."""
+of connectors/tracker_store.py, running in the real rasa server); its full transcript in Redis
+keeps every line, from the first question."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import httpx
+import redis
 
 from tests.conftest import LiveStack
 from tests.e2e.test_walking_skeleton import CONVERSATION, TICKET_NO, say
@@ -32,3 +35,11 @@ def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_s
     assert KEEP_TURNS <= len(user_turns) <= 2 * KEEP_TURNS  # 34 turns said, at most 2 x keep_turns kept
     identity = tracker["slots"]["conversation"]["identity"]
     assert identity["kind"] == "customer"  # who is talking survives the compaction (dialogue/state.py)
+
+    stored = redis.Redis.from_url(live_stack.env["REDIS_URL"]).lrange(
+        f"{live_stack.env['POWERDESK_NAMESPACE']}:transcript:{SENDER}", 0, -1
+    )
+    lines = [json.loads(line) for line in stored]
+    said = [line["text"] for line in lines if line["who"] == "customer"]
+    assert said == [QUESTIONS[n % len(QUESTIONS)] for n in range(30)] + list(CONVERSATION)
+    assert sum(line["who"] == "assistant" for line in lines) >= 34  # at least one answer a turn

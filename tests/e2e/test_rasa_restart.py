@@ -1,6 +1,6 @@
 """A restart of the rasa server in the middle of a repair report loses nothing the customer said:
-the new process reads the conversation back (connectors/tracker_store.py writes it through to
-`conversations.sqlite3` under POWERDESK_VAR_DIR), the report goes on from the question it had
+the new process reads the conversation back from Redis (connectors/tracker_store.py,
+`pd:tracker:<sender>` on the stack's REDIS_URL), the report goes on from the question it had
 asked, and ends in a ticket for the account given before the restart."""
 
 from __future__ import annotations
