@@ -26,6 +26,13 @@ which journals them for a real rasa server, which talks to a real action server 
    hand-offs (target: within 10 %). The agents' answers wait in the outbox (the bench runs no
    notifier): what is measured is the bot's work.
 
+6. `replicas` (issue 22): `load` at N = 20 on a stack with one rasa server, then on one with two
+   (and two gateways, as a deployment has them): turns/s and reply p95 side by side; target: two
+   at least as fast as one on this machine (the coordination costs nothing measurable).
+7. `failover` (issue 22): two rasa servers, 20 customers chatting; one server is killed with
+   SIGKILL mid-run. Printed: how long the messages it had taken (its partitions, read from the
+   leases in Redis) waited for their first answer after the kill, against the 10 s target.
+
 The side by side with stock Rasa (wave 1) is retired: since the dialogue moved into code
 (docs/adr/0002) there are no stories a stock Rasa could be trained on; its figures stay in
 docs/benchmarks.md.
@@ -51,8 +58,10 @@ from typing import Any
 
 import aiohttp
 import uvicorn
+from redis import Redis
 
 from bench.measure import ProcessSampler, latency_line, percentile
+from connectors.inbound_queue import InboundQueue
 from scripts.stack import MODEL, Stack, base_env, dev_secrets, free_port
 from simulator.app import create_app
 from simulator.messages import UserAction, wechat_xml
@@ -208,6 +217,9 @@ class Bench:
         for number, port in enumerate(self.gateway_ports, start=1):
             self.stack.start_gateway(port, name="gateway" if number == 1 else f"gateway-{number}")
         self.webhooks = [f"http://127.0.0.1:{port}/webhooks/wechat/webhook" for port in self.gateway_ports]
+        self.queue = InboundQueue(
+            Redis.from_url(self.stack.env["REDIS_URL"]), namespace_=self.settings["POWERDESK_NAMESPACE"]
+        )
         sim_settings = SimulatorSettings(
             wechat_app_id=self.settings["WECHAT_APP_ID"],
             wechat_app_secret=self.settings["WECHAT_APP_SECRET"],
@@ -239,6 +251,19 @@ class Bench:
         self.server.should_exit = True
         await asyncio.to_thread(self.server_thread.join)
         self.stack.stop()
+
+    def partition_of(self, openid: str) -> int:
+        return self.queue.partition_of(openid)
+
+    def partitions_of(self, pid: int) -> set[int]:
+        """The WeChat partitions the process `pid` holds now (read from their leases in Redis)."""
+        held = set()
+        for partition in range(self.queue.partition_count):
+            holder = self.queue.redis.get(f"{self.queue.prefix}:lease:wechat:{partition}")
+            owner = holder.decode() if isinstance(holder, bytes) else str(holder)
+            if holder is not None and owner.split(":")[1] == str(pid):
+                held.add(partition)
+        return held
 
     def pids(self) -> dict[str, int]:
         """The stack's processes, and this one (the WeChat side: simulator and customers)."""
@@ -723,31 +748,96 @@ def workdir(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
+async def replicas_side_by_side(work: Path, turns_each: int = 10) -> list[str]:
+    """`load` at N = 20 on one rasa server, then on two (each on a fresh stack)."""
+    lines, rates, p95s = [], [], []
+    for count in (1, 2):
+        async with Bench(work / f"replicas-{count}", MODEL, customers=500, replicas=count, gateways=count) as bench:
+            found, rate, p95 = await load(bench, 20, turns_each)
+        lines += [f"replicas: {count} rasa server(s), {count} gateway(s)", *found]
+        rates.append(rate)
+        p95s.append(p95)
+    verdict = "met" if rates[1] >= rates[0] * 0.97 else "MISSED"
+    lines.append(
+        f"replicas: two against one: {rates[1] / rates[0] - 1:+.0%} turns/s, reply p95 {p95s[1] * 1000:.0f} ms "
+        f"against {p95s[0] * 1000:.0f} ms; target at least as fast (within noise, 3 %): {verdict}"
+    )
+    return lines
+
+
+async def failover(work: Path, customers: int = 20, kill_after: float = 15.0, seconds: float = 45.0) -> list[str]:
+    """Kill one of two rasa servers mid-run: how long its messages wait for their first answer."""
+    async with Bench(work / "failover", MODEL, customers=500, replicas=2) as bench:
+        victim = next(p for p in bench.stack.processes if p.name == "rasa-2")
+        waiting: dict[str, float] = {}  # openid -> when its unanswered message was sent
+        orphaned_waits: list[float] = []
+        killed_at: float | None = None
+        stop = time.perf_counter() + seconds
+        orphans: set[str] = set()
+
+        async def customer(index: int) -> None:
+            openid = bench.openids[index]
+            conversation = CONVERSATIONS[index % len(CONVERSATIONS)]
+            turn = 0
+            while time.perf_counter() < stop:
+                waiting[openid] = time.perf_counter()
+                result = await bench.turn(openid, conversation[turn % len(conversation)])
+                del waiting[openid]
+                if killed_at is not None and openid in orphans and result.reply is not None:
+                    orphaned_waits.append(time.perf_counter() - killed_at)
+                    orphans.discard(openid)
+                turn += 1
+
+        tasks = [asyncio.create_task(customer(i)) for i in range(customers)]
+        await asyncio.sleep(kill_after)
+        held = await asyncio.to_thread(bench.partitions_of, victim.popen.pid)
+        orphans = {o for o in waiting if bench.partition_of(o) in held}
+        bench.stack.kill("rasa-2")
+        killed_at = time.perf_counter()
+        await asyncio.gather(*tasks)
+    answered = sorted(orphaned_waits)
+    worst = answered[-1] if answered else float("nan")
+    return [
+        f"failover: {customers} customers, one of two rasa servers killed (SIGKILL) after {kill_after:.0f} s; "
+        f"it held partitions {sorted(held)}",
+        f"  its {len(orphans) + len(answered)} waiting messages answered {len(answered)}, first answer after the kill "
+        f"min {answered[0] if answered else float('nan'):.1f} s, max {worst:.1f} s; target within 10 s: "
+        f"{'met' if answered and not orphans and worst <= 10 else 'MISSED'}",
+    ]
+
+
 async def run(selected: list[str], keep: Path | None = None) -> int:
     with workdir(keep) as work:
-        async with Bench(work, MODEL, customers=7000) as bench:  # a feeder with 2,000+ residents
-            if "load" in selected:
-                for users in (1, 20, 50):
-                    lines, _, _ = await load(bench, users, turns_each=10 if users > 1 else 30)
+        if {"load", "long", "storm", "storm_unknown", "handoffs"} & set(selected):
+            async with Bench(work, MODEL, customers=7000) as bench:  # a feeder with 2,000+ residents
+                if "load" in selected:
+                    for users in (1, 20, 50):
+                        lines, _, _ = await load(bench, users, turns_each=10 if users > 1 else 30)
+                        print("\n".join(lines), flush=True)
+                if "long" in selected:
+                    print("\n".join(await long_conversation(bench)), flush=True)
+                if "storm" in selected:
+                    lines = await storm(bench, with_outage=True)
                     print("\n".join(lines), flush=True)
-            if "long" in selected:
-                print("\n".join(await long_conversation(bench)), flush=True)
-            if "storm" in selected:
-                lines = await storm(bench, with_outage=True)
-                print("\n".join(lines), flush=True)
-            if "storm_unknown" in selected:
-                # Within 60 s (issue 18): a report inside a suspected fault must end in one turn,
-                # or the turns would exceed what two cores carry (docs/benchmarks.md).
-                lines = await storm_unknown(bench, seconds=60.0)
-                print("\n".join(lines), flush=True)
-            if "handoffs" in selected:
-                print("\n".join(await handoffs(bench)), flush=True)
+                if "storm_unknown" in selected:
+                    # Within 60 s (issue 18): a report inside a suspected fault must end in one turn,
+                    # or the turns would exceed what two cores carry (docs/benchmarks.md).
+                    lines = await storm_unknown(bench, seconds=60.0)
+                    print("\n".join(lines), flush=True)
+                if "handoffs" in selected:
+                    print("\n".join(await handoffs(bench)), flush=True)
+        if "replicas" in selected:
+            print("\n".join(await replicas_side_by_side(work)), flush=True)
+        if "failover" in selected:
+            print("\n".join(await failover(work)), flush=True)
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", default=["load", "long", "storm", "storm_unknown", "handoffs"])
+    parser.add_argument(
+        "names", nargs="*", default=["load", "long", "storm", "storm_unknown", "handoffs", "replicas", "failover"]
+    )
     parser.add_argument("--keep", type=Path, help="run the stack in this (empty) directory and keep its logs there")
     args = parser.parse_args()
     return asyncio.run(run(args.names, args.keep))

@@ -59,6 +59,8 @@ UPKEEP_SECONDS = 1.0
 #: how long one read waits for a new message before it looks at the partitions held again
 READ_BLOCK_MS = 500
 TRIM_SECONDS = 3600.0
+#: how long a message answered while Redis fails waits to be marked done before the upkeep takes it
+FINISH_PATIENCE_SECONDS = 60.0
 
 
 def retry_delay(failures: int) -> float:
@@ -83,8 +85,10 @@ class QueueInput(InputChannel):
         self.share = PartitionShare(queue, self.name(), self.owner)
         #: why this process takes no message now (None: it does)
         self.problem: str | None = "not started"
-        # entries (`Entry.ref`) scheduled or waiting for a retry here (Sanic's loop and the turn thread)
+        # entries (`Entry.ref`) scheduled here and not finished (Sanic's loop and the turn thread)
         self._inflight: set[str] = set()
+        # entries whose reply went out and that Redis has not yet marked done
+        self._delivered: set[str] = set()
         self._tasks: list[asyncio.Task] = []
         #: passes the messages of customers handed to a person straight to them (None: never)
         self.relay: HandoffRelay | None = None
@@ -223,17 +227,48 @@ class QueueInput(InputChannel):
             if reply is None:
                 reply = await asyncio.wait_for(self.respond(entry, on_new_message), TURN_TIMEOUT_SECONDS)
                 await asyncio.to_thread(self.queue.answered, entry, reply)
-            if not await asyncio.to_thread(self.queue.holds, entry.channel, entry.partition, self.owner):
+            if not await asyncio.to_thread(self._deliver_and_finish, entry, reply):
                 logger.warning("%s message %s left to the partition's new holder", self.name(), entry.key)
                 return
-            if reply:
-                await self.send(entry.sender, reply, f"chat:{entry.key}")
+        except RedisError as exc:
+            if entry.ref not in self._delivered:
+                await self._failed(entry, exc)
+                return
+            await self._finish_when_redis_is_back(entry)
         except Exception as exc:  # noqa: BLE001 - whatever failed, the message is kept for another try
             await self._failed(entry, exc)
             return
-        await asyncio.to_thread(self.queue.done, entry)
         metrics.TURNS.labels(self.name(), "answered").inc()
         metrics.TURN_SECONDS.labels(self.name()).observe(time.perf_counter() - started)
+
+    def _deliver_and_finish(self, entry: Entry, reply: str) -> bool:
+        """Hand the reply over and mark the message done, in one go on one thread, so that a crash
+        between the two (the one moment that would answer it twice) lasts a Redis round trip; False
+        when this process no longer holds the message's partition (nothing is sent). Remembers what
+        was delivered until it is marked done, so that Redis failing in between never sends it again."""
+        if entry.ref not in self._delivered:
+            if not self.queue.holds(entry.channel, entry.partition, self.owner):
+                return False
+            if reply:
+                self.deliver_sync(entry.sender, reply, f"chat:{entry.key}")
+            self._delivered.add(entry.ref)
+        self.queue.done(entry)
+        self._delivered.discard(entry.ref)
+        return True
+
+    async def _finish_when_redis_is_back(self, entry: Entry) -> None:
+        """The reply went out but Redis failed before the message was marked done (a restart):
+        try again for a while; after that the upkeep takes it up, and it is only marked done."""
+        deadline = time.monotonic() + FINISH_PATIENCE_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(UPKEEP_SECONDS / 2)
+            try:
+                await asyncio.to_thread(self.queue.done, entry)
+            except RedisError:
+                continue
+            self._delivered.discard(entry.ref)
+            return
+        logger.error("ALERT %s message %s answered, not yet marked done: Redis unreachable", self.name(), entry.key)
 
     async def _failed(self, entry: Entry, exc: Exception) -> None:
         outage = is_outage(exc)

@@ -3,7 +3,8 @@ directory, served on a free loopback port (trust auth), stopped and started at w
 
 Uses the machine's PostgreSQL binaries (Debian's `/usr/lib/postgresql/<version>/bin`, or `initdb`
 on the PATH); `available()` says why not when they are missing. PostgreSQL refuses to run as root,
-so as root the cluster belongs to the `postgres` user.
+so as root the cluster belongs to the `postgres` user, in a directory of its own under the system's
+temporary directory (pytest's are private to root).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -36,8 +38,8 @@ def available() -> str | None:
 
 @dataclass
 class PrivatePostgres:
-    directory: Path
     port: int
+    directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="powerdesk-pg-")))
 
     @property
     def url(self) -> str:
@@ -52,7 +54,6 @@ class PrivatePostgres:
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     def create(self) -> None:
-        self.directory.mkdir(parents=True)
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
         self._run("initdb", "-D", str(self.directory / "data"), "-U", "postgres", "-A", "trust", "--no-sync")
@@ -65,6 +66,11 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.directory / "data"), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop at once and delete the cluster."""
+        self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop (ending every connection, as a failover or an upgrade does), wait, start again."""
