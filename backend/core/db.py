@@ -8,10 +8,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, Select, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+_Row = TypeVar("_Row")
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +110,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def skip_locked(session: Session, query: Select[_Row]) -> Select[_Row]:
+    """`query` holding the rows it reads until the transaction ends and skipping those another
+    transaction holds (PostgreSQL: `FOR NO KEY UPDATE SKIP LOCKED`), for a periodic job that several
+    notifiers run: overlapping runs act on different rows, and a row another run changed meanwhile
+    is read again and left out when it no longer matches. On SQLite, which writes one transaction at
+    a time, the query is unchanged: overlapping runs take turns instead (`writer_turn`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, key_share=True)
+    return query
 
 
 def run_in_pages(factory: sessionmaker[Session], page: Callable[..., int | None]) -> bool:

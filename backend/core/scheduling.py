@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
 from backend.core.config import Settings
-from backend.core.db import run_in_pages, transaction
+from backend.core.db import run_in_pages, writer_turn
 
 #: one run of a job: (session factory, backend settings, rows per transaction)
 Run = Callable[[sessionmaker[Session], Settings, int], object]
@@ -38,10 +38,12 @@ def paged(*pages: Callable[..., int | None]) -> Run:
 
 
 def in_one_transaction(work: Callable[[Session, Settings], object]) -> Run:
-    """A run of `work(session, settings)` in one transaction."""
+    """A run of `work(session, settings)` in one transaction. On SQLite it waits for its writer turn
+    first (`writer_turn`), so that two notifiers on one file run it one after the other, the second
+    reading what the first wrote; on PostgreSQL `work` holds the rows it acts on (`skip_locked`)."""
 
     def run(factory: sessionmaker[Session], settings: Settings, batch: int) -> object:
-        with transaction(factory) as session:
+        with factory() as session, writer_turn(session.get_bind().engine), session.begin():
             return work(session, settings)
 
     return run

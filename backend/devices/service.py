@@ -106,13 +106,13 @@ def meter_dark_since(session: Session, account_no: str) -> datetime | None:
 
 def process_pending(factory: sessionmaker[Session], settings: Settings, *, batch: int = BATCH) -> int:
     """Apply the stored events, oldest first, a batch a transaction, until none is left; returns how
-    many were applied or ignored. A batch that fails is retried event by event, so that one event
-    that cannot be applied (marked `failed`, with why) holds up no other."""
+    many were applied, ignored or failed. A batch that fails is retried event by event, so that one
+    event that cannot be applied (marked `failed`, with why) holds up no other."""
     total = 0
     while True:
         try:
             with factory() as session, writer_turn(session.get_bind().engine):
-                done = _process_batch(session, settings, batch)
+                done = _apply(session, settings, _claim(session, batch))
                 session.commit()
         except Exception:
             logger.exception("device events: a batch failed, applying its events one by one")
@@ -123,31 +123,27 @@ def process_pending(factory: sessionmaker[Session], settings: Settings, *, batch
 
 
 def _one_by_one(factory: sessionmaker[Session], settings: Settings, count: int) -> int:
+    """Up to `count` events, each in its own transaction: applied in a savepoint, or, when that
+    fails, marked `failed` in the same transaction, which still holds that very event (another
+    notifier cannot have taken it meanwhile, and an event never tried is never marked)."""
     done = 0
     for _ in range(count):
-        try:
-            with factory() as session, writer_turn(session.get_bind().engine):
-                handled = _process_batch(session, settings, 1)
-                session.commit()
-        except Exception as exc:
-            logger.exception("device event failed")
-            handled = _fail_next(factory, repr(exc)[:500])
-        if handled == 0:
-            break
-        done += handled
+        with factory() as session, writer_turn(session.get_bind().engine):
+            ids = _claim(session, 1)
+            if not ids:
+                break
+            try:
+                with session.begin_nested():
+                    _apply(session, settings, ids)
+            except Exception as exc:
+                logger.exception("device event %s failed", ids[0])
+                failed = {"status": DeviceEventStatus.failed.value, "note": f"处理失败：{repr(exc)[:500]}"}
+                session.execute(
+                    update(DeviceEvent).where(DeviceEvent.id == ids[0]).values(**failed, processed_at=clock.now())
+                )
+            session.commit()
+        done += 1
     return done
-
-
-def _fail_next(factory: sessionmaker[Session], reason: str) -> int:
-    with factory() as session, writer_turn(session.get_bind().engine):
-        ids = _claim(session, 1)
-        session.execute(
-            update(DeviceEvent)
-            .where(DeviceEvent.id.in_(ids))
-            .values(status=DeviceEventStatus.failed.value, note=f"处理失败：{reason}", processed_at=clock.now())
-        )
-        session.commit()
-    return len(ids)
 
 
 def _claim(session: Session, limit: int) -> list[int]:
@@ -210,9 +206,8 @@ _FINISH_EVENT = (
 )
 
 
-def _process_batch(session: Session, settings: Settings, limit: int) -> int:
-    """Apply up to `limit` pending events in this transaction; returns how many were taken."""
-    ids = _claim(session, limit)
+def _apply(session: Session, settings: Settings, ids: list[int]) -> int:
+    """Apply the claimed events `ids` in this transaction; returns how many."""
     if not ids:
         return 0
     events = session.execute(

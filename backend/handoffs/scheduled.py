@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.config import Settings
+from backend.core.db import skip_locked
 from backend.core.scheduling import Job, in_one_transaction
 from backend.handoffs import delivery, queue
 from backend.handoffs.enums import HandoffStatus
@@ -54,9 +55,7 @@ def alert_long_waits(session: Session, settings: Settings) -> int:
         .order_by(Handoff.id)
         .limit(BATCH)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    newly = list(session.scalars(query))
+    newly = list(session.scalars(skip_locked(session, query)))
     if not newly:
         return 0
     supervisors = duty_supervisors(session, settings)

@@ -10,8 +10,9 @@ the domains' periodic jobs (`backend/scheduled.py`: escalation of tasks not acce
 service standards, arrears reminders, the outage lifecycle (announced outages starting, overrun
 estimates asked anew), the device events the backend stored (it wakes the notifier when it stores
 one), the duty supervisor's alert of customers waiting too long for a person), each at the interval
-its notifier setting gives. Several notifiers may run them at once: the outbox's dedup keys keep
-each push single.
+its notifier setting gives. Several notifiers may run them at once: a job writes only rows with a
+unique key (the outbox's dedup keys, the standards' events) or holds the rows it acts on
+(`core/db.py` `skip_locked`), so two overlapping runs never do one thing twice.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@
   the duty dispatchers for a new estimate, once per estimate (the customers are told the new one
   when it is set, `POST /outages/{id}/estimate` or `PATCH /outages/{id}`).
 
-Several notifiers may run them at once: each push's dedup key keeps it single. `now` stands in for
-the clock (tests).
+Several notifiers may run them at once: each push's dedup key keeps it single, and the outages
+starting are held while they start (`service.start_due`), so a run never starts one that another
+run, or a dispatcher calling it off, holds. `now` stands in for the clock (tests).
 """
 
 from __future__ import annotations

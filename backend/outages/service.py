@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from backend.core import clock
 from backend.core.config import Settings
+from backend.core.db import skip_locked
 from backend.core.errors import Conflict, NotFound
 from backend.customers import service as customers
 from backend.customers.models import Customer
@@ -545,13 +546,18 @@ def dismiss(session: Session, outage: Outage) -> list[int]:
 
 def start_due(session: Session, *, after_id: int, limit: int, now: datetime | None = None) -> int | None:
     """One page of the periodic job: announced outages whose start has come begin (with their
-    "停电开始" notice). Returns the last id looked at, None after the last page."""
+    "停电开始" notice). The outages are read with `skip_locked`: one being changed right now (called
+    off, say) is left to the next run, and one changed meanwhile is read again, so a cancelled outage
+    is never started. Returns the last id looked at, None after the last page."""
     moment = now or clock.now()
     page = session.scalars(
-        select(Outage)
-        .where(Outage.status == OutageStatus.announced.value, Outage.starts_at <= moment, Outage.id > after_id)
-        .order_by(Outage.id)
-        .limit(limit)
+        skip_locked(
+            session,
+            select(Outage)
+            .where(Outage.status == OutageStatus.announced.value, Outage.starts_at <= moment, Outage.id > after_id)
+            .order_by(Outage.id)
+            .limit(limit),
+        )
     ).all()
     for outage in page:
         if outage.estimated_restore_at <= moment:  # over before anybody noticed: nothing to start

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.core import clock
 from backend.core.config import Settings
+from backend.core.db import skip_locked
 from backend.core.errors import Conflict, NotFound
 from backend.core.masking import mask_account
 from backend.core.sequence import next_number
@@ -602,15 +603,22 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
     """Escalate tickets dispatched more than `accept_escalation_minutes` ago and still not accepted.
 
     The backup worker and the cell's supervisor get a `worker_task_escalated` push; tickets that
-    nobody could take are dispatched again. Each ticket is escalated once. Returns the ticket numbers.
+    nobody could take are dispatched again. Each ticket is escalated once, also when several
+    notifiers run this at the same time: the tickets are read with `skip_locked`, so a run leaves
+    those another run holds to it. Returns the ticket numbers.
     """
     moment = clock.now()
     cutoff = moment - timedelta(minutes=settings.accept_escalation_minutes)
     overdue = session.scalars(
-        select(Ticket).where(
-            Ticket.status == TicketStatus.dispatched.value,
-            Ticket.escalated_at.is_(None),
-            Ticket.dispatched_at <= cutoff,
+        skip_locked(
+            session,
+            select(Ticket)
+            .where(
+                Ticket.status == TicketStatus.dispatched.value,
+                Ticket.escalated_at.is_(None),
+                Ticket.dispatched_at <= cutoff,
+            )
+            .order_by(Ticket.id),
         )
     ).all()
     escalated = []
@@ -636,8 +644,15 @@ def escalate_overdue(session: Session, settings: Settings) -> list[str]:
                 )
         escalated.append(ticket.ticket_no)
     waiting = session.scalars(
-        select(Ticket).where(
-            Ticket.status == TicketStatus.received.value, Ticket.customer_id.is_not(None), Ticket.created_at <= cutoff
+        skip_locked(
+            session,
+            select(Ticket)
+            .where(
+                Ticket.status == TicketStatus.received.value,
+                Ticket.customer_id.is_not(None),
+                Ticket.created_at <= cutoff,
+            )
+            .order_by(Ticket.id),
         )
     ).all()
     for ticket in waiting:

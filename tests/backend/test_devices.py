@@ -4,6 +4,8 @@ order, duplicated or bad change nothing they should not."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from datetime import datetime, timedelta
 
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core import clock
 from backend.core.config import Settings
 from backend.devices import service as devices
+from backend.devices.enums import DeviceEventStatus
 from backend.devices.models import DeviceEvent, DeviceState
 from backend.main import create_app
 from backend.outages.models import Outage
@@ -299,3 +302,83 @@ def test_only_the_admin_and_the_integration_token_post_device_events(
         for headers in (actions_headers, worker_headers):
             assert client.post("/api/v1/device-events", json=body, headers=headers).status_code == 403
         assert client.post("/api/v1/device-events", json=body, headers=bearer(integration)).status_code == 202
+
+
+def store(factory: sessionmaker[Session], event_id: str, code: str, at: datetime) -> None:
+    """A transformer's loss stored as the backend stores it, for a code the topology may no longer
+    have (a transformer renamed or removed after its event came): applying that event fails."""
+    with factory() as session, session.begin():
+        session.add(DeviceEvent(event_id=event_id, kind="power_lost", scope="transformer", code=code, occurred_at=at,
+                                received_at=clock.now(), status=DeviceEventStatus.pending.value))  # fmt: skip
+
+
+def outcomes(factory: sessionmaker[Session]) -> dict[str, tuple[str, str | None]]:
+    with factory() as session:
+        return {e: (status, note) for e, status, note in session.execute(select(DeviceEvent.event_id,
+                DeviceEvent.status, DeviceEvent.note))}  # fmt: skip
+
+
+def test_an_event_that_cannot_be_applied_is_marked_failed_and_the_next_is_applied(
+    grid: Grid, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """The batch fails on the event of a transformer we no longer have; tried alone it fails again
+    and is marked `failed` with why, and the event after it is applied: T91's fault, its customers
+    told."""
+    store(session_factory, "da-gone", "T99", ago(60))
+    store(session_factory, "da-next", "T91", ago(30))
+    assert devices.process_pending(session_factory, settings) == 2
+    found = outcomes(session_factory)
+    assert found["da-gone"][0] == "failed" and "KeyError" in (found["da-gone"][1] or "")
+    assert found["da-next"] == ("applied", None)
+    assert len(pushes(session_factory, template="outage_detected")) == 4
+
+
+def test_a_failed_event_is_marked_itself_when_another_notifier_takes_it_right_after_its_try(
+    grid: Grid, session_factory: sessionmaker[Session], settings: Settings, db_url: str
+) -> None:
+    """Two notifiers on PostgreSQL: the moment this one's try of the failing event ends (its error
+    logged), the other notifier asks for that event's row. The event tried is the one marked
+    `failed` (before the other gets it), and the event after it, never tried, is applied, its
+    customers told; it is not marked failed in the tried event's place."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no row locks: one notifier applies the events of its file")
+    store(session_factory, "da-gone", "T99", ago(60))
+    store(session_factory, "da-next", "T91", ago(30))
+    holding, release = threading.Event(), threading.Event()
+
+    def other_notifier_takes_the_failed_event() -> None:
+        with session_factory() as session, session.begin():
+            session.execute(select(DeviceEvent.id).where(DeviceEvent.event_id == "da-gone").with_for_update())
+            holding.set()
+            release.wait(30)
+
+    other = threading.Thread(target=other_notifier_takes_the_failed_event)
+
+    class SecondTry(logging.Handler):
+        """On the second error logged (the batch's, then the event's alone), the other notifier asks
+        for the event; waits until it holds it, or 2 s when it must wait for this notifier."""
+
+        errors = 0
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                self.errors += 1
+                if self.errors == 2:
+                    other.start()
+                    holding.wait(2)
+
+    hook = SecondTry()
+    logger = logging.getLogger(devices.__name__)
+    logger.addHandler(hook)
+    try:
+        devices.process_pending(session_factory, settings)
+    finally:
+        logger.removeHandler(hook)
+        release.set()
+        if other.is_alive() or holding.is_set():
+            other.join(30)
+    assert hook.errors == 2
+    found = outcomes(session_factory)
+    assert found["da-gone"][0] == "failed"
+    assert found["da-next"] == ("applied", None)
+    assert len(pushes(session_factory, template="outage_detected")) == 4

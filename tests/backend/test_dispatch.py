@@ -1,7 +1,9 @@
-"""Dispatch: the most spare capacity wins; overload goes to the neighbour cell; late acceptance escalates."""
+"""Dispatch: the most spare capacity wins; overload goes to the neighbour cell; late acceptance escalates,
+once, also when two notifiers run the escalation at the same time."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -9,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
 from backend.core.config import Settings
+from backend.core.scheduling import Run, in_one_transaction
 from backend.customers import service as customers
 from backend.notifications.models import OutboxMessage
-from backend.tickets import service
+from backend.tickets import scheduled, service
 from backend.tickets.models import Ticket
 from backend.topology import service as topology
 from tests.backend.conftest import County
@@ -102,3 +105,69 @@ def test_a_customer_placed_in_another_cell_is_served_by_that_cell(
         customer = customers.get_customer(session, county.a1)
         customer.grid_cell_id = topology.get_worker(session, "W3").grid_cell_id
     assert open_ticket(session_factory, settings, county.a1)[1] == "W3"
+
+
+def test_two_overlapping_escalation_runs_escalate_each_ticket_once_and_neither_fails(
+    session_factory: sessionmaker[Session], settings: Settings, county: County
+) -> None:
+    """Two notifiers run `ticket_escalation` at the same time: the first has escalated and holds its
+    transaction open; the second, run as the notifier runs it, leaves the tickets the first holds
+    (PostgreSQL) or waits for its writer turn and then finds nothing left (SQLite). Neither run
+    fails (a failed run is a failed job and an alert); each overdue ticket has one `escalated` line
+    and one push per person told, the ticket with nobody to tell included, and the ticket nobody
+    could take is dispatched again once."""
+    with session_factory() as session, session.begin():
+        for code in ("W1", "W2", "W3", "S1"):
+            topology.get_worker(session, code).on_duty = False
+    waiting, _, _ = open_ticket(session_factory, settings, county.a2)
+    with session_factory() as session, session.begin():
+        for code in ("W1", "W2", "W3", "S1"):
+            topology.get_worker(session, code).on_duty = True
+        service.get_ticket(session, waiting).created_at = clock.now() - timedelta(minutes=30)
+    late, _, _ = open_ticket(session_factory, settings, county.a1)
+    unwatched, worker, _ = open_ticket(session_factory, settings, county.a3)
+    assert worker == "W3"  # cell C2 has no supervisor
+    with session_factory() as session, session.begin():
+        for ticket_no in (late, unwatched):
+            service.get_ticket(session, ticket_no).dispatched_at = clock.now() - timedelta(minutes=11)
+        service.get_ticket(session, unwatched).backup_worker_id = None  # nobody to tell
+
+    escalated, release = threading.Event(), threading.Event()
+
+    def escalate_and_hold(session: Session, settings: Settings) -> list[str]:
+        numbers = service.escalate_overdue(session, settings)
+        escalated.set()
+        release.wait(30)
+        return numbers
+
+    [job] = [job for job in scheduled.JOBS if job.name == "ticket_escalation"]
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, runner: Run) -> None:
+        try:
+            outcomes[name] = runner(session_factory, settings, 100)
+        except Exception as exc:  # noqa: BLE001 - what the notifier counts as a failed job
+            outcomes[name] = exc
+
+    first = threading.Thread(target=run, args=("first", in_one_transaction(escalate_and_hold)))
+    first.start()
+    assert escalated.wait(30)
+    second = threading.Thread(target=run, args=("second", job.run))
+    second.start()
+    second.join(3)  # PostgreSQL: over at once; SQLite: waiting for its writer turn
+    release.set()
+    first.join(30)
+    second.join(30)
+
+    assert sorted(outcomes["first"]) == sorted([waiting, late, unwatched])  # type: ignore[call-overload]
+    assert outcomes["second"] == []
+    with session_factory() as session:
+        lines = {
+            ticket_no: [e.type for e in service.read(session, service.get_ticket(session, ticket_no)).timeline]
+            for ticket_no in (waiting, late, unwatched)
+        }
+        escalations = [m.dedup_key for m in session.scalars(select(OutboxMessage)) if ":escalated:" in m.dedup_key]
+    assert lines[late].count("escalated") == 1 and lines[unwatched].count("escalated") == 1
+    assert lines[waiting].count("dispatched") == 1
+    assert f"ticket:{late}:escalated:S1" in escalations
+    assert not any(key.startswith(f"ticket:{unwatched}:") for key in escalations)
