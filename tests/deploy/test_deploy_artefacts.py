@@ -220,6 +220,20 @@ def test_redis_writes_every_command_to_disk_and_only_the_proxy_is_published() ->
     assert [name for name, service in services.items() if "ports" in service] == ["proxy"]
 
 
+def test_the_capacity_plan_states_the_replicas_deployed() -> None:
+    plan = (ROOT / "docs" / "capacity.md").read_text(encoding="utf-8")
+    names = {
+        "gateway": "gateway",
+        "rasa": "rasa server",
+        "backend": "backend",
+        "notifier": "notifier",
+        "actions": "action server",
+    }
+    stated = re.search(r"\*\*(gateway \d.*?)\*\*", plan)
+    assert stated is not None
+    assert stated[1] == ", ".join(f"{names[name]} {count}" for name, count in PLAN.items())
+
+
 def test_no_volume_is_shared_and_the_gateways_and_rasa_servers_have_none() -> None:
     """The gateways and the rasa servers share nothing but Redis and PostgreSQL: no journal file."""
     services = compose()["services"]
