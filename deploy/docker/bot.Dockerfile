@@ -28,9 +28,9 @@ COPY --from=model /srv/powerdesk/models/powerdesk.tar.gz models/powerdesk.tar.gz
 RUN useradd --system --uid 10001 --home-dir /srv/powerdesk powerdesk \
     && mkdir -p /var/lib/powerdesk && chown powerdesk /var/lib/powerdesk
 USER 10001
-# The journals and the conversations (SQLite) live here: a volume, shared by the gateway and the
-# rasa server of one conversation side (docs/architecture.md, "Deploy").
-VOLUME /var/lib/powerdesk
+# Only the action server keeps a file here (its journal of reports waiting for the backend), on a
+# volume of its own; the gateways and the rasa servers keep their state in Redis and PostgreSQL
+# (docs/architecture.md, "Deploy").
 
 EXPOSE 5005 5055 5006
 CMD ["python", "-m", "connectors.rasa_server", "--host", "0.0.0.0", "--port", "5005", "--model", "models/powerdesk.tar.gz", "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"]

