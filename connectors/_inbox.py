@@ -8,7 +8,9 @@ Each message is claimed (its attempt counted before the turn starts) and handled
 thread (connectors/_turns.py), one sender's messages in order:
 
 1. the turn runs (`respond`, at most `TURN_TIMEOUT_SECONDS`); a failed custom action fails it
-   (connectors/turn_failures.py), so nothing half-done is saved;
+   (connectors/turn_failures.py), so nothing half-done is saved; a message tried again whose turn
+   had already run (saved in its conversation, then the process died) is not run again: its reply
+   is read from the conversation;
 2. its reply is kept with the message, then handed over (`deliver_sync`: the platform, else the
    push pipeline), only while this process still holds the partition; if that fails only the
    hand-over is tried again;
@@ -35,7 +37,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
 from redis.exceptions import RedisError
 from sanic import Blueprint
 
@@ -45,6 +49,7 @@ from connectors._turns import SenderQueues
 from connectors.handoff_relay import HandoffRelay
 from connectors.inbound_queue import Entry, InboundQueue, PartitionShare, connect, new_owner
 from connectors.turn_failures import TurnFailed
+from connectors.wechat.messages import render_reply
 from connectors.wechat.push import PushFailed
 
 logger = logging.getLogger(__name__)
@@ -92,6 +97,8 @@ class QueueInput(InputChannel):
         self._tasks: list[asyncio.Task] = []
         #: passes the messages of customers handed to a person straight to them (None: never)
         self.relay: HandoffRelay | None = None
+        #: Rasa's agent, once the server has loaded it: its tracker store says which turns ran
+        self.agent: Agent | None = None
 
     # --- what subclasses provide ---------------------------------------------------------------
 
@@ -119,6 +126,7 @@ class QueueInput(InputChannel):
         async def start(app: Any, *_: Any) -> None:
             rasa_tuning.freeze_loaded_heap()
             agent = getattr(app.ctx, "agent", None)
+            self.agent = agent
             if self.relay is not None and agent is not None and agent.domain is not None:
                 self.relay.use_domain(agent.domain.responses)
             reader = InboundQueue(connect(timeout=READ_BLOCK_MS / 1000 + 2), partition_count=self.queue.partition_count)
@@ -225,7 +233,10 @@ class QueueInput(InputChannel):
         try:
             reply = entry.reply
             if reply is None:
-                reply = await asyncio.wait_for(self.respond(entry, on_new_message), TURN_TIMEOUT_SECONDS)
+                if entry.attempts > 1 or entry.failures:
+                    reply = await self.reply_of_a_turn_that_ran(entry)
+                if reply is None:
+                    reply = await asyncio.wait_for(self.respond(entry, on_new_message), TURN_TIMEOUT_SECONDS)
                 await asyncio.to_thread(self.queue.answered, entry, reply)
             if not await asyncio.to_thread(self._deliver_and_finish, entry, reply):
                 logger.warning("%s message %s left to the partition's new holder", self.name(), entry.key)
@@ -240,6 +251,26 @@ class QueueInput(InputChannel):
             return
         metrics.TURNS.labels(self.name(), "answered").inc()
         metrics.TURN_SECONDS.labels(self.name()).observe(time.perf_counter() - started)
+
+    async def reply_of_a_turn_that_ran(self, entry: Entry) -> str | None:
+        """The reply of this message's turn if the turn already ran (its conversation was saved, then
+        the process died or Redis failed before the reply was kept), read from the conversation, so
+        that a message is never run twice; None when it did not run."""
+        if self.agent is None or self.agent.tracker_store is None:
+            return None
+        tracker = await self.agent.tracker_store.retrieve(entry.sender)
+        events = list(tracker.events) if tracker is not None else []
+        ran = next((i for i, e in enumerate(events) if isinstance(e, UserUttered) and e.message_id == entry.key), None)
+        if ran is None:
+            return None
+        said = []
+        for event in events[ran + 1 :]:
+            if isinstance(event, UserUttered):
+                break
+            if isinstance(event, BotUttered):
+                said.append({"text": event.text, **{k: v for k, v in (event.data or {}).items() if v}})
+        logger.info("%s message %s had run: its reply is taken from the conversation", self.name(), entry.key)
+        return render_reply(said)
 
     def _deliver_and_finish(self, entry: Entry, reply: str) -> bool:
         """Hand the reply over and mark the message done, in one go on one thread, so that a crash

@@ -20,6 +20,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -27,6 +28,10 @@ import pytest
 pytest.importorskip("rasa", reason="the SMS channel runs in the bot env")
 
 from rasa.core.channels.channel import UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from redis import Redis
 
 from connectors import _inbox, texts
@@ -306,3 +311,27 @@ async def test_row43_a_turn_slower_than_the_limit_is_given_up_and_tried_again(
     assert unfinished(channel) == 1 and backend.texts() == [texts.DELAYED]
     await run_due(channel, slow_then_quick)
     assert unfinished(channel) == 0 and backend.texts() == [texts.DELAYED, "您好"]
+
+
+async def test_a_message_whose_turn_ran_before_its_server_died_is_not_run_again(
+    channel: SmsInput, backend: Backend
+) -> None:
+    """The turn ran and its conversation was saved, then the process died before the reply was
+    kept: the next try answers from the conversation instead of running the turn a second time."""
+    (key,) = queue_push(channel, ALIYUN)
+    crashed = PartitionShare(channel.queue, "sms", "gone")
+    crashed.held, _ = crashed.upkeep(busy=lambda _: False)
+    (entry,) = channel.queue.read("sms", crashed.held, "gone", block_ms=None)
+    assert channel.queue.claim(entry, "gone") is not None
+    store = InMemoryTrackerStore(Domain.empty())
+    said = [
+        UserUttered("家里停电了", message_id=key),
+        BotUttered("已为您登记报修。", {"buttons": [{"title": "查进度"}]}),
+    ]
+    await store.save(DialogueStateTracker.from_events(PHONE, said))
+    crashed.leave()  # the process died
+    channel.agent = SimpleNamespace(tracker_store=store)  # type: ignore[assignment]
+    assistant = Assistant()
+    await run_due(channel, assistant)
+    assert assistant.messages == [] and unfinished(channel) == 0
+    assert backend.texts() == ["已为您登记报修。\n" + texts.BUTTON_LINE.format(index=1, title="查进度")]
