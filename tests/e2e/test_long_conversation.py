@@ -41,5 +41,6 @@ def test_a_long_conversation_is_compacted_and_the_repair_form_still_works(live_s
     )
     lines = [json.loads(line) for line in stored]
     said = [line["text"] for line in lines if line["who"] == "customer"]
-    assert said == [QUESTIONS[n % len(QUESTIONS)] for n in range(30)] + list(CONVERSATION)
+    expected = [QUESTIONS[n % len(QUESTIONS)] for n in range(30)] + list(CONVERSATION)
+    assert said[-len(expected) :] == expected  # after what this customer said in earlier tests
     assert sum(line["who"] == "assistant" for line in lines) >= 34  # at least one answer a turn
