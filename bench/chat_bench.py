@@ -748,11 +748,13 @@ def workdir(keep: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-async def replicas_side_by_side(work: Path, turns_each: int = 10) -> list[str]:
-    """`load` at N = 20 on one rasa server, then on two (each on a fresh stack)."""
+async def replicas_side_by_side(work: Path, turns_each: int = 20) -> list[str]:
+    """`load` at N = 20 on one rasa server, then on two (each on a fresh stack, warmed up first: every
+    process parses and caches the conversations' texts once)."""
     lines, rates, p95s = [], [], []
     for count in (1, 2):
         async with Bench(work / f"replicas-{count}", MODEL, customers=500, replicas=count, gateways=count) as bench:
+            await load(bench, 20, 5)
             found, rate, p95 = await load(bench, 20, turns_each)
         lines += [f"replicas: {count} rasa server(s), {count} gateway(s)", *found]
         rates.append(rate)

@@ -217,12 +217,23 @@ class QueueInput(InputChannel):
     async def _handle(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         try:
             claimed = await asyncio.to_thread(self.queue.claim, entry, self.owner)
+            if claimed is not None and entry.taken_over:
+                await asyncio.to_thread(self._take_over_conversation_lock, entry.sender)
             if claimed is not None:
                 await self._try(claimed, on_new_message)
         except Exception:  # Redis failed: the message stays unfinished, taken up again by the upkeep
             logger.exception("ALERT %s could not handle %s", self.name(), entry.key)
         finally:
             self._inflight.discard(entry.ref)
+
+    def _take_over_conversation_lock(self, sender: str) -> None:
+        """A server that died in a turn leaves Rasa's lock on the conversation for its lifetime
+        (60 s) and the next turn would wait that long; the partition's lease says it is gone, so
+        its lock goes (docs/adr/0015)."""
+        lock_store = None if self.agent is None else self.agent.lock_store
+        if lock_store is not None and lock_store.get_lock(sender) is not None:
+            lock_store.delete_lock(sender)
+            logger.warning("%s took over the conversation lock of a server that stopped", self.name())
 
     async def _try(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         request_ids.current.set(request_ids.of_message(entry.key))  # this task's own context

@@ -128,6 +128,8 @@ class Entry:
     notified: bool = False
     #: the reply of a turn that ran, waiting to be handed over
     reply: str | None = None
+    #: claimed from a holder that stopped renewing its lease (it died, or froze)
+    taken_over: bool = False
 
     @property
     def ref(self) -> str:
@@ -295,7 +297,8 @@ class InboundQueue:
         entries, gone = [], []
         for p, found in zip(wanted, rows, strict=True):
             if found:
-                entries.append(self._entry(channel, partition, *found[0]))
+                entry = self._entry(channel, partition, *found[0])
+                entries.append(dataclasses.replace(entry, taken_over=_text(p["consumer"]) != owner))
             else:  # trimmed while unfinished (trim keeps them; a hand-made XDEL): nothing left to handle
                 gone.append(p["message_id"])
         if gone:

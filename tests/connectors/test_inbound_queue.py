@@ -78,7 +78,8 @@ def test_two_consumers_share_the_partitions_and_the_survivor_takes_over_within_t
         time.sleep(0.5)
         b.held, _ = b.upkeep(busy=lambda _: False)
     taken = [e for p in b.held for e in queue.unfinished(channel, p, "b")]
-    assert [e.payload["n"] for e in taken] == [1, 2]
+    assert [(e.payload["n"], e.taken_over) for e in taken] == [(1, True), (2, True)]
+    assert [e.taken_over for p in b.held for e in queue.unfinished(channel, p, "b")] == [False, False]  # b's now
     assert queue.claim(read[0], "a") is None  # a zombie a may not go on with them
     claimed = queue.claim(taken[0], "b")
     assert claimed is not None and claimed.attempts == 1
