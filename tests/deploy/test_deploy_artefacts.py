@@ -34,14 +34,17 @@ IMAGES = {
     "powerdesk-app:latest": "deploy/docker/app.Dockerfile",
     "powerdesk-bot:latest": "deploy/docker/bot.Dockerfile",
 }
-#: the health route each process serves, by the module it runs (checked against the code below)
+#: the readiness route each process serves, by the module it runs (checked against the code below);
+#: a rasa server's and a gateway's answer 503 while Redis cannot be reached (no message is taken)
 HEALTH = {
     "backend.main:create_app": "/health",
     "backend.notifications.worker": "/metrics",
     "connectors.action_server": "/health",
-    "connectors.rasa_server": "/",
+    "connectors.rasa_server": "/webhooks/wechat/",
     "connectors.gateway": "/webhooks/wechat/",
 }
+#: the liveness route: the process answers at all (a Redis outage must not restart it)
+ALIVE = HEALTH | {"connectors.rasa_server": "/", "connectors.gateway": "/metrics"}
 #: compose-only settings of third-party images, not PowerDesk's configuration
 THIRD_PARTY = {"POSTGRES_USER", "POSTGRES_DB"}
 #: replicas of each process, in compose and in Kubernetes (docs/capacity.md)
@@ -330,9 +333,9 @@ def test_every_container_has_probes_on_its_health_route_resources_and_documented
         metrics_port = config["data"]["NOTIFIER_METRICS_PORT"]
         listening = int(option(command, "--port") if "--port" in command else metrics_port)
         assert ports == {listening}, container["name"]
-        for probe in ("readinessProbe", "livenessProbe"):
+        for probe, routes in (("readinessProbe", HEALTH), ("livenessProbe", ALIVE)):
             get = container[probe]["httpGet"]
-            assert (get["path"], get["port"]) == (HEALTH[module_of(command)], listening), (container["name"], probe)
+            assert (get["path"], get["port"]) == (routes[module_of(command)], listening), (container["name"], probe)
     assert deployments == len(PLAN)  # one Deployment, one container, per process
 
 
