@@ -28,6 +28,7 @@ import pytest
 pytest.importorskip("rasa", reason="the SMS channel runs in the bot env")
 
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -330,7 +331,7 @@ async def test_a_message_whose_turn_ran_before_its_server_died_is_not_run_again(
     ]
     await store.save(DialogueStateTracker.from_events(PHONE, said))
     crashed.leave()  # the process died
-    channel.agent = SimpleNamespace(tracker_store=store)  # type: ignore[assignment]
+    channel.agent = SimpleNamespace(tracker_store=store, lock_store=InMemoryLockStore())  # type: ignore[assignment]
     assistant = Assistant()
     await run_due(channel, assistant)
     assert assistant.messages == [] and unfinished(channel) == 0
