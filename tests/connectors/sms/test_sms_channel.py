@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -41,7 +40,7 @@ from connectors.sms import protocol
 from connectors.sms.channel import SmsInput, Subscriptions
 from connectors.turn_failures import TurnFailed
 from connectors.wechat.push import PushPipeline
-from scripts.stack import Stack, base_env, free_port
+from tests.conftest import redis_url  # noqa: F401 - the Redis fixture of the suite (run here without conftest)
 
 PHONE = "13800000002"
 ALIYUN = [
@@ -100,26 +99,13 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_inbox, "RETRY_STEPS", (0.0,))
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """REDIS_URL's Redis, else a private one (this module runs without the suite's conftest)."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    redis = Stack(base_env({}), tmp_path_factory.mktemp("redis-log"))
-    try:
-        yield redis.start_redis(free_port(), tmp_path_factory.mktemp("redis-data"))
-    finally:
-        redis.stop()
-
-
 @pytest.fixture
 def namespace() -> str:
     return f"pdsms{secrets.token_hex(4)}"
 
 
 @pytest.fixture
-def make_channel(backend: Backend, redis_url: str) -> Callable[[str], SmsInput]:
+def make_channel(backend: Backend, redis_url: str) -> Callable[[str], SmsInput]:  # noqa: F811
     def make(namespace: str) -> SmsInput:
         queue = InboundQueue(Redis.from_url(redis_url, socket_timeout=2), namespace_=namespace)
         return SmsInput(queue, PushPipeline(backend.url, "actions-token"), Subscriptions(backend.url, "token"))
