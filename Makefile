@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 APP_PY := .venv/bin/python
 BOT_PY := .venv-bot/bin/python
-APP_TESTS := tests/scripts tests/deploy tests/backend tests/dialogue tests/clients tests/connectors tests/simulator tests/notifier tests/e2e tests/conversations
+APP_TESTS := tests/scripts tests/deploy tests/backend tests/dialogue tests/clients tests/platforms tests/bot_runtime tests/simulator tests/notifier tests/e2e tests/conversations
 BOT_TESTS := tests/actions tests/bot
 
 .PHONY: help run test test-app test-bot bench eval lint envs model lock clean

@@ -5,7 +5,7 @@ turns the tracker into a `Message` and the remembered `State` (slot `conversatio
 and hands back what to say (domain responses) and the new state. The turn's conversation events go
 to the batcher (actions/outcomes.py), which sends them to the backend later. Its calls to the
 backend carry the message's dedup key (Rasa's `message_id`, the journal's key) as their request id.
-A person who takes the conversation over gets it from the full transcript (connectors/transcript.py),
+A person who takes the conversation over gets it from the full transcript (bot_runtime/transcript.py),
 read only then: the tracker holds only the last turns of a long conversation.
 """
 
@@ -23,9 +23,9 @@ from redis.exceptions import RedisError
 
 from actions import outcomes
 from actions.journal import Keeper
+from bot_runtime import metrics, transcript
 from clients import request_ids
 from clients.backend import BackendClient
-from connectors import metrics, transcript
 from dialogue import engine, handoff
 from dialogue.message import FALLBACK, Message
 from dialogue.state import State

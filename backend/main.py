@@ -24,8 +24,8 @@ from backend.core.redis import get_redis
 from backend.handoffs.wechat_kf import KfDesk
 from backend.live.service import Overview
 from backend.monitoring import DatabaseCollector
-from connectors import log_masking
-from connectors.wechat.client import WeChatClient
+from platforms import log_masking
+from platforms.wechat.client import WeChatClient
 
 
 def create_app(settings: Settings | None = None, log_settings: LogSettings | None = None) -> FastAPI:

@@ -61,7 +61,7 @@ import uvicorn
 from redis import Redis
 
 from bench.measure import ProcessSampler, latency_line, percentile
-from connectors.inbound_queue import InboundQueue
+from bot_runtime.inbound_queue import InboundQueue
 from scripts.stack import MODEL, Stack, base_env, dev_secrets, free_port
 from simulator.app import create_app
 from simulator.messages import UserAction, wechat_xml

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -259,6 +260,38 @@ class BackendClient:
     async def notify(self, notification: JSON) -> JSON:
         result: JSON = await self._request("POST", "/notifications", body=notification)
         return result
+
+    # what the channels tell the backend
+    async def push_reply(self, recipient: JSON, text: str, dedup_key: str) -> None:
+        """Hand a chat reply that cannot go out in the chat to the push pipeline (template `chat_reply`:
+        the notifier tries a template message, then SMS). One already handed over under `dedup_key`
+        (409) counts as handed over."""
+        body = {"recipient": recipient, "template": "chat_reply", "params": {"text": text}, "dedup_key": dedup_key}
+        try:
+            await self.notify(body)
+        except BackendRejected as exc:
+            if exc.status != 409:
+                raise
+
+    async def wechat_follow_changed(self, openid: str, following: bool) -> None:
+        """A WeChat user followed or unfollowed the official account: pushes skip WeChat while they are gone."""
+        path = f"/notifications/wechat-followers/{quote(openid, safe='')}"
+        await self._request("PUT", path, body={"following": following})
+
+    async def wechat_kf_event(self, event: JSON) -> None:
+        """A WeChat customer-service (kf) session was created, switched or closed."""
+        await self._request("POST", "/handoffs/wechat-kf-events", body=event)
+
+    async def sms_opt_out(self, phone: str) -> None:
+        """The number replied TD: no more SMS but the notices owed by law (docs/adr/0006-sms-consent.md)."""
+        await self._request("POST", "/notifications/opt-outs", body={"phone": phone})
+
+    async def sms_opt_in(self, phone: str) -> None:
+        await self._request("DELETE", f"/notifications/opt-outs/{quote(phone, safe='')}")
+
+    async def delivery_reports(self, reports: list[JSON]) -> None:
+        """The SMS providers' delivery reports, up to 100 at a time."""
+        await self._request("POST", "/notifications/delivery-reports", body={"reports": reports})
 
     # conversation outcomes, for the reports
     async def conversation_events(self, events: list[JSON]) -> JSON:

@@ -8,8 +8,8 @@ fits; a key that does not (an event's key with its openid and event key, an SMS 
 with `^`) is sent as its channel prefix and a digest of it: the same key, the same id.
 
 `current` is the id of the message the running task handles: the rasa server's channels set it
-for each try of a journalled message (connectors/_inbox.py), and what runs in that task, or in a
-thread it starts with `asyncio.to_thread`, sends it (connectors/wechat/push.py). The action server
+for each try of a journalled message (bot_runtime/_inbox.py), and what runs in that task, or in a
+thread it starts with `asyncio.to_thread`, sends it (bot_runtime/push.py). The action server
 has no such task: it gives the client the message id of the tracker it is called with.
 """
 

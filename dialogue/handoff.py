@@ -5,7 +5,7 @@ manager. When the agent releases the conversation (the backend tells the custome
 agent's summary), the next message is the assistant's again.
 
 While the hand-off is the task on the table, the channels pass most messages to the person
-without a turn of the assistant (connectors/handoff_relay.py): `relayed_to` tells them which
+without a turn of the assistant (bot_runtime/handoff_relay.py): `relayed_to` tells them which
 hand-off, `passes_straight` which messages. What the assistant must read itself (cancel, restart,
 danger) and anything a channel could not pass on come here.
 

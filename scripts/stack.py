@@ -187,7 +187,7 @@ class Stack:
         """A private redis-server on loopback that requires `password` (a fresh random one by
         default); returns its URL. It keeps an append-only file in `data_dir`, written and fsynced
         at every write, so that an acknowledged message in the inbound queue outlives a crash of
-        Redis (connectors/inbound_queue.py). The password goes to the server in a file readable by
+        Redis (bot_runtime/inbound_queue.py). The password goes to the server in a file readable by
         its owner only, never on its command line."""
         binary = redis_server_binary()
         password = password or secrets.token_urlsafe(24)
@@ -224,16 +224,16 @@ class Stack:
         return self.start("backend", cmd, f"http://127.0.0.1:{port}/health")
 
     def start_actions(self, port: int) -> Process:
-        """The action server (connectors/action_server.py): ACTION_SERVER_TOKEN from the environment."""
-        cmd = [str(BOT_BIN / "python"), "-m", "connectors.action_server", "--port", str(port)]
+        """The action server (bot_runtime/action_server.py): ACTION_SERVER_TOKEN from the environment."""
+        cmd = [str(BOT_BIN / "python"), "-m", "bot_runtime.action_server", "--port", str(port)]
         return self.start("actions", cmd, f"http://127.0.0.1:{port}/health", timeout=180)
 
     def start_rasa(
         self, port: int, credentials: str = "bot/credentials.yml", model: Path = MODEL, name: str = "rasa"
     ) -> Process:
-        """A rasa server (connectors/rasa_server.py): RASA_API_TOKEN from the environment, never on
+        """A rasa server (bot_runtime/rasa_server.py): RASA_API_TOKEN from the environment, never on
         this command line. Ready once its channels take messages from the inbound queue."""
-        cmd = [str(BOT_BIN / "python"), "-m", "connectors.rasa_server", "--port", str(port),
+        cmd = [str(BOT_BIN / "python"), "-m", "bot_runtime.rasa_server", "--port", str(port),
                "--model", str(model), "--endpoints", "bot/endpoints.yml", "--credentials", credentials]  # fmt: skip
         if self.rest_channel:
             cmd.append("--enable-rest")
@@ -243,7 +243,7 @@ class Stack:
 
     def start_gateway(self, port: int, name: str = "gateway") -> Process:
         """A webhook gateway that acknowledges the platforms in front of the rasa servers."""
-        cmd = [str(BOT_BIN / "python"), "-m", "connectors.gateway", "--port", str(port)]
+        cmd = [str(BOT_BIN / "python"), "-m", "bot_runtime.gateway", "--port", str(port)]
         return self.start(name, cmd, f"http://127.0.0.1:{port}/webhooks/wechat/")
 
     def start_simulator(self, port: int) -> Process:

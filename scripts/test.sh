@@ -4,9 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-app_dirs=(tests/scripts tests/deploy tests/backend tests/dialogue tests/clients tests/connectors tests/simulator tests/notifier tests/e2e tests/conversations)
+app_dirs=(tests/scripts tests/deploy tests/backend tests/dialogue tests/clients tests/platforms tests/bot_runtime tests/simulator tests/notifier tests/e2e tests/conversations)
 bot_dirs=(tests/actions tests/bot)
-bot_channel_tests=(tests/connectors/sms/test_sms_channel.py)
+bot_channel_tests=(tests/bot_runtime/test_sms_channel.py)
 
 run_suite() {
     local python=$1; shift

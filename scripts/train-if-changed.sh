@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Trains models/powerdesk.tar.gz when the training inputs (bot/, data/nlu/ and our own NLU
-# components in nlu/; not the runtime credentials.yml and endpoints.yml, nor bytecode caches)
+# component, bot_runtime/intent_classifier.py; not the runtime credentials.yml and endpoints.yml, nor bytecode caches)
 # changed since the last training, judged by a content hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-hash=$(find bot data/nlu nlu -type f ! -name credentials.yml ! -name endpoints.yml ! -path '*/__pycache__/*' -print0 \
+hash=$(find bot data/nlu bot_runtime/intent_classifier.py -type f ! -name credentials.yml ! -name endpoints.yml ! -path '*/__pycache__/*' -print0 \
         | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 if [ -f models/powerdesk.tar.gz ] && [ "$(cat models/.inputs-hash 2>/dev/null)" = "$hash" ]; then
     echo "model: up to date (inputs $hash)"

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from backend.core.limits import BodyLimit
 from backend.core.metrics import RequestMetrics, exposition
-from connectors import log_masking
+from platforms import log_masking
 from simulator import console, sms_gateway, wechat_api, wechat_kf, wecom_api
 from simulator.peer import CallbackPeer
 from simulator.settings import SimulatorSettings

@@ -17,8 +17,8 @@ import logging
 
 from backend.core.errors import Unavailable
 from backend.handoffs.models import Handoff
-from connectors.wechat.client import WeChatClient, mask_id
-from connectors.wechat.errors import PlatformError
+from platforms.wechat.client import WeChatClient, mask_id
+from platforms.wechat.errors import PlatformError
 
 logger = logging.getLogger(__name__)
 

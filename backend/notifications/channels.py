@@ -19,10 +19,10 @@ from typing import Literal
 from backend.notifications import failures
 from backend.notifications.recipients import Recipient
 from backend.notifications.templates import Rendered
-from connectors.sms.client import SmsClient, mask_phone
-from connectors.sms.errors import SmsError, SmsInvalidNumber, SmsOptedOut, SmsRateLimited
-from connectors.wechat.client import WeChatClient, mask_id
-from connectors.wechat.errors import (
+from platforms.sms.client import SmsClient, mask_phone
+from platforms.sms.errors import SmsError, SmsInvalidNumber, SmsOptedOut, SmsRateLimited
+from platforms.wechat.client import WeChatClient, mask_id
+from platforms.wechat.errors import (
     InvalidOpenId,
     MemberRateLimited,
     OutsideWindow,
@@ -32,8 +32,8 @@ from connectors.wechat.errors import (
     Unfollowed,
     UserRefused,
 )
-from connectors.wechat.window import CustomerServiceWindow
-from connectors.wecom.client import WeComClient
+from platforms.wechat.window import CustomerServiceWindow
+from platforms.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 

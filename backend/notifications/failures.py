@@ -43,7 +43,7 @@ _PLATFORMS = {
     "wecom": "企业微信",
     "reconcile": "短信平台",
 }
-#: WeChat and WeCom error codes that rule a channel out for good (connectors/wechat/errors.py)
+#: WeChat and WeCom error codes that rule a channel out for good (platforms/wechat/errors.py)
 _CODES = {
     "43004": "unfollowed",
     "43101": "refused",

@@ -58,7 +58,7 @@ class OptOutCreate(RequestModel):
 
 
 class DeliveryReport(RequestModel):
-    """One provider delivery report (connectors/sms/protocol.py `DeliveryReport.payload`)."""
+    """One provider delivery report (platforms/sms/protocol.py `DeliveryReport.payload`)."""
 
     provider: Literal["aliyun", "tencent"]
     phone: str = Field(pattern=r"^1[3-9]\d{9}$")

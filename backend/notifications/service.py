@@ -21,7 +21,7 @@ from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage, PushContact, SmsBlock
 from backend.notifications.outbox import enqueue, recipient_key
 from backend.notifications.templates import TEMPLATES
-from connectors.wechat.client import mask_id
+from platforms.wechat.client import mask_id
 
 logger = logging.getLogger(__name__)
 

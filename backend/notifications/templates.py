@@ -4,7 +4,7 @@ A template key (docs/contracts.md) names one `PushTemplate`:
 
 - `text`: the full message (customer-service message, WeCom, and SMS when it fits);
 - `sms`: a shorter form for SMS, written to fit one 70-character segment with the signature
-  where the variables allow (`connectors.sms.client.count_segments` counts what is sent);
+  where the variables allow (`platforms.sms.client.count_segments` counts what is sent);
 - `title` and `detail` / `number` / `when` params: the WeChat template message (keyword values are
   cut to 20 characters with emoji removed, RELIABILITY row 30);
 - `params`: the variable names, in the order an SMS provider with positional variables

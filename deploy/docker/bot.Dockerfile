@@ -1,5 +1,5 @@
-# The bot env (Python 3.10, Rasa 3.6.21): the rasa server (`connectors.rasa_server`), the action
-# server (`connectors.action_server`) and the webhook gateway (`connectors.gateway`).
+# The bot env (Python 3.10, Rasa 3.6.21): the rasa server (`bot_runtime.rasa_server`), the action
+# server (`bot_runtime.action_server`) and the webhook gateway (`bot_runtime.gateway`).
 # Build from the repository root: docker build -f deploy/docker/bot.Dockerfile -t powerdesk-bot .
 FROM python:3.10-slim AS base
 
@@ -12,8 +12,8 @@ RUN pip install --no-cache-dir --no-deps -r requirements/bot.lock
 
 COPY bot bot
 COPY data data
-COPY nlu nlu
-COPY connectors connectors
+COPY platforms platforms
+COPY bot_runtime bot_runtime
 COPY actions actions
 COPY dialogue dialogue
 COPY clients clients
@@ -33,4 +33,4 @@ USER 10001
 # (docs/architecture.md, "Deploy").
 
 EXPOSE 5005 5055 5006
-CMD ["python", "-m", "connectors.rasa_server", "--host", "0.0.0.0", "--port", "5005", "--model", "models/powerdesk.tar.gz", "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"]
+CMD ["python", "-m", "bot_runtime.rasa_server", "--host", "0.0.0.0", "--port", "5005", "--model", "models/powerdesk.tar.gz", "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"]

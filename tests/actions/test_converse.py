@@ -20,8 +20,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.converse import ActionConverse, history, history_of, message_of
-from connectors import transcript
-from connectors.tracker_store import CompactingTrackerStore
+from bot_runtime import transcript
+from bot_runtime.tracker_store import CompactingTrackerStore
 from dialogue import handoff
 from scripts.stack import ROOT
 from tests.actions.conftest import Backend, World, ent, make_tracker, responses

@@ -9,8 +9,8 @@ import pytest
 from rasa.core.tracker_store import TrackerStore
 from rasa.core.utils import AvailableEndpoints
 
-from connectors.rasa_server import lock_store_environment
-from connectors.tracker_store import CompactingTrackerStore
+from bot_runtime.rasa_server import lock_store_environment
+from bot_runtime.tracker_store import CompactingTrackerStore
 
 ENDPOINTS = Path(__file__).resolve().parents[2] / "bot" / "endpoints.yml"
 

@@ -1,4 +1,4 @@
-"""nlu/intent_classifier.py: the tf-idf logistic regression trains on Rasa's sparse sentence
+"""bot_runtime/intent_classifier.py: the tf-idf logistic regression trains on Rasa's sparse sentence
 features, comes back from the model storage as it was trained (Rasa's own loader would refuse the
 idf matrix and quietly return an untrained classifier), and refuses a model file holding types it
 never writes."""
@@ -21,7 +21,7 @@ from scipy.sparse import csr_matrix
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from nlu.intent_classifier import TfidfLogisticRegressionClassifier
+from bot_runtime.intent_classifier import TfidfLogisticRegressionClassifier
 
 # Sentence features over a vocabulary of four terms: term 0 is in every sentence (like "了"),
 # term 1 says report_outage, term 2 says query_bill, term 3 is noise.

@@ -1,8 +1,8 @@
 """The rasa server keeps its conversation locks in Rasa's Redis lock store, on the stack's Redis
-(REDIS_URL, through connectors/rasa_server.py's `lock_store_environment`): two turns of one
+(REDIS_URL, through bot_runtime/rasa_server.py's `lock_store_environment`): two turns of one
 conversation take turns, also when they run in different processes, and the lock is a Redis key
 while a turn holds it. While Redis is unreachable the process's own locks serialise the turns
-instead of every turn failing (connectors/lock_store.py), and Redis is used again afterwards."""
+instead of every turn failing (bot_runtime/lock_store.py), and Redis is used again afterwards."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.utils import AvailableEndpoints
 from redis import Redis
 
-from connectors import lock_store as pd_lock_store
-from connectors.rasa_server import lock_store_environment
+from bot_runtime import lock_store as pd_lock_store
+from bot_runtime.rasa_server import lock_store_environment
 
 ENDPOINTS = Path(__file__).resolve().parents[2] / "bot" / "endpoints.yml"
 

@@ -1,4 +1,4 @@
-"""The patches of Rasa's code are declared in one place (connectors/rasa_patches.py), applied only when
+"""The patches of Rasa's code are declared in one place (bot_runtime/rasa_patches.py), applied only when
 asked, only on the Rasa version they were written for, and each behaves like the code it replaces
 except where it is meant to differ. The model-based equivalences of the per-turn cost cuts (graph
 order, parse cache, response validation) are in test_rasa_tuning.py."""
@@ -28,10 +28,10 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from connectors import rasa_patches, rasa_server, transcript, turn_failures
-from connectors._inbox import is_outage
-from connectors.tracker_store import CompactingTrackerStore
-from connectors.turn_failures import TurnFailed
+from bot_runtime import rasa_patches, rasa_server, transcript, turn_failures
+from bot_runtime._inbox import is_outage
+from bot_runtime.tracker_store import CompactingTrackerStore
+from bot_runtime.turn_failures import TurnFailed
 
 
 @pytest.fixture(autouse=True)
@@ -59,9 +59,9 @@ def test_every_patch_is_declared_with_its_target_and_reason() -> None:
 
 
 def test_importing_the_channels_patches_nothing() -> None:
-    import connectors.sms.channel
-    import connectors.wechat.channel
-    import connectors.wecom.channel  # noqa: F401
+    import bot_runtime.channels.sms
+    import bot_runtime.channels.wechat
+    import bot_runtime.channels.wecom  # noqa: F401
 
     assert not any(patch.applied() for patch in rasa_patches.PATCHES)
 
@@ -218,7 +218,7 @@ async def test_a_tracker_store_that_fails_fails_the_turn_and_works_as_rasa_s_oth
     """The agent's tracker store as the processor uses it (`get_or_create_tracker` at the start of a
     turn, `save` at its end): with Redis reachable, the same as Rasa's wrapper; with Redis
     unreachable, Rasa's answers "no conversation" (a fresh start) and keeps the save in memory,
-    the patched one raises the RedisError itself, as the channel must see it (connectors/_inbox.py)."""
+    the patched one raises the RedisError itself, as the channel must see it (bot_runtime/_inbox.py)."""
     sender = f"patch_test_{free_port()}"
     domain = Domain.empty()
     reachable = CompactingTrackerStore(domain, host=redis_url)

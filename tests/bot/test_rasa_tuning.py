@@ -1,4 +1,4 @@
-"""The per-turn cost cuts of connectors/rasa_tuning.py change nothing Rasa decides: the cached
+"""The per-turn cost cuts of bot_runtime/rasa_tuning.py change nothing Rasa decides: the cached
 action-response validation accepts and refuses what Rasa does, the ordered graph run predicts what
 dask's run predicts, and cached parses are the parses, bounded and safe from changes by callers."""
 
@@ -18,7 +18,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors import rasa_patches, rasa_tuning
+from bot_runtime import rasa_patches, rasa_tuning
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors import transcript
-from connectors.tracker_store import CompactingTrackerStore, compacted, retrieved_length
+from bot_runtime import transcript
+from bot_runtime.tracker_store import CompactingTrackerStore, compacted, retrieved_length
 
 ROOT = Path(__file__).resolve().parents[2]
 KEEP = 4

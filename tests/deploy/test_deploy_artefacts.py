@@ -39,12 +39,12 @@ IMAGES = {
 HEALTH = {
     "backend.main:create_app": "/health",
     "backend.notifications.worker": "/metrics",
-    "connectors.action_server": "/health",
-    "connectors.rasa_server": "/webhooks/wechat/",
-    "connectors.gateway": "/webhooks/wechat/",
+    "bot_runtime.action_server": "/health",
+    "bot_runtime.rasa_server": "/webhooks/wechat/",
+    "bot_runtime.gateway": "/webhooks/wechat/",
 }
 #: the liveness route: the process answers at all (a Redis outage must not restart it)
-ALIVE = HEALTH | {"connectors.rasa_server": "/", "connectors.gateway": "/metrics"}
+ALIVE = HEALTH | {"bot_runtime.rasa_server": "/", "bot_runtime.gateway": "/metrics"}
 #: compose-only settings of third-party images, not PowerDesk's configuration
 THIRD_PARTY = {"POSTGRES_USER", "POSTGRES_DB"}
 #: replicas of each process, in compose and in Kubernetes (docs/capacity.md)
@@ -150,13 +150,13 @@ def test_docker_compose_accepts_the_file_with_the_planned_replicas(normalised: d
 
 def test_the_health_routes_are_the_processes_own(client: TestClient) -> None:
     assert client.get("/health").status_code == 200
-    assert '@app.get("/health")' in (ROOT / "connectors" / "action_server.py").read_text(encoding="utf-8")
-    gateway = (ROOT / "connectors" / "gateway.py").read_text(encoding="utf-8")
+    assert '@app.get("/health")' in (ROOT / "bot_runtime" / "action_server.py").read_text(encoding="utf-8")
+    gateway = (ROOT / "bot_runtime" / "gateway.py").read_text(encoding="utf-8")
     assert 'url_prefix=f"/webhooks/{channel}"' in gateway and '("wechat",' in gateway
-    assert '@hook.get("/")' in (ROOT / "connectors" / "_ack.py").read_text(encoding="utf-8")
+    assert '@hook.get("/")' in (ROOT / "bot_runtime" / "_ack.py").read_text(encoding="utf-8")
     # Rasa's own root route answers without the API token (the launcher lets "/" and "/metrics" through;
-    # tests/connectors/test_rasa_server.py checks both on the running server)
-    assert 'OPEN = ("/", "/metrics")' in (ROOT / "connectors" / "rasa_server.py").read_text(encoding="utf-8")
+    # tests/bot_runtime/test_rasa_server.py checks both on the running server)
+    assert 'OPEN = ("/", "/metrics")' in (ROOT / "bot_runtime" / "rasa_server.py").read_text(encoding="utf-8")
     worker = (ROOT / "backend" / "notifications" / "worker.py").read_text(encoding="utf-8")
     assert "serve(settings.notifier_metrics_port" in worker
     for module in HEALTH:

@@ -1,6 +1,6 @@
 """deploy/: the Grafana dashboard and the Prometheus rules are valid, and every series they name is
 one the processes really serve (scraped from the backend's `/metrics`, or declared by the bot-env
-processes' exposition, connectors/metrics.py); promtool checks the rules and the example
+processes' exposition, bot_runtime/metrics.py); promtool checks the rules and the example
 configuration when it is installed (Debian's prometheus package)."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
-from connectors import metrics
-from connectors.inbound_queue import InboundQueue
+from bot_runtime import metrics
+from bot_runtime.inbound_queue import InboundQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "powerdesk.json"

@@ -1,5 +1,5 @@
 """Which messages of a customer handed to a person go straight to that person (the channels'
-relay, connectors/handoff_relay.py) and which the assistant must read itself, and when the
+relay, bot_runtime/handoff_relay.py) and which the assistant must read itself, and when the
 person has the conversation at all. The relay itself is tested through the WeChat channel in
 tests/e2e/test_handoff_chat.py."""
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from backend.notifications.templates import TEMPLATES, render
-from connectors import texts
+from platforms import texts
 from tests.dialogue.conftest import DOMAIN_DIR
 
 ALLOWED = re.compile(r"QX\d*|YK\d*|kWh|kVA|App|TD")

@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from connectors import texts
+from platforms import texts
 from tests.conftest import LiveStack
 from tests.e2e.test_wechat_repair_flow import records, say
 

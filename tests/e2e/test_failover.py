@@ -39,7 +39,7 @@ import httpx
 import pytest
 
 from bench.chat_bench import Bench
-from connectors import texts
+from platforms import texts
 from scripts.stack import MODEL, free_port
 from simulator.messages import UserAction, wechat_xml
 from tests.support import postgres

@@ -5,7 +5,7 @@ answers, the answer arrives in the customer's WeChat through the notifier, the a
 with a summary, and the assistant answers the customer's next question itself.
 
 What a waiting customer writes goes straight to the person, without a turn of the assistant
-(connectors/handoff_relay.py): it never reaches the Rasa tracker. What the assistant must read
+(bot_runtime/handoff_relay.py): it never reaches the Rasa tracker. What the assistant must read
 itself (danger, "不用了") still takes its turn, and a hazard report made while waiting is taken,
 then the wait goes on.
 
@@ -176,7 +176,7 @@ def talk_with_the_agent(live_stack: LiveStack, agent: Agent, handoff: dict[str, 
 
     detail = agent.call("POST", f"/handoffs/{handoff['id']}/claim", {"agent": AGENT["username"]})
     customer_lines = [line["text"] for line in detail["transcript"] if line["from"] == "customer"]
-    # the agent reads what the customer typed, Chinese punctuation included (connectors/text.py)
+    # the agent reads what the customer typed, Chinese punctuation included (platforms/text.py)
     assert customer_lines[-2:] == ["我家停电两天了，报修了一直没人来", "人呢"], detail["transcript"]
     assert any("电费" in line["text"] for line in detail["transcript"] if line["from"] == "bot"), (
         "the bot's answers before"

@@ -1,6 +1,6 @@
 """A long conversation stays short in the tracker store and still works: after 30 questions the
 customer reports an outage through the repair form and gets a ticket (the compacting tracker store
-of connectors/tracker_store.py, running in the real rasa server); its full transcript in Redis
+of bot_runtime/tracker_store.py, running in the real rasa server); its full transcript in Redis
 keeps every line, from the first question."""
 
 from __future__ import annotations

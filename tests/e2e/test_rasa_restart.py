@@ -1,5 +1,5 @@
 """A restart of the rasa server in the middle of a repair report loses nothing the customer said:
-the new process reads the conversation back from Redis (connectors/tracker_store.py,
+the new process reads the conversation back from Redis (bot_runtime/tracker_store.py,
 `pd:tracker:<sender>` on the stack's REDIS_URL), the report goes on from the question it had
 asked, and ends in a ticket for the account given before the restart."""
 
@@ -61,7 +61,7 @@ def test_a_repair_report_goes_on_after_the_rasa_server_restarts(live_stack: Live
 def test_a_wechat_message_acked_while_the_rasa_server_is_down_is_answered_when_it_is_back(
     live_stack: LiveStack,
 ) -> None:
-    """The webhook gateway acknowledges WeChat on its own (connectors/gateway.py): a message it
+    """The webhook gateway acknowledges WeChat on its own (bot_runtime/gateway.py): a message it
     took while the rasa server was stopped waits in the queue and is answered after the start."""
     openid = "o_gateway_restart_user"
     live_stack.stack.stop_one("rasa")

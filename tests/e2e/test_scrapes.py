@@ -12,7 +12,7 @@ import sqlite3
 import httpx
 from redis import Redis
 
-from connectors.inbound_queue import InboundQueue
+from bot_runtime.inbound_queue import InboundQueue
 from tests.conftest import LiveStack
 from tests.e2e.test_wechat_repair_flow import CUSTOMER, TICKET, say, wait_for_text
 from tests.support.scrape import Samples, scrape, value

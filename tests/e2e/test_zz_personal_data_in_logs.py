@@ -1,4 +1,4 @@
-"""No full phone number or openid in any process's log after an end-to-end run (connectors/log_masking.py).
+"""No full phone number or openid in any process's log after an end-to-end run (platforms/log_masking.py).
 
 Named to run after the other end-to-end tests of the session, whose conversations (demo customers'
 openids, phone numbers in SMS keys and pushes) are what it looks for in the logs of every process.

@@ -1,8 +1,8 @@
 """Code is packaged by where it runs, and the import contracts in pyproject.toml (`[tool.importlinter]`)
-keep it so: the app env never loads Rasa, Sanic or the bot runtime; platform protocol and crypto code
-imports no Rasa, Sanic or provider SDK; actions and the dialogue reach the backend over HTTP only.
-An AST walk keeps the contracts' list of bot-runtime modules complete, and a crossing added on
-purpose is caught."""
+keep it so: `platforms/` (both envs) imports no Rasa, Sanic, provider SDK, bot runtime or backend; the
+app env (backend, simulator) never loads Rasa, Sanic or the bot runtime; the bot runtime, actions,
+the dialogue and the backend client reach the backend over HTTP only. An AST walk proves that only
+`bot_runtime/` and `actions/` import Rasa or Sanic, and a crossing added on purpose is caught."""
 
 from __future__ import annotations
 
@@ -51,25 +51,30 @@ def test_the_contracts_are_kept() -> None:
     assert f"{len(contracts())} kept, 0 broken" in result.stdout
 
 
-def test_every_connectors_module_that_imports_rasa_or_sanic_is_bot_runtime() -> None:
-    """A new module of connectors/ that imports Rasa or Sanic must be in the app env's forbidden list,
-    else the backend could import it (and fail in the app env, where Rasa is not installed)."""
-    (app_env,) = [c for c in contracts() if c["source_modules"] == ["backend", "simulator"]]
-    forbidden = set(app_env["forbidden_modules"])  # type: ignore[call-overload]
-    runtime = {
-        module_name(path) for path in (ROOT / "connectors").rglob("*.py") if imported_top_levels(path) & RASA_SIDE
+def test_only_the_bot_runtime_and_the_actions_import_rasa_or_sanic() -> None:
+    """Everything that touches the dialogue engine stays in two packages, so it could be replaced
+    without touching the platforms, the dialogue, the backend client or the backend."""
+    first_party = [p for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+    touching = {
+        module_name(path)
+        for package in first_party
+        for path in package.rglob("*.py")
+        if imported_top_levels(path) & RASA_SIDE
     }
-    assert runtime, "the AST walk found no Rasa-facing module: is it reading the right tree?"
-    assert runtime <= forbidden, f"add to the app env contract: {sorted(runtime - forbidden)}"
+    assert {"bot_runtime.rasa_server", "actions.converse"} <= touching, "is the AST walk reading the right tree?"
+    outside = sorted(m for m in touching if m.split(".")[0] not in {"bot_runtime", "actions"})
+    assert not outside, f"Rasa or Sanic imported outside bot_runtime/ and actions/: {outside}"
 
 
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        ("backend/core/errors.py", "import connectors.wechat.channel", "The app env"),
-        ("connectors/wechat/crypto.py", "import sanic", "Platform protocol"),
+        ("backend/core/errors.py", "import bot_runtime.channels.wechat", "The app env"),
+        ("platforms/wechat/crypto.py", "import sanic", "Platforms (both envs)"),
+        ("platforms/sms/segments.py", "import tencentcloud", "Platforms (both envs)"),
         ("actions/session.py", "import backend.core.db", "Actions, the dialogue"),
-        ("connectors/gateway.py", "import backend.core.metrics", "The connectors meet the backend"),
+        ("bot_runtime/gateway.py", "import backend.core.metrics", "The bot runtime meets the backend"),
+        ("dialogue/engine.py", "import bot_runtime.transcript", "The dialogue and the backend client"),
     ],
 )
 def test_a_crossing_is_caught(tmp_path: Path, module: str, line: str, contract: str) -> None:
@@ -77,7 +82,7 @@ def test_a_crossing_is_caught(tmp_path: Path, module: str, line: str, contract: 
     copy = tmp_path / "tree"
     copy.mkdir()
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    for package in ("backend", "connectors", "actions", "dialogue", "clients", "nlu", "simulator"):
+    for package in ("backend", "platforms", "bot_runtime", "actions", "dialogue", "clients", "simulator"):
         shutil.copytree(ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__", "static"))
     target = copy / module
     target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")

@@ -56,9 +56,9 @@ def test_run_starts_every_tier_and_ctrl_c_stops_them_all(tmp_path: Path) -> None
         banner = _wait_for_banner(proc, timeout=600)
         descendants = psutil.Process(proc.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in descendants)
-        for part in ("redis-server", "backend.main", "connectors.action_server", "connectors.rasa_server"):
+        for part in ("redis-server", "backend.main", "bot_runtime.action_server", "bot_runtime.rasa_server"):
             assert part in names, f"{part} is not running: {names}"
-        assert names.count("connectors.rasa_server") == 2
+        assert names.count("bot_runtime.rasa_server") == 2
         (redis_line,) = [line for line in banner if line.startswith("redis ")]
         assert "append-only" in redis_line
         secrets_file = (tmp_path / "dev-secrets.env").read_text()

@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
-from connectors.wechat.protocol import CallbackGate
+from platforms.wechat.protocol import CallbackGate
 from simulator.messages import UserAction, wechat_xml
 from simulator.peer import CallbackPeer
-from tests.connectors.channel_stack import new_aes_key
+from tests.support.keys import new_aes_key
 from tests.support.servers import serve
 
 

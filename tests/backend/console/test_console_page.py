@@ -26,7 +26,7 @@ from backend.core import clock
 from backend.core.config import Settings
 from backend.main import create_app
 from backend.staff.models import StaffSession
-from connectors.wechat.window import CustomerServiceWindow
+from platforms.wechat.window import CustomerServiceWindow
 from tests.backend.conftest import TOKENS, bearer
 from tests.backend.console.conftest import CHROMIUM
 from tests.notifier.harness import Simulator, make_notifier, notifier_settings, simulator

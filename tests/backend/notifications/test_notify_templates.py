@@ -8,7 +8,7 @@ import pytest
 
 from backend.core.clock import LOCAL_ZONE
 from backend.notifications.templates import TEMPLATES, UnknownTemplate, clean, render, when
-from connectors.sms.segments import count_segments
+from platforms.sms.segments import count_segments
 
 REFERENCE = datetime(2026, 11, 22, 9, 0, tzinfo=LOCAL_ZONE)
 SAMPLE = {

@@ -1,0 +1,1 @@
+"""The SMS providers' SDKs behind `platforms.sms.client.SmsProvider` (app env only)."""

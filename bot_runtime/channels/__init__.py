@@ -1,0 +1,1 @@
+"""Rasa input channels, one per platform: each consumes its partitions of the inbound queue."""
