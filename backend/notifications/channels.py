@@ -22,6 +22,7 @@ from backend.notifications.templates import Rendered
 from platforms.sms.client import SmsClient, mask_phone
 from platforms.sms.errors import SmsError, SmsInvalidNumber, SmsOptedOut, SmsRateLimited
 from platforms.wechat.client import WeChatClient, mask_id
+from platforms.wechat.customer_service import CustomerService
 from platforms.wechat.errors import (
     InvalidOpenId,
     MemberRateLimited,
@@ -32,7 +33,6 @@ from platforms.wechat.errors import (
     Unfollowed,
     UserRefused,
 )
-from platforms.wechat.window import CustomerServiceWindow
 from platforms.wecom.client import WeComClient
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ class Senders:
 
     sms: SmsClient | None = None
     wechat: WeChatClient | None = None
-    window: CustomerServiceWindow | None = None
+    #: customer-service messages inside the user's window (the same policy as the bot's replies)
+    customer_service: CustomerService | None = None
     wechat_template_id: str = ""
     wecom: WeComClient | None = None
 
@@ -158,16 +159,10 @@ def _send(
     senders: Senders, channel: str, recipient: Recipient, rendered: Rendered, out_id: str, outcome: Outcome
 ) -> str | None:
     """The provider's message id, or None when the channel cannot be used for this push."""
-    if channel == WECHAT_CS and senders.wechat and recipient.wechat_openid:
-        if senders.window is not None and not senders.window.try_consume(recipient.wechat_openid):
+    if channel == WECHAT_CS and senders.customer_service and recipient.wechat_openid:
+        if not senders.customer_service.send(recipient.wechat_openid, rendered.text):
             outcome.window_closed = True
             return None
-        try:
-            senders.wechat.send_text(recipient.wechat_openid, rendered.text)
-        except (OutsideWindow, QuotaExceeded):
-            if senders.window is not None:
-                senders.window.close(recipient.wechat_openid)
-            raise
         return ""
     if channel == WECHAT_TEMPLATE and senders.wechat and senders.wechat_template_id and recipient.wechat_openid:
         msgid = senders.wechat.send_template(

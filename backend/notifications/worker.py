@@ -60,6 +60,7 @@ from platforms.sms.client import SmsClient, SmsProvider
 from platforms.sms.errors import SmsError
 from platforms.sms.limits import PhoneLimiter
 from platforms.wechat.client import WeChatClient
+from platforms.wechat.customer_service import CustomerService
 from platforms.wechat.window import CustomerServiceWindow
 from platforms.wecom.client import WeComClient
 
@@ -373,7 +374,7 @@ def build_senders(settings: NotifierSettings, redis: Redis) -> Senders:
         senders.wechat = WeChatClient(
             settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url, redis
         )
-        senders.window = CustomerServiceWindow(redis, settings.wechat_app_id)
+        senders.customer_service = CustomerService(senders.wechat, CustomerServiceWindow(redis, settings.wechat_app_id))
     if settings.wecom_corp_id and settings.wecom_secret:
         senders.wecom = WeComClient(
             settings.wecom_corp_id,

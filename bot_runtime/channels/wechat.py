@@ -35,6 +35,7 @@ from bot_runtime.inbound_queue import Entry, InboundQueue
 from clients import request_ids
 from clients.backend import BackendClient, BackendError
 from platforms.wechat.client import WeChatClient, mask_id
+from platforms.wechat.customer_service import CustomerService
 from platforms.wechat.errors import OutsideWindow, PlatformError, QuotaExceeded
 from platforms.wechat.messages import Turn, button_payloads, render_reply, wechat_turn
 from platforms.wechat.protocol import CallbackGate, Inbound
@@ -193,8 +194,8 @@ class WeChatInput(PlatformInput):
         window: CustomerServiceWindow,
     ) -> None:
         super().__init__(gate, queue, redis, backend)
-        self.client = client
         self.window = window
+        self.customer_service = CustomerService(client, window)
 
     def get_output_channel(self) -> OutputChannel:
         return WeChatOutput(self)
@@ -239,13 +240,11 @@ class WeChatInput(PlatformInput):
         return self.backend.with_request_id(request_ids.current.get())
 
     def deliver_sync(self, recipient: str, text: str, dedup_key: str) -> None:
-        if self.window.try_consume(recipient):
-            try:
-                self.client.send_text(recipient, text)
+        try:
+            if self.customer_service.send(recipient, text):
                 return
-            except (OutsideWindow, QuotaExceeded) as exc:
-                self.window.close(recipient)
-                logger.info("custom send to %s refused (%s): using the push pipeline", mask_id(recipient), exc.errcode)
-            except PlatformError as exc:
-                logger.warning("custom send to %s failed (%s): using the push pipeline", mask_id(recipient), exc)
+        except (OutsideWindow, QuotaExceeded) as exc:
+            logger.info("custom send to %s refused (%s): using the push pipeline", mask_id(recipient), exc.errcode)
+        except PlatformError as exc:
+            logger.warning("custom send to %s failed (%s): using the push pipeline", mask_id(recipient), exc)
         self.push_reply_sync({"wechat_openid": recipient}, text, dedup_key)

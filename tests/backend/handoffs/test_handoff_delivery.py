@@ -73,8 +73,8 @@ def customer_wrote(sim: Simulator, notifier: Notifier, hours_ago: float) -> None
     httpx.put(
         f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": hours_ago}
     ).raise_for_status()
-    assert notifier.senders.window is not None
-    notifier.senders.window.opened(OPENID, by_message=True)
+    assert notifier.senders.customer_service is not None
+    notifier.senders.customer_service.window.opened(OPENID, by_message=True)
 
 
 def last_line(client: TestClient, handoff_id: int, headers: dict[str, str]) -> dict:

@@ -89,7 +89,7 @@ def test_outside_window_goes_by_template_then_sms_when_refused(session_factory, 
     notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     a1 = bind_wechat(session_factory, county)
     # The customer wrote 50 h ago: WeChat answers 45015 to a customer-service message.
-    notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
+    notifier.senders.customer_service.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
     httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": 50})
     push(session_factory, "ticket:QX202611220001:dispatched", customer_id=a1)
     drain(notifier, session_factory)
@@ -113,7 +113,7 @@ def test_inside_window_uses_customer_service_message(session_factory, county, se
     notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     a2 = bind_wechat(session_factory, county)
     httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": 1})
-    notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
+    notifier.senders.customer_service.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
     push(session_factory, "ticket:QX202611220001:dispatched", customer_id=a2)
     drain(notifier, session_factory)
     assert len(sim.wechat_calls("custom_send")) == 1 and not sim.sms
@@ -354,7 +354,7 @@ def test_an_urgent_push_claimed_with_an_older_one_of_its_recipient_goes_out_afte
     recipient (WeChat unreachable) is stored once, not raced for by two threads."""
     notifier = make_notifier(session_factory, notifier_settings(settings.database_url, settings.redis_url, sim))
     a1 = bind_wechat(session_factory, county)
-    notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
+    notifier.senders.customer_service.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
     httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": 50})
     httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/refuse-templates")
     push(session_factory, "ticket:QX202611220001:accepted", "ticket_accepted", customer_id=a1)

@@ -27,7 +27,7 @@ def test_outside_the_window_without_a_template_and_opted_out_of_sms(session_fact
     config = notifier_settings(settings.database_url, settings.redis_url, sim, wechat_notice_template_id="")
     notifier = make_notifier(session_factory, config)
     a2 = bind_wechat(session_factory, county)
-    notifier.senders.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
+    notifier.senders.customer_service.window.opened(OPENID, by_message=True)  # type: ignore[union-attr]
     httpx.put(f"{sim.url}/sim/wechat/users/{OPENID}/window", json={"last_message_hours_ago": 50})  # WeChat: 45015
     with session_factory() as session, session.begin():
         service.block_sms(session, county.a2_phone, "opt_out")
