@@ -3,9 +3,10 @@
 A repair report, a complaint or a rating the customer was told is taken is written to a local
 SQLite file (under `POWERDESK_VAR_DIR`, default `var/`) before the reply is sent. A background task
 of the action server submits what is pending with the same idempotency key until the backend
-accepts it, then has the backend tell the customer the ticket number (`report_queued_ticket`,
-`complaint_queued_ticket`), each call under the request id of the message that asked for the write
-(its key). A write the backend refuses is set aside with an ALERT.
+accepts it, then has the backend tell the customer the ticket number (`ticket_dispatched`, with
+the arrival time, when a worker was assigned, else `report_queued_ticket`; `complaint_queued_ticket`),
+each call under the request id of the message that asked for the write (its key). A write the
+backend refuses is set aside with an ALERT.
 """
 
 from __future__ import annotations
@@ -105,9 +106,13 @@ Submit = Callable[[BackendClient, PendingWrite], Awaitable[str | None]]
 
 async def _repair_report(client: BackendClient, item: PendingWrite) -> str | None:
     result = await client.create_repair_report(item.payload, idempotency_key=item.key)
-    ticket_no = result.get("ticket_no")
+    ticket_no, deadline = result.get("ticket_no"), result.get("deadline")
     if ticket_no and result.get("outcome") != "attached_to_outage":
-        await _tell(client, item, "report_queued_ticket", {"ticket_no": ticket_no})
+        # the backend pushes nothing of a report made in a chat: this message tells the ticket
+        if deadline:
+            await _tell(client, item, "ticket_dispatched", {"ticket_no": ticket_no, "deadline": deadline})
+        else:
+            await _tell(client, item, "report_queued_ticket", {"ticket_no": ticket_no})
     return str(ticket_no) if ticket_no else None
 
 

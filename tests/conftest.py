@@ -87,9 +87,6 @@ def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[Live
             # People answer around the clock, for the same reason (service hours: tests/backend/handoffs).
             "HANDOFF_HOURS_START": "00:00",
             "HANDOFF_HOURS_END": "00:00",
-            # The "dispatched" push of a ticket reported in chat waits this long, so that tests reading
-            # the bot's reply to a message never take that push for it.
-            "CHAT_CONFIRMATION_HOLD_SECONDS": "600",
         }
         | overrides
     )

@@ -73,9 +73,6 @@ class Settings(DatabaseSettings):
     complaint_contact_hours: int = 24
     complaint_answer_working_days: int = 4
     accept_escalation_minutes: int = 10
-    #: a ticket reported in a chat is confirmed by the bot's reply there; its "dispatched" push to
-    #: the customer waits this long, so that it arrives after that reply, not before it
-    chat_confirmation_hold_seconds: int = Field(default=15, ge=0)
     #: every service standard warns the person responsible once this share of its time is used
     #: (业扩: of the stage's working days)
     sla_warning_share: float = Field(default=0.8, gt=0, lt=1)

@@ -154,7 +154,7 @@ def _still_off(session: Session, settings: Settings, prompt: Prompt, *, actor: s
     channel, sender = ("wechat", openid) if openid else ("sms", prompt.phone or customer.phone)
     ticket = tickets.open_ticket(
         session, settings, kind="repair", customer=customer, channel=channel, sender_id=sender,
-        description=description, actor=actor, priority="high",
+        description=description, actor=actor, priority="high", told_in_chat=True,
     )  # fmt: skip
     logger.info("prompt %s: still no power, ticket %s opened", prompt.id, ticket.ticket_no)
     return ticket

@@ -91,6 +91,9 @@ def handle_report(session: Session, settings: Settings, data: RepairReportCreate
         longitude=data.longitude,
         outage_id=outage.id if outage else None,
         place=place,
+        # the assistant's reply tells it (or, for a report it took while the backend was down, the
+        # action server's message once the backend has it)
+        told_in_chat=data.channel in tickets.CHAT_CHANNELS,
     )
     if data.kind == "hazard":
         tickets.alert_hazard(session, settings, ticket)

@@ -127,9 +127,13 @@ def open_ticket(
     place: Place | None = None,
     priority: str | None = None,
     customer_template: str = "ticket_dispatched",
+    told_in_chat: bool = False,
 ) -> Ticket:
     """Open a ticket and dispatch it; without a customer or a `place` it waits in the dispatch
-    centre's queue. The reporter hears of the dispatch by `customer_template`."""
+    centre's queue. The reporter hears of the dispatch by `customer_template`, unless it is
+    `told_in_chat`: opened while the assistant answers the customer, whose reply says the ticket
+    and the arrival time in the conversation's order (a push would say it again, and could overtake
+    the reply)."""
     moment = clock.now()
     ticket = Ticket(
         ticket_no=next_number(session, "QX"),
@@ -163,11 +167,8 @@ def open_ticket(
     _insert(session, ticket)
     created: Line = ("created", actor, f"{CHANNEL_LABELS.get(channel, channel)}受理")
     if choice is not None:
-        # Reported in a chat: the bot's reply there confirms the ticket; its push comes after it.
-        hold = timedelta(seconds=settings.chat_confirmation_hold_seconds) if channel in CHAT_CHANNELS else None
-        not_before = moment + hold if hold else None
         _announce_choice(
-            session, ticket, customer, choice, actor, push_not_before=not_before, before=[created],
+            session, ticket, customer, choice, actor, tell_customer=not told_in_chat, before=[created],
             customer_template=customer_template,
         )  # fmt: skip
     elif kind == "complaint":
@@ -252,7 +253,7 @@ def _announce_choice(
     choice: dispatch.Assignment,
     actor: str,
     *,
-    push_not_before: datetime | None = None,
+    tell_customer: bool = True,
     before: list[Line] | None = None,
     customer_template: str = "ticket_dispatched",
     step: str = "dispatched",
@@ -270,7 +271,7 @@ def _announce_choice(
             note = f"{choice.cell_name}及邻近网格均已满负荷，仍派给{choice.worker.name}"
         lines.append(("overload_warning", "system", note))
     _announce(
-        session, ticket, customer, choice.worker, actor, push_not_before=push_not_before, before=lines,
+        session, ticket, customer, choice.worker, actor, tell_customer=tell_customer, before=lines,
         customer_template=customer_template, step=step,
     )  # fmt: skip
     return True
@@ -292,14 +293,15 @@ def _announce(
     worker: Worker,
     actor: str,
     *,
-    push_not_before: datetime | None = None,
+    tell_customer: bool = True,
     before: list[Line] | None = None,
     customer_template: str = "ticket_dispatched",
     step: str = "dispatched",
 ) -> None:
-    """The dispatch's timeline line (after the lines `before`), the reporter's push (`customer_template`)
-    and the worker's task, written now. A later dispatch of the same ticket (after the fault it was
-    merged into was dismissed) names its own `step`, which keys both pushes."""
+    """The dispatch's timeline line (after the lines `before`), the reporter's push (`customer_template`,
+    unless the reporter hears it in the chat: `tell_customer` False) and the worker's task, written
+    now. A later dispatch of the same ticket (after the fault it was merged into was dismissed) names
+    its own `step`, which keys both pushes."""
     _timeline(session, ticket, [*(before or []), ("dispatched", actor, f"派发给{worker.name}")])
     params = _params(session, ticket, customer, worker)
     assigned = "assigned" if step == "dispatched" else step
@@ -312,7 +314,7 @@ def _announce(
             urgent=True,
         )
     ]
-    reporter = reporter_of(ticket, customer)
+    reporter = reporter_of(ticket, customer) if tell_customer else {}
     if reporter:
         pushes.insert(
             0,
@@ -321,7 +323,6 @@ def _announce(
                 template=customer_template,
                 params=params,
                 urgent=ticket.kind == "hazard",
-                not_before=push_not_before,
                 **reporter,
             ),
         )

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import clock
-from backend.core.config import Settings
 from backend.customers.models import Customer
 from backend.notifications.models import OutboxMessage
 from backend.outages import service as outages
@@ -75,26 +74,27 @@ def test_a_report_without_outage_opens_and_dispatches_a_ticket(
     assert deadline.utcoffset() == timedelta(hours=8)
     with session_factory() as session:
         keys = set(session.scalars(select(OutboxMessage.dedup_key)))
-    assert keys == {f"ticket:{answer['ticket_no']}:dispatched", f"ticket:{answer['ticket_no']}:assigned:W1"}
+    # the worker's task; the customer reads the ticket in the chat's reply (no push says it again)
+    assert keys == {f"ticket:{answer['ticket_no']}:assigned:W1"}
 
 
-def test_the_dispatch_push_of_a_chat_report_follows_the_bot_s_reply(
+def test_a_chat_report_is_told_in_the_chat_and_a_phone_report_by_push(
     client: TestClient,
     county: County,
     actions_headers: dict[str, str],
     session_factory: sessionmaker[Session],
-    settings: Settings,
 ) -> None:
-    """The customer reading WeChat gets the bot's ticket reply first: the push waits the hold; the
-    worker's task does not wait, and a report by phone (no chat reply to follow) is pushed at once."""
+    """The customer reporting in WeChat reads the ticket and the arrival time in the assistant's reply:
+    no push says it again (one that could overtake the reply); the worker's task goes at once, and
+    a report by phone (no chat to tell it in) is pushed at once."""
     chat = report(client, actions_headers, "chat", account_no=county.a1)
     by_phone = report(client, actions_headers, "phone", account_no=county.a2, channel="phone", sender_id="13800000002")
     with session_factory() as session:
         rows = {row.dedup_key: row for row in session.scalars(select(OutboxMessage))}
         created = session.scalar(select(Ticket.created_at).where(Ticket.ticket_no == chat["ticket_no"]))
     assert created is not None
-    held = rows[f"ticket:{chat['ticket_no']}:dispatched"].next_attempt_at - created
-    assert held == timedelta(seconds=settings.chat_confirmation_hold_seconds) > timedelta(0)
+    assert chat["deadline"], "the reply has the arrival time to tell"
+    assert f"ticket:{chat['ticket_no']}:dispatched" not in rows
     assert rows[f"ticket:{chat['ticket_no']}:assigned:W1"].next_attempt_at - created < timedelta(seconds=1)
     assert rows[f"ticket:{by_phone['ticket_no']}:dispatched"].next_attempt_at - created < timedelta(seconds=5)
 

@@ -4,7 +4,9 @@ simulator, the grid worker's WeCom gets the task, the worker accepts, the custom
 Runs the whole stack (`live_stack`: backend with the demo data, action server, rasa server with
 the trained model and these channels, simulator, notifier). The conversation is the bot's repair
 dialogue for a bound customer: the report is answered with one summary (address, callback phone)
-to confirm with "1", and "1" files it.
+to confirm with "1", and "1" files it. The customer then reads, in this order and once each, the
+reply with the ticket and the arrival time, and the push that the worker accepted it: the ticket
+is never pushed a second time, so no push can overtake the reply (no hold timer orders them).
 """
 
 from __future__ import annotations
@@ -60,8 +62,10 @@ def test_outage_report_reaches_the_worker_and_the_acceptance_reaches_the_custome
     customer = f"/sim/wechat/users/{CUSTOMER}/send"
     since = say(live_stack, customer, "我家停电了")
     wait_for_text(live_stack, CUSTOMER, "回复1", since)
-    since = say(live_stack, customer, "1")  # confirm the summary
-    confirmation = wait_for_text(live_stack, CUSTOMER, TICKET.pattern, since)
+    filed = say(live_stack, customer, "1")  # confirm the summary
+    confirmation = wait_for_text(live_stack, CUSTOMER, TICKET.pattern, filed)
+    assert "前到达现场" in confirmation["content"], "the reply tells the arrival time"
+    since = filed
     ticket_no = TICKET.search(confirmation["content"]).group(0)
 
     # dispatch is load-aware: whichever on-duty worker of the cell the backend chose gets the task
@@ -72,6 +76,9 @@ def test_outage_report_reaches_the_worker_and_the_acceptance_reaches_the_custome
     since = say(live_stack, f"/sim/wecom/users/{worker_id}/send", "接单")
     push = wait_for_text(live_stack, CUSTOMER, f"{ticket_no}.*接单", since)
     assert push["platform"] == "wechat" and push["errcode"] == 0
+    time.sleep(2)  # the notifier's next rounds: anything else due for the customer would be sent by now
+    told = [r["content"] for r in records(live_stack, to=CUSTOMER, since=str(filed)) if r.get("api") != "callback"]
+    assert told == [confirmation["content"], push["content"]], told
 
     url = f"{live_stack.backend_url}/api/v1/tickets/{ticket_no}"
     ticket = httpx.get(url, headers=live_stack.admin_headers, timeout=10).json()
