@@ -32,6 +32,15 @@ which journals them for a real rasa server, which talks to a real action server 
 7. `failover` (issue 22): two rasa servers, 20 customers chatting; one server is killed with
    SIGKILL mid-run. Printed: how long the messages it had taken (its partitions, read from the
    leases in Redis) waited for their first answer after the kill, against the 10 s target.
+8. `costs` (capacity plan): what one chat turn costs the shared stores. `load` at N = 20 (10 turns
+   each, after a warm-up) on a private Redis (append-only file, fsync at every write) and on
+   PostgreSQL when DATABASE_URL points to it (else SQLite): Redis commands per turn by name
+   (`INFO commandstats`: commands run inside scripts and MULTI/EXEC count one by one), the
+   writes among them, bytes appended to the append-only file and its fdatasyncs (counted with
+   `perf stat` on redis-server, when perf may trace it: Redis 7.0 has no fsync counter), and
+   PostgreSQL's commits and rows written (`pg_stat_database`). The same counts over an idle window
+   of the same length, no customers (the rasa server's queue polls and lease renewals, the
+   backend's own jobs), are printed and subtracted.
 
 The side by side with stock Rasa (wave 1) is retired: since the dialogue moved into code
 (docs/adr/0002) there are no stories a stock Rasa could be trained on; its figures stay in
@@ -43,14 +52,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -59,7 +71,12 @@ from typing import Any
 import aiohttp
 import uvicorn
 from redis import Redis
+from sqlalchemy import bindparam, create_engine
+from sqlalchemy import text as sql
 
+from backend.core.clock import UTCDateTime
+from backend.core.db import normalize_url
+from bench.backend_bench import postgres_database
 from bench.measure import ProcessSampler, latency_line, percentile
 from bot_runtime.inbound_queue import InboundQueue
 from scripts.stack import MODEL, Stack, base_env, dev_secrets, free_port
@@ -207,8 +224,7 @@ class Bench:
             self.stack.env["REDIS_URL"] = self.stack.start_redis(free_port(), self.work / "redis")
         self.stack.migrate()
         self.stack.seed("--customers", str(self.customers))
-        if self.settings["DATABASE_URL"].startswith("sqlite"):
-            self.openids = bind_openids(self.settings["DATABASE_URL"])
+        self.openids = bind_openids(self.settings["DATABASE_URL"])
         self.stack.start_backend(self.ports["backend"])
         self.stack.start_actions(self.ports["actions"])
         self.stack.start_rasa(self.ports["rasa"], model=self.model)
@@ -385,17 +401,22 @@ class Bench:
 
 def bind_openids(database_url: str) -> list[str]:
     """Bind one openid to every seeded resident (bench-only shortcut for thousands of bindings)."""
-    path = database_url.removeprefix("sqlite:///")
-    now = datetime.now(timezone.utc).isoformat()
-    with sqlite3.connect(path) as db:
+    engine = create_engine(normalize_url(database_url))
+    insert = sql("INSERT INTO wechat_binding (openid, customer_id, created_at) VALUES (:openid, :cid, :at)")
+    now = datetime.now(timezone.utc)
+    with engine.begin() as db:
         rows = db.execute(
-            "SELECT c.id FROM customer c LEFT JOIN wechat_binding b ON b.customer_id = c.id "
-            "WHERE b.id IS NULL AND c.customer_type = 'resident' ORDER BY c.id"
-        ).fetchall()
-        db.executemany(
-            "INSERT INTO wechat_binding (openid, customer_id, created_at) VALUES (?, ?, ?)",
-            [(f"o_bench_{cid:07d}", cid, now) for (cid,) in rows],
-        )
+            sql(
+                "SELECT c.id FROM customer c LEFT JOIN wechat_binding b ON b.customer_id = c.id "
+                "WHERE b.id IS NULL AND c.customer_type = 'resident' ORDER BY c.id"
+            )
+        ).all()
+        if rows:
+            db.execute(
+                insert.bindparams(bindparam("at", type_=UTCDateTime())),
+                [{"openid": f"o_bench_{cid:07d}", "cid": cid, "at": now} for (cid,) in rows],
+            )
+    engine.dispose()
     return [f"o_bench_{cid:07d}" for (cid,) in rows]
 
 
@@ -808,6 +829,148 @@ async def failover(work: Path, customers: int = 20, kill_after: float = 15.0, se
     ]
 
 
+# PostgreSQL's backends report their counts at most once a second, and a backend gone idle within
+# that second reports 10 s later (PGSTAT_IDLE_INTERVAL): each window waits that long after its work.
+COSTS_SETTLE = 11.0
+
+
+@dataclass
+class StoreCounts:
+    """What the shared stores did over a window: Redis commands by name, bytes appended to the
+    append-only file, fdatasyncs (None: not counted), PostgreSQL's commits and rows written
+    (inserted, updated or deleted), None when the backend is not on PostgreSQL."""
+
+    seconds: float
+    commands: Counter[str]
+    aof_bytes: int
+    fsyncs: int | None
+    database: Counter[str] | None
+
+
+@contextmanager
+def fdatasyncs(pid: int) -> Iterator[list[int]]:
+    """The fdatasync and fsync calls of `pid` meanwhile, counted by `perf stat` on the syscall
+    tracepoints (no cost to the traced process); the list stays empty where perf cannot count them."""
+    counted: list[int] = []
+    if not shutil.which("perf"):
+        yield counted
+        return
+    events = "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync"
+    with tempfile.NamedTemporaryFile("r", suffix=".csv") as out:
+        perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", events, "-p", str(pid), "-o", out.name],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(0.5)  # attached
+        try:
+            yield counted
+        finally:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(10)
+            found = [line.split(",")[0] for line in out.read().splitlines() if "sys_enter" in line]
+            if len(found) == 2 and all(count.isdigit() for count in found):
+                counted.append(sum(map(int, found)))
+
+
+class StoreMeter:
+    """Counts what the bench's private Redis and its database (when PostgreSQL) do over a window."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.redis = bench.queue.redis
+        self.redis_pid = next(p.popen.pid for p in bench.stack.processes if p.name == "redis")
+        url = bench.settings["DATABASE_URL"]
+        self.postgres = create_engine(normalize_url(url)) if url.startswith("postgres") else None
+        table = self.redis.command()
+        self.writes = {name for name, spec in table.items() if "write" in spec["flags"]} | {
+            sub[0].decode() for spec in table.values() for sub in spec["subcommands"] if b"write" in sub[2]
+        }
+
+    def _now(self) -> tuple[Counter[str], int, Counter[str] | None]:
+        stats = self.redis.info("commandstats")
+        calls = Counter({name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in stats.items()})
+        aof = int(self.redis.info("persistence")["aof_current_size"])
+        if self.postgres is None:
+            return calls, aof, None
+        with self.postgres.connect() as db:  # a read, rolled back: not a commit
+            query = (
+                "SELECT xact_commit AS commits, tup_inserted + tup_updated + tup_deleted AS rows_written "
+                "FROM pg_stat_database WHERE datname = current_database()"
+            )
+            return calls, aof, Counter(db.execute(sql(query)).one()._asdict())
+
+    async def window(self, action: Awaitable[Any]) -> tuple[Any, StoreCounts]:
+        """Run `action`, then let the counts settle; what the stores did meanwhile."""
+        with fdatasyncs(self.redis_pid) as fsyncs:
+            calls, aof, database = self._now()
+            started = time.perf_counter()
+            result = await action
+            await asyncio.sleep(COSTS_SETTLE)
+            seconds = time.perf_counter() - started
+            calls_after, aof_after, database_after = self._now()
+        database = None if database is None or database_after is None else database_after - database
+        counts = StoreCounts(seconds, calls_after - calls, aof_after - aof, fsyncs[0] if fsyncs else None, database)
+        return result, counts
+
+    def lines(self, busy: StoreCounts, idle: StoreCounts, turns: int) -> list[str]:
+        """Per turn: under load, in the idle window (as if it had carried as many turns), and the difference."""
+
+        def three(load: float, baseline: float, unit: str = "", digits: int = 2) -> str:
+            per = [load / turns, baseline / turns, (load - baseline) / turns]
+            return "{:.{d}f}{u} (idle {:.{d}f}{u}, net {:.{d}f}{u})".format(*per, d=digits, u=unit)
+
+        def writes(counts: Counter[str]) -> int:
+            return sum(calls for name, calls in counts.items() if name in self.writes)
+
+        net = Counter(busy.commands)
+        net.subtract(idle.commands)
+        by_name = ", ".join(
+            f"{name}{'*' if name in self.writes else ''} {calls / turns:.2f}"
+            for name, calls in net.most_common()
+            if calls / turns >= 0.005 and name not in {"info", "command"}  # the meter's own
+        )
+        total_busy, total_idle = busy.commands.total(), idle.commands.total()
+        lines = [
+            f"  redis commands per turn: {three(total_busy, total_idle, digits=1)}; "
+            f"writes {three(writes(busy.commands), writes(idle.commands), digits=1)}",
+            "  redis by command per turn, net of idle (* a write; run inside scripts and MULTI, counted one by one): "
+            + by_name,
+            f"  redis append-only file: {three(busy.aof_bytes / 1024, idle.aof_bytes / 1024, ' kB', 1)} appended",
+        ]
+        if busy.fsyncs is not None and idle.fsyncs is not None:
+            lines.append(f"  redis fdatasync per turn (perf): {three(busy.fsyncs, idle.fsyncs)}")
+        else:
+            lines.append("  redis fdatasync: not counted (perf missing or not allowed to trace redis-server)")
+        if busy.database is not None and idle.database is not None:
+            lines += [
+                f"  postgresql {name.replace('_', ' ')} per turn: {three(busy.database[name], idle.database[name])}"
+                for name in ("commits", "rows_written")
+            ]
+        else:
+            lines.append("  postgresql: not used (DATABASE_URL is not PostgreSQL; the backend ran on SQLite)")
+        return lines
+
+
+async def costs(work: Path, users: int = 20, turns_each: int = 10) -> list[str]:
+    """What a chat turn costs the shared stores: `load` on a private Redis, on PostgreSQL when
+    DATABASE_URL points to it (a schema of its own; commits are counted per database, so the
+    database should be the bench's alone), then an idle window as long."""
+    url = os.environ.get("DATABASE_URL", "")
+    postgres = url.startswith(("postgresql", "postgres"))
+    with postgres_database(url) if postgres else nullcontext(None) as database_url:
+        async with Bench(work / "costs", MODEL, customers=500, database_url=database_url, own_redis=True) as bench:
+            meter = StoreMeter(bench)
+            await load(bench, users, 5)  # warm-up: every process has parsed and cached the texts once
+            (found, _, _), busy = await meter.window(load(bench, users, turns_each))
+            _, idle = await meter.window(asyncio.sleep(busy.seconds - COSTS_SETTLE))
+            if meter.postgres is not None:
+                meter.postgres.dispose()
+    store = "PostgreSQL" if postgres else "SQLite"
+    return [
+        f"costs: {users * turns_each} turns ({users} customers x {turns_each}, after a warm-up) on {store} and a "
+        f"private Redis (appendfsync always), window {busy.seconds:.1f} s; then an idle window as long",
+        *found,
+        *meter.lines(busy, idle, users * turns_each),
+    ]
+
+
 async def run(selected: list[str], keep: Path | None = None) -> int:
     with workdir(keep) as work:
         if {"load", "long", "storm", "storm_unknown", "handoffs"} & set(selected):
@@ -832,13 +995,17 @@ async def run(selected: list[str], keep: Path | None = None) -> int:
             print("\n".join(await replicas_side_by_side(work)), flush=True)
         if "failover" in selected:
             print("\n".join(await failover(work)), flush=True)
+        if "costs" in selected:
+            print("\n".join(await costs(work)), flush=True)
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "names", nargs="*", default=["load", "long", "storm", "storm_unknown", "handoffs", "replicas", "failover"]
+        "names",
+        nargs="*",
+        default=["load", "long", "storm", "storm_unknown", "handoffs", "replicas", "failover", "costs"],
     )
     parser.add_argument("--keep", type=Path, help="run the stack in this (empty) directory and keep its logs there")
     args = parser.parse_args()
