@@ -114,12 +114,15 @@ class QueueInput(InputChannel):
         Runs in a thread."""
         raise NotImplementedError
 
+    def backend_now(self) -> BackendClient:
+        """The backend client with the request id of the message being handled (`X-Request-ID`)."""
+        return self.backend.with_request_id(request_ids.current.get())
+
     def push_reply_sync(self, recipient: dict[str, str], text: str, dedup_key: str) -> None:
         """Hand a reply that cannot go out in the chat to the push pipeline (`chat_reply`), with the
         request id of the message being answered; BackendUnavailable keeps the message in the queue.
         Runs in a delivery thread, which has no event loop of its own."""
-        backend = self.backend.with_request_id(request_ids.current.get())
-        asyncio.run(backend.push_reply(recipient, text, dedup_key))
+        asyncio.run(self.backend_now().push_reply(recipient, text, dedup_key))
 
     # --- consuming the queue -------------------------------------------------------------------
 

@@ -49,12 +49,12 @@ from backend.reports.periods import Period
 from backend.sla.models import SlaEvent
 from backend.sla.service import STANDARDS
 from backend.tickets.models import Ticket, TicketEvent
+from backend.tickets.service import CHAT_CHANNELS
 from backend.topology.models import GridCell, Transformer, Worker
 
 logger = logging.getLogger(__name__)
 
 REPAIR_KINDS = ("repair", "hazard", "fault")
-CHAT_CHANNELS = ("wechat", "sms", "rest")
 REPEAT_OUTAGES = 3
 REPEAT_WINDOW = timedelta(days=61)  # two months
 UNKNOWN_COUNTY = "未划分县域"

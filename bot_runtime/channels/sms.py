@@ -84,11 +84,11 @@ class SmsInput(QueueInput):
     async def respond(self, entry: Entry, on_new_message: OnNewMessage) -> str:
         phone, raw = entry.sender, entry.payload["text"]
         if protocol.is_opt_out(raw):
-            await self.backend.with_request_id(entry.key).sms_opt_out(phone)
+            await self.backend_now().sms_opt_out(phone)
             logger.info("SMS opt-out from %s recorded", mask_phone(phone))
             return ""
         if protocol.is_opt_in(raw):
-            await self.backend.with_request_id(entry.key).sms_opt_in(phone)
+            await self.backend_now().sms_opt_in(phone)
             logger.info("SMS opt-in from %s recorded", mask_phone(phone))
             return texts.SMS_SUBSCRIBED
         normalized = normalize(raw)

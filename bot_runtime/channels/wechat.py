@@ -32,7 +32,6 @@ from bot_runtime._ack import acknowledge, webhook_blueprint
 from bot_runtime._inbox import OnNewMessage, QueueInput
 from bot_runtime.handoff_relay import HandoffRelay
 from bot_runtime.inbound_queue import Entry, InboundQueue
-from clients import request_ids
 from clients.backend import BackendClient, BackendError
 from platforms.wechat.client import WeChatClient, mask_id
 from platforms.wechat.customer_service import CustomerService
@@ -219,7 +218,7 @@ class WeChatInput(PlatformInput):
         change = "followed" if following else "unfollowed"
         logger.info("wechat user %s %s", mask_id(openid), change)
         try:
-            asyncio.run(self._backend_now().wechat_follow_changed(openid, following))
+            asyncio.run(self.backend_now().wechat_follow_changed(openid, following))
         except BackendError as exc:
             logger.warning("backend not told that %s %s: %s", mask_id(openid), change, exc)
 
@@ -231,13 +230,9 @@ class WeChatInput(PlatformInput):
         else:
             body["kf_account"] = fields.get("KfAccount", "")
         try:
-            asyncio.run(self._backend_now().wechat_kf_event(body))
+            asyncio.run(self.backend_now().wechat_kf_event(body))
         except BackendError as exc:
             logger.error("ALERT backend not told of %s for %s: %s", fields.get("Event"), mask_id(openid), exc)
-
-    def _backend_now(self) -> BackendClient:
-        """The backend client for a call from a thread, with the request id of the message handled."""
-        return self.backend.with_request_id(request_ids.current.get())
 
     def deliver_sync(self, recipient: str, text: str, dedup_key: str) -> None:
         try:
