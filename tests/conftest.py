@@ -87,6 +87,11 @@ def running_stack(redis_url: str, work: Path, **overrides: str) -> Iterator[Live
             # People answer around the clock, for the same reason (service hours: tests/backend/handoffs).
             "HANDOFF_HOURS_START": "00:00",
             "HANDOFF_HOURS_END": "00:00",
+            # No arrears reminders or 业扩 stage-limit checks: whether a customer's overdue bill is
+            # reminded of depends on the day of the month, and the reminder would then land between
+            # a customer's message and its reply at a random moment (tests/notifier/test_periodic.py
+            # and tests/backend/test_reminders.py test those jobs).
+            "NOTIFIER_REMINDER_SECONDS": "0",
         }
         | overrides
     )
