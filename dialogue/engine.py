@@ -97,6 +97,8 @@ async def _goodbye(turn: Turn) -> None:
         turn.state.tasks = []
         turn.say("utter_goodbye_unfinished", what=TASKS[task["name"]].label)
     else:
+        if task is not None and task["name"] == "callback":
+            turn.state.finish()  # the offer of a call back lapses with the goodbye
         chitchat.goodbye(turn)
 
 
@@ -165,6 +167,8 @@ HANDLERS: dict[str, Handler] = {
     "apply_connection": applications.how_to_apply,
     "payment_methods": _say("utter_payment_methods"),
     "contact_grid_worker": grid.query,
+    "service_hall": grid.service_hall,
+    "hotline": _say("utter_hotline"),
     "complaint": feedback.complain,
     "rate_service": feedback.rate,
     "request_human": _human,

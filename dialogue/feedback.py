@@ -18,7 +18,7 @@ from typing import Any
 
 from clients.backend import BackendRejected, BackendUnavailable
 from dialogue.context import Turn
-from dialogue.meaning import WEAK, meaning_of
+from dialogue.meaning import NEGATIVE, WEAK, meaning_of
 from dialogue.phrases import time_phrase
 from dialogue.tasks import Task, TaskData
 
@@ -105,8 +105,11 @@ class Complaint(Task):
 
     async def answer(self, turn: Turn, task: TaskData) -> bool:
         message = turn.message
-        if len(message.bare) < 2 or meaning_of(message, turn.state) not in WEAK | {"complaint", "urge"}:
-            return False
+        meaning = meaning_of(message, turn.state)
+        if len(message.bare) < 2 or (meaning not in WEAK | {"complaint", "urge"} and not NEGATIVE.search(message.text)):
+            return False  # another question; a grievance is taken whatever the NLU made of it ("…的时候骂人")
+        if message.yes_no() is not None and len(message.bare) <= 4:
+            return False  # "好吧", "嗯嗯": no complaint in it to file
         turn.state.finish()
         await file_complaint(turn, message.bare, "utter_complaint_taken")
         return True

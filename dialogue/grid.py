@@ -1,6 +1,9 @@
 """The grid worker (网格员) responsible for a place: told to anyone who gives an address, an account
 number or a shared location, and to a bound customer for their own account without asking.
-Task `grid_place`: asked where, when we know nothing of the customer."""
+Task `grid_place`: asked where, when we know nothing of the customer.
+
+Where the service hall (营业厅) is: we hold no halls' addresses, so 95598 and the online services are
+named, and the grid worker too when we know the customer's place."""
 
 from __future__ import annotations
 
@@ -49,10 +52,16 @@ async def tell_for(turn: Turn, where: dict[str, Any]) -> None:
         turn.say("utter_grid_worker_backup", backup_name=backup["name"], backup_phone=backup.get("phone") or "")
 
 
-async def query(turn: Turn) -> None:
+def place_of(turn: Turn) -> dict[str, Any] | None:
+    """The place the message names, else the customer's own account."""
     where = where_in(turn)
     if where is None and turn.accounts:
         where = {"account_no": turn.accounts[0]}
+    return where
+
+
+async def query(turn: Turn) -> None:
+    where = place_of(turn)
     if where is None:
         turn.state.start("grid_place", "place")
         turn.say("utter_grid_ask_place")
@@ -77,3 +86,10 @@ class GridPlace(Task):
         turn.state.finish()
         await tell_for(turn, where)
         return True
+
+
+async def service_hall(turn: Turn) -> None:
+    turn.say("utter_service_hall")
+    where = place_of(turn)
+    if where is not None:
+        await tell_for(turn, where)

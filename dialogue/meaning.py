@@ -32,6 +32,26 @@ PAY = re.compile(r"(怎么|在哪|哪里|去哪)(儿)?(交|缴|付|充)")
 # "报修，3201234567": a report that leads with the word, whatever else the message carries
 REPORT = re.compile(r"^(我要|要)?(报修|报个修|停电报修|故障报修)")
 QUESTION = re.compile(r"吗|没有|是不是|查|有没有|会不会|[？?]")
+# No power now, in the customer's words (dialect and the common typo 停点 included)
+NO_POWER = re.compile(r"停电|没电|没有电|莫得电|没得电|冇电|断电|停点|掉电")
+# Words of someone asking for a person; without one, "个人住宅" or "叫赵磊" is not such a request
+PERSON = re.compile(
+    r"人工|客服|真人|活人|坐席|工作人员|找人|找个人|叫人|叫个人|个人来|跟人|和人|换个人|来个人|你们的人|接人|有人|人呢|"
+    r"说话|通话|接通|转接|机器|95598|经理|领导|值班"
+)
+# The utility's own telephone number: 95598
+HOTLINE = re.compile(r"(电力|供电|电业|国网|你们|客服|服务|抢修)(公司|局)?的?(电话|热线)|热线(电话)?(是|多少)")
+# Where or when a service hall (营业厅) is: not the grid worker, though they are named too.
+SERVICE_HALL = re.compile(r"营业厅|营业网点|服务网点|服务大厅|供电大厅")
+WHERE_OR_WHEN = re.compile(
+    r"在哪|哪里|哪儿|哪个|哪有|地址|位置|怎么走|怎么去|最近|附近|几点|营业时间|上班时间|开门|关门|周末|节假日|电话"
+)
+PAYING = re.compile(r"交|缴|充值|付费")
+# A breaker that keeps tripping: a repair report, with its own advice, whatever the NLU made of it.
+TRIPPING = re.compile(r"跳闸|跳电|(空开|开关|漏保|总闸|电闸|闸).{0,6}跳")
+OFTEN = re.compile(
+    r"老是|总是|老跳|经常|常常|频繁|动不动|反复|隔三差五|三天两头|天天|每天|好几次|很多次|多次|不停|几回|一开.{0,6}就"
+)
 ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?，！？'\"-]*$")
 
 # --- bills ----------------------------------------------------------------------------------------
@@ -41,7 +61,10 @@ BILL_MEANINGS = (
     ("bill_power_factor", re.compile(r"力调|功率因数|力率")),
     ("bill_basic", re.compile(r"基本电费|容量电费|需量|变压器容量")),
     ("bill_prepaid", re.compile(r"预付费|预存|预交|充值|余额不足.*停")),
-    ("bill_tiers", re.compile(r"阶梯|第[一二三123]档|档位|梯度")),
+    (
+        "bill_tiers",
+        re.compile(r"阶梯|第[一二三123]档|档位|梯度|多少钱一度|一度电?(多少|几)|每度电?(多少|几)|电价(是)?多少"),
+    ),
     ("bill_peers", re.compile(r"邻居|别人家|别家|人家|同类|平均|其他(人|家)|隔壁|跟.{0,4}比")),
     (
         "bill_month",
@@ -88,6 +111,11 @@ INTENT_MEANINGS = {
 }
 #: meanings that answer nothing on their own: a task's free-text question may take them
 WEAK = frozenset({"inform", "affirm", "deny", "fallback", "report_outage", "urge"})
+
+
+def trips_often(text: str) -> bool:
+    """A breaker said to trip again and again ("老是跳闸", "空开动不动就跳")."""
+    return TRIPPING.search(text) is not None and OFTEN.search(text) is not None
 
 
 def bill_meaning(text: str, intent: str) -> str | None:
@@ -139,6 +167,15 @@ def meaning_of(message: Message, state: State) -> str:
             return found
     if REPORT.match(message.bare) and intent in ("inform", FALLBACK, "affirm"):
         return "report_outage"
+    if intent in ("inform", FALLBACK) and NO_POWER.search(text) and _names_a_place(message):
+        # "我家停电了 地址是翠湖苑5栋1单元201": the place given with the report draws the NLU to inform
+        return "query_outage" if QUESTION.search(text) else "report_outage"
+    if trips_often(text) and intent in (FALLBACK, "inform", "query_outage", "out_of_scope", "report_outage"):
+        return "report_outage"
+    if HOTLINE.search(text) and intent in (FALLBACK, "out_of_scope", "contact_grid_worker", "inform", "request_human"):
+        return "hotline"
+    if SERVICE_HALL.search(text) and WHERE_OR_WHEN.search(text) and not PAYING.search(text) and intent != "complaint":
+        return "service_hall"
     if intent in ("complaint", "thank", "rate_service") and PRAISE.search(text) and not NEGATIVE.search(text):
         return "praise"
     if intent == "complaint" and URGE.search(text) and not re.search(r"投诉|举报|态度", text):
@@ -147,9 +184,15 @@ def meaning_of(message: Message, state: State) -> str:
         if URGE.search(text):
             return "urge"
         return _outage_family(message) or "fallback"
+    if intent == "request_human" and not text.startswith("/") and not PERSON.search(text):
+        return "fallback"  # the NLU's reading of "个人" or "叫…" in an answer to something else
     if intent in ("affirm", "deny") and message.yes_no() is None:
         return "fallback"  # a yes or no the NLU is unsure of, in words that are neither
     return INTENT_MEANINGS.get(intent, "fallback")
+
+
+def _names_a_place(message: Message) -> bool:
+    return bool(message.address() or message.account_no() or message.phone() or message.location())
 
 
 def _outage_family(message: Message) -> str | None:

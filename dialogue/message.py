@@ -41,6 +41,11 @@ CANCEL = frozenset(
 CANCEL_RE = re.compile(
     r"^((算了|不用了|不要了|取消)[，,。!！吧啊呀]*)?不(投诉|报修|报|查|绑定?|办|要|用)了[吧啊呀，,。!！]*(谢谢)?$"
 )
+# "算了，我先自己试试", "不用了，回头再说": leaving it for now, with the reason
+CANCEL_FOR_NOW_RE = re.compile(
+    r"^(算了|不用了|不要了|先不用了?|先不报了?)[，,。!！吧啊呀\s]*"
+    r"((我)?(先|还是)?(自己)?(先|再)?(试试|试一下|看看|弄弄?|处理|检查|想想)|(以后|回头|改天|过会儿?|等会儿?)再说)[吧啊呀，,。!！]*(谢谢)?$"
+)
 RESTART = frozenset({"restart", "重新开始", "重来", "从头开始", "重置"})
 CONTINUE_RE = re.compile(r"^(继续|接着|回到)(刚才|之前|上面)?的?(报修|那个|的)?(吧|呀)?$|^继续报修$|^接着报$")
 # The customer corrects what they said ("不对，是5单元", "错了，应该是…").
@@ -112,7 +117,12 @@ class Message:
 
     def is_cancel(self) -> bool:
         bare = self.bare
-        return bare in CANCEL or bare.rstrip("吧啊呀") in CANCEL or CANCEL_RE.match(bare) is not None
+        return (
+            bare in CANCEL
+            or bare.rstrip("吧啊呀") in CANCEL
+            or CANCEL_RE.match(bare) is not None
+            or CANCEL_FOR_NOW_RE.match(bare) is not None
+        )
 
     def is_restart(self) -> bool:
         return self.bare.lower() in RESTART

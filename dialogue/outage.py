@@ -78,6 +78,19 @@ async def answer_for(turn: Turn, where: dict[str, Any], label: str = "") -> bool
     return True
 
 
+async def current_at_home(turn: Turn) -> dict[str, Any] | None:
+    """The outage on now at one of the customer's own accounts, if any (None when the backend cannot say)."""
+    try:
+        for account in turn.identity.accounts[:MAX_ACCOUNTS]:
+            place = await turn.backend.place(account_no=account["account_no"])
+            current = [o for o in place.get("outages") or [] if is_current(o)]
+            if current:
+                return current[0]
+    except (BackendUnavailable, BackendRejected) as exc:
+        logger.warning("outage lookup for an urge failed: %s", exc)
+    return None
+
+
 def where_in(turn: Turn) -> tuple[dict[str, Any], str] | None:
     """The place the message names, with what to call it."""
     message = turn.message

@@ -8,13 +8,15 @@
    restoration and a subscription to updates in the same turn; no question, no ticket.
 3. Otherwise one confirmation that shows the place, the masked callback phone and the problem,
    answered with 1; a correction ("不对，是5单元", a new number) updates it and asks again. "邻居家有电"
-   (only this home) adds a short safety-first self-check hint to the confirmation, not instead of it.
+   (only this home) adds a short safety-first self-check hint to the confirmation, not instead of it;
+   a breaker that keeps tripping ("老是跳闸") gets advice on overloads and leaking appliances instead.
 4. The report goes to the backend with the inbound message's key as its idempotency key; while the
    backend is down it waits in the journal and the customer is told it will not be lost.
 
 Task `repair`: steps `choose` (which bound account), `place`, `description`, `phone`, `confirm`;
 fields `account_no` | `phone` | `address` (+ `label` shown, `latitude`/`longitude`), `description`,
-`only_home`, `callback` (a number, or "registered"), `checked` (the outage pool was asked).
+`hint` (the advice the confirmation carries), `callback` (a number, or "registered"), `checked` (the
+outage pool was asked).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from clients.backend import BackendRejected, BackendUnavailable
 from dialogue import outage
 from dialogue.context import Turn
-from dialogue.meaning import URGE, WEAK, meaning_of
+from dialogue.meaning import URGE, WEAK, meaning_of, trips_often
 from dialogue.message import NUMBERS
 from dialogue.phrases import listing, mask_account, mask_phone, time_phrase
 from dialogue.tasks import Task, TaskData
@@ -41,6 +43,15 @@ ONLY_HOME = re.compile(
 NO_DESCRIPTION = re.compile(r"^(我(要|想)?|帮我|请|麻烦)?(报修|报个修|报障|故障报修|报修一下|要报修|修电)(一下)?$")
 DONT_KNOW = re.compile(r"不知道|不记得|记不(得|清)|忘(了|记)|找不到|没有户号|查不到")
 DEFAULT_DESCRIPTION = "停电报修"
+
+
+def hint_for(text: str) -> str | None:
+    """The advice a report's confirmation carries: what to check when the fault looks like the home's own."""
+    if trips_often(text):
+        return "utter_report_trips_often"
+    if ONLY_HOME.search(text):
+        return "utter_report_self_check"
+    return None
 
 
 def description_in(text: str) -> str | None:
@@ -150,7 +161,7 @@ class RepairReport(Task):
         task["description"] = description
         if task.get("address_detail"):
             add_note(task, f"详细地址：{task.pop('address_detail')}")
-        task["only_home"] = bool(ONLY_HOME.search(message.bare))
+        task["hint"] = hint_for(message.bare)
         return NEXT
 
     async def _phone(self, turn: Turn, task: TaskData) -> str | None:
@@ -313,7 +324,7 @@ def start(turn: Turn) -> TaskData:
     """A new report from the message that asked for it."""
     message = turn.message
     description = description_in(message.bare)
-    task = turn.state.start("repair", "place", description=description, only_home=bool(ONLY_HOME.search(message.bare)))
+    task = turn.state.start("repair", "place", description=description, hint=hint_for(message.bare))
     if message.channel == "sms":
         task["callback"] = message.sender_id
     place_from(turn, task)
@@ -361,9 +372,9 @@ async def advance(turn: Turn, task: TaskData) -> None:
             await RepairReport().ask(turn, task)
             return
         task["step"] = "confirm"
-        if task.get("only_home") and not task.get("hinted"):
+        if task.get("hint") and not task.get("hinted"):
             task["hinted"] = True
-            turn.say("utter_report_self_check")
+            turn.say(task["hint"])
         await RepairReport().ask(turn, task)
         return
     await submit(turn, task)

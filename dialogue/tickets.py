@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from clients.backend import BackendRejected, BackendUnavailable
-from dialogue import access, repair
+from dialogue import access, outage, repair
 from dialogue.context import Turn
 from dialogue.phrases import time_phrase
 from dialogue.tasks import Task, TaskData
@@ -91,7 +91,8 @@ async def by_number(turn: Turn, number: str, then: str = "query_repair_progress"
 
 
 async def urge(turn: Turn) -> None:
-    """ "能不能快点", "怎么还没人来": press the open ticket, or take a report if there is none."""
+    """ "能不能快点", "怎么还没人来": press the open ticket; inside an outage at home, empathy and where
+    it stands; else offer to take a report."""
     try:
         tickets = await open_tickets(turn) if turn.accounts else []
     except BackendUnavailable:
@@ -99,7 +100,12 @@ async def urge(turn: Turn) -> None:
     if not tickets:
         topic = turn.state.topic_is("ticket")
         if topic is None:
-            turn.say("utter_urge_no_ticket")
+            current = await outage.current_at_home(turn)
+            if current is not None:
+                turn.say("utter_urge_outage")
+                outage.tell_current(turn, current)
+            else:
+                turn.say("utter_urge_no_ticket")
             return
         tickets = [{"ticket_no": topic.get("ticket_no"), "account_no": topic.get("account_no")}]
     ticket = tickets[0]

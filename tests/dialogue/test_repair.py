@@ -36,6 +36,16 @@ def test_only_this_home_gets_the_self_check_hint_with_the_confirmation(chat: Cha
     ]
 
 
+def test_a_breaker_that_keeps_tripping_is_a_report_with_its_own_advice(
+    chat: Chat, backend: Backend, place: Place
+) -> None:
+    """ "我家老是跳闸", which the NLU does not place: advice on overloads and leaking appliances (not
+    the "your neighbours have power" hint), the offer to send a crew, and the customer's words filed."""
+    assert chat.said("我家老是跳闸", "nlu_fallback") == ["utter_report_trips_often", "utter_report_confirm"]
+    assert chat.said("1", "affirm")[0] == "utter_report_ticket_created"
+    assert [t["description"] for t in tickets_of(backend, place.account_no)] == ["我家老是跳闸"]
+
+
 def test_inside_a_known_outage_the_customer_is_told_at_once_and_no_ticket_opens(
     chat: Chat, place: Place, backend: Backend
 ) -> None:
