@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,22 @@ def place(backend: Backend) -> Place:
         },
     )
     return Place(openid, account_no, phone, address, worker_code, wecom_id, transformer, cell)
+
+
+def fault_outage(backend: Backend, place: Place) -> None:
+    """A 10千伏线路故障 on the place's transformer since an hour ago, restored in two hours."""
+    now = datetime.now(timezone(timedelta(hours=8)))
+    backend.admin(
+        "POST",
+        "/outages",
+        {
+            "kind": "fault",
+            "cause": "10千伏线路故障",
+            "transformer_codes": [place.transformer_code],
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "estimated_restore_at": (now + timedelta(hours=2)).isoformat(),
+        },
+    )
 
 
 class KeptWrites:

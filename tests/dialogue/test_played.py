@@ -5,14 +5,10 @@ outlived the goodbye."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from dialogue.meaning import meaning_of
 from dialogue.message import FALLBACK, Message
 from dialogue.state import State
-from tests.dialogue.conftest import Backend, Chat, Place, names, values
-
-SHANGHAI = timezone(timedelta(hours=8))
+from tests.dialogue.conftest import Backend, Chat, Place, fault_outage, names, values
 
 
 def test_a_report_with_its_place_and_phone_in_one_message_is_filed_with_one_confirmation(
@@ -41,18 +37,7 @@ def test_still_no_power_inside_an_outage_at_home_gets_where_it_stands(
     chat: Chat, place: Place, backend: Backend
 ) -> None:
     """ "还没来电啊 冰箱里的东西都要坏了" with no ticket: before, "请问是家里停电需要报修吗" (twice)."""
-    now = datetime.now(SHANGHAI)
-    backend.admin(
-        "POST",
-        "/outages",
-        {
-            "kind": "fault",
-            "cause": "10千伏线路故障",
-            "transformer_codes": [place.transformer_code],
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "estimated_restore_at": (now + timedelta(hours=2)).isoformat(),
-        },
-    )
+    fault_outage(backend, place)
     told = chat.say("还没来电啊 冰箱里的东西都要坏了", "complaint")
     assert names(told) == ["utter_urge_outage", "utter_outage_current"]
     assert values(told, "utter_outage_current")["cause"] == "10千伏线路故障"

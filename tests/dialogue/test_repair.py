@@ -3,12 +3,8 @@ cancelling, and a report kept while the backend is down (dialogue/repair.py, dia
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from clients.backend import BackendClient
-from tests.dialogue.conftest import Backend, Chat, Place, names, values
-
-SHANGHAI = timezone(timedelta(hours=8))
+from tests.dialogue.conftest import Backend, Chat, Place, fault_outage, names, values
 
 
 def tickets_of(backend: Backend, account_no: str) -> list[dict]:
@@ -49,18 +45,7 @@ def test_a_breaker_that_keeps_tripping_is_a_report_with_its_own_advice(
 def test_inside_a_known_outage_the_customer_is_told_at_once_and_no_ticket_opens(
     chat: Chat, place: Place, backend: Backend
 ) -> None:
-    now = datetime.now(SHANGHAI)
-    backend.admin(
-        "POST",
-        "/outages",
-        {
-            "kind": "fault",
-            "cause": "10千伏线路故障",
-            "transformer_codes": [place.transformer_code],
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "estimated_restore_at": (now + timedelta(hours=2)).isoformat(),
-        },
-    )
+    fault_outage(backend, place)
     told = chat.say("我家没电了", "report_outage")
     assert names(told) == ["utter_outage_current", "utter_outage_subscribed"]
     assert values(told, "utter_outage_current")["cause"] == "10千伏线路故障"
