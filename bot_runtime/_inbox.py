@@ -47,6 +47,7 @@ from bot_runtime import metrics, rasa_tuning
 from bot_runtime._turns import SenderQueues
 from bot_runtime.handoff_relay import HandoffRelay
 from bot_runtime.inbound_queue import Entry, InboundQueue, PartitionShare, connect, new_owner
+from bot_runtime.lock_store import delete_left_lock
 from bot_runtime.turn_failures import TurnFailed
 from clients import request_ids
 from clients.backend import BackendClient, BackendUnavailable
@@ -230,8 +231,8 @@ class QueueInput(InputChannel):
     async def _handle(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         try:
             claimed = await asyncio.to_thread(self.queue.claim, entry, self.owner)
-            if claimed is not None and entry.taken_over:
-                await asyncio.to_thread(self._take_over_conversation_lock, entry.sender)
+            if claimed is not None and (entry.taken_over or claimed.attempts > 1 or claimed.failures):
+                await asyncio.to_thread(self._clear_conversation_lock, entry.sender)
             if claimed is not None:
                 await self._try(claimed, on_new_message)
         except Exception:  # Redis failed: the message stays unfinished, taken up again by the upkeep
@@ -239,14 +240,15 @@ class QueueInput(InputChannel):
         finally:
             self._inflight.discard(entry.ref)
 
-    def _take_over_conversation_lock(self, sender: str) -> None:
-        """A server that died in a turn leaves Rasa's lock on the conversation for its lifetime
-        (60 s) and the next turn would wait that long; the partition's lease says it is gone, so
-        its lock goes (docs/adr/0015)."""
+    def _clear_conversation_lock(self, sender: str) -> None:
+        """Before any try of a message but its first here, the sender's conversation lock goes: a
+        turn that did not finish (its server died, or Redis failed under it) leaves Rasa's lock for
+        its lifetime (60 s), and this try would wait that long. No other turn of the sender can be
+        running: this process holds the partition and runs the sender's turns one at a time
+        (docs/adr/0015)."""
         lock_store = None if self.agent is None else self.agent.lock_store
-        if lock_store is not None and lock_store.get_lock(sender) is not None:
-            lock_store.delete_lock(sender)
-            logger.warning("%s took over the conversation lock of a server that stopped", self.name())
+        if lock_store is not None and delete_left_lock(lock_store, sender):
+            logger.warning("%s deleted the conversation lock a turn that did not finish left", self.name())
 
     async def _try(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         request_ids.current.set(request_ids.of_message(entry.key))  # this task's own context

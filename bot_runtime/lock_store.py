@@ -12,8 +12,9 @@ waits, its attempts are not counted) while Redis is down. With one rasa server t
 serialise exactly as Redis does; with several, a conversation could run in two of them when Redis
 comes back within `RETRY_SECONDS` of an error.
 
-A lock written to Redis before an outage and left there expires with its tickets (Rasa's 60 s lock
-lifetime), so a conversation caught at the switch waits at most that long.
+A turn that does not finish (its server died, or Redis failed under it) leaves its lock for Rasa's
+60 s lock lifetime. The channels delete it before the message's next try (`delete_left_lock`), in
+Redis even while this process uses its own locks, so the customer does not wait that minute.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import RedisError
 
@@ -74,3 +75,16 @@ class RedisOrLocalLockStore(RedisLockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         self._either(lambda: RedisLockStore.save_lock(self, lock), lambda: self.local.save_lock(lock))
+
+
+def delete_left_lock(lock_store: LockStore, conversation_id: str) -> bool:
+    """Delete the conversation's lock wherever a turn that did not finish may have left it: for
+    `RedisOrLocalLockStore` in Redis (RedisError when it cannot be reached) and in this process;
+    whether there was one."""
+    if isinstance(lock_store, RedisOrLocalLockStore):
+        in_redis = bool(lock_store.red.delete(lock_store.key_prefix + conversation_id))
+        return delete_left_lock(lock_store.local, conversation_id) or in_redis
+    if lock_store.get_lock(conversation_id) is None:
+        return False
+    lock_store.delete_lock(conversation_id)
+    return True

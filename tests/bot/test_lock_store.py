@@ -115,3 +115,30 @@ async def test_while_redis_is_down_the_process_s_own_locks_serialise_turns(
         assert redis.exists("pd:lock:o_redis_back")
     assert store.redis_in_use()
     redis.close()
+
+
+async def test_a_lock_left_by_a_turn_that_did_not_finish_is_deleted_in_redis_even_while_local_locks_are_used(
+    redis_url: str, lock_store: RedisLockStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn Redis failed under left its ticket in Redis (alive for Rasa's 60 s) and, from the
+    switch to this process's own locks, one here: the message's next try deletes both, so a turn
+    taking the lock does not wait that minute."""
+    assert isinstance(lock_store, pd_lock_store.RedisOrLocalLockStore)
+    sender = f"o_left_{time.monotonic_ns()}"
+    redis = Redis.from_url(redis_url)
+    lock_store.issue_ticket(sender)  # written to Redis by the turn that did not finish
+    assert redis.exists(f"pd:lock:{sender}")
+    monkeypatch.setattr(lock_store, "_redis_down_until", time.monotonic() + 60)  # on its own locks now
+    lock_store.issue_ticket(sender)
+    assert lock_store.local.get_lock(sender) is not None
+    assert pd_lock_store.delete_left_lock(lock_store, sender)
+    assert not redis.exists(f"pd:lock:{sender}") and lock_store.local.get_lock(sender) is None
+    assert not pd_lock_store.delete_left_lock(lock_store, sender)  # nothing left: nothing said
+    monkeypatch.setattr(lock_store, "_redis_down_until", 0.0)
+    await asyncio.wait_for(_take_and_release(lock_store, sender), 5)
+    redis.close()
+
+
+async def _take_and_release(lock_store: RedisLockStore, sender: str) -> None:
+    async with lock_store.lock(sender, wait_time_in_seconds=0.05):
+        pass

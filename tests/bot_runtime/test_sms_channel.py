@@ -33,6 +33,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot_runtime import _inbox
 from bot_runtime.channels.sms import SmsInput
@@ -276,6 +277,32 @@ async def test_row44_two_servers_on_one_queue_answer_a_message_once(
     await asyncio.gather(run_due(first, assistant), run_due(second, assistant))
     await asyncio.gather(run_due(first, assistant), run_due(second, assistant))
     assert len(assistant.messages) == 1 and len(backend.texts()) == 1
+
+
+async def test_a_lock_left_by_a_turn_redis_failed_under_does_not_hold_the_next_try(
+    channel: SmsInput, backend: Backend
+) -> None:
+    """The turn took the conversation's lock (a ticket alive for Rasa's 60 s), then Redis failed
+    under it: the message waits as an outage, and its next try deletes the lock instead of waiting
+    out that minute."""
+    locks = InMemoryLockStore()
+    channel.agent = SimpleNamespace(tracker_store=InMemoryTrackerStore(Domain.empty()), lock_store=locks)  # type: ignore[assignment]
+    calls = 0
+
+    async def cut_short_then_answered(message: UserMessage) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            locks.issue_ticket(message.sender_id)  # what Rasa does as a turn starts
+            raise RedisConnectionError("Connection closed by server.")
+        async with locks.lock(message.sender_id, wait_time_in_seconds=0.05):
+            await message.output_channel.send_text_message(message.sender_id, "您好")
+
+    queue_push(channel, ALIYUN)
+    await run_due(channel, cut_short_then_answered)
+    assert unfinished(channel) == 1 and locks.get_lock(PHONE) is not None
+    await asyncio.wait_for(run_due(channel, cut_short_then_answered), 10)
+    assert unfinished(channel) == 0 and backend.texts() == [texts.DELAYED, "您好"]
 
 
 async def test_row43_a_turn_slower_than_the_limit_is_given_up_and_tried_again(
