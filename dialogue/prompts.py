@@ -74,7 +74,7 @@ async def _restore_check(turn: Turn, prompt: dict[str, Any]) -> bool:
     turn.say("utter_restore_ticket", ticket_no=ticket.get("ticket_no") or "",
              deadline=time_phrase(ticket.get("deadline")) or "尽快")  # fmt: skip
     if worker.get("name"):
-        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone_masked") or "95598")
+        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone") or "95598")
     turn.state.set_topic("ticket", ticket_no=ticket.get("ticket_no"))
     return True
 

@@ -473,5 +473,5 @@ def tell_outcome(turn: Turn, result: dict[str, Any], *, urgent: bool = False) ->
             deadline=deadline,
         )
     if worker.get("name") and result.get("outcome") == "ticket_created":
-        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone_masked") or "95598")
+        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone") or "95598")
     turn.state.set_topic("ticket", ticket_no=ticket_no)

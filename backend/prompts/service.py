@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from backend.core import clock
 from backend.core.config import Settings
 from backend.core.errors import Conflict, Invalid, NotFound
-from backend.core.masking import mask_phone
 from backend.customers import service as customers
 from backend.customers.models import Customer, WechatBinding
 from backend.notifications.enums import OutboxStatus, PromptStatus
@@ -132,7 +131,7 @@ def answer(
         return PromptAnswerRead(outcome="thanked", next_prompt=read(rating)).model_dump(mode="json")
     ticket = _still_off(session, settings, prompt, actor=actor)
     worker = ticket.worker
-    contact = WorkerContact(name=worker.name, phone_masked=mask_phone(worker.phone) or "") if worker else None
+    contact = WorkerContact(name=worker.name, phone=worker.phone or "") if worker else None
     found = AnswerTicket(ticket_no=ticket.ticket_no, deadline=clock.to_local(ticket.arrival_deadline), worker=contact)
     return PromptAnswerRead(outcome="ticket_created", ticket=found).model_dump(mode="json")
 

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from backend.core import clock
 from backend.core.config import Settings
 from backend.core.errors import Invalid, NotFound
-from backend.core.masking import mask_phone
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.devices import service as devices
@@ -138,7 +137,7 @@ def _ticket_answer(session: Session, ticket: Ticket, outcome: str, **extra: Any)
         status=ticket.status,
         deadline=clock.to_local(ticket.arrival_deadline),
         priority=ticket.priority,  # type: ignore[arg-type]
-        worker=WorkerContact(name=worker.name, phone_masked=mask_phone(worker.phone) or "") if worker else None,
+        worker=WorkerContact(name=worker.name, phone=worker.phone or "") if worker else None,
         **extra,
     )
     return answer.model_dump(mode="json")

@@ -15,8 +15,10 @@ Priority = Literal["urgent", "high", "normal"]
 
 
 class WorkerContact(BaseModel):
+    """The grid worker as a customer is told of them: a work phone to call, so in full."""
+
     name: str
-    phone_masked: str
+    phone: str
 
 
 class ComplaintCreate(RequestModel):

@@ -44,7 +44,7 @@ def test_a_passer_by_s_location_places_the_hazard_in_the_nearest_transformer_s_c
     chat's reply (the answer), not again by push."""
     answer = hazard(client, actions_headers, "loc", latitude=29.0577, longitude=114.3100)
     assert (answer["outcome"], answer["status"], answer["priority"]) == ("ticket_created", "dispatched", "urgent")
-    assert answer["worker"] == {"name": "网格员W1", "phone_masked": "139****0000"} and answer["deadline"]
+    assert answer["worker"] == {"name": "网格员W1", "phone": "13900000000"} and answer["deadline"]
     [alert] = pushes(session_factory, template="worker_hazard_alert")
     assert alert.worker_id == supervisor_id(session_factory) and alert.urgent
     assert alert.params["ticket_no"] == answer["ticket_no"] and alert.params["worker_name"] == "网格员W1"

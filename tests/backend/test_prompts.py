@@ -127,7 +127,7 @@ def test_answer_2_after_an_outage_opens_the_customer_s_own_ticket_with_priority(
     assert asked["kind"] == "restore_check" and asked["outage_id"] is not None
     created = answer(client, speaking_for(f"sms:{phone}"), asked["id"], "sms-2", restored=False)
     assert created["outcome"] == "ticket_created" and created["next_prompt"] is None
-    assert created["ticket"]["worker"] == {"name": "网格员W1", "phone_masked": "139****0000"}
+    assert created["ticket"]["worker"] == {"name": "网格员W1", "phone": "13900000000"}
     ticket = client.get(f"/api/v1/tickets/{created['ticket']['ticket_no']}", headers=admin_headers).json()
     assert (ticket["account_no"], ticket["status"], ticket["priority"]) == (accounts[0], "dispatched", "high")
     assert "仍未来电" in ticket["description"]

@@ -68,7 +68,7 @@ def test_a_report_without_outage_opens_and_dispatches_a_ticket(
     answer = report(client, actions_headers, "k1", account_no=county.a1)
     assert answer["outcome"] == "ticket_created"
     assert answer["ticket_no"].startswith("QX" + before.astimezone(clock.LOCAL_ZONE).strftime("%Y%m%d"))
-    assert answer["worker"] == {"name": "网格员W1", "phone_masked": "139****0000"}
+    assert answer["worker"] == {"name": "网格员W1", "phone": "13900000000"}
     deadline = datetime.fromisoformat(answer["deadline"])
     assert timedelta(minutes=44) < deadline - before < timedelta(minutes=46)  # urban: 45 minutes
     assert deadline.utcoffset() == timedelta(hours=8)

@@ -24,6 +24,16 @@ def test_a_bound_customer_files_with_one_confirmation(chat: Chat, place: Place, 
     assert chat.state.task is None
 
 
+def test_the_worker_named_with_a_report_can_be_called_on_the_number_the_grid_answer_gives(chat: Chat) -> None:
+    """The report's answer names the worker who will come with a phone the customer can dial: the
+    same full number "我的网格员是谁" gives, not a masked one."""
+    chat.say("我家停电了", "report_outage")
+    with_report = values(chat.say("1", "affirm"), "utter_report_worker")
+    asked = values(chat.say("我的网格员是谁", "contact_grid_worker"), "utter_grid_worker")
+    assert with_report["worker_phone"] == asked["worker_phone"]
+    assert with_report["worker_phone"].isdigit() and len(with_report["worker_phone"]) == 11
+
+
 def test_only_this_home_gets_the_self_check_hint_with_the_confirmation(chat: Chat) -> None:
     """ "邻居家有电": the hint comes together with the offer to send a crew, not instead of it."""
     assert chat.said("家里突然停电了，邻居家有电", "report_outage") == [

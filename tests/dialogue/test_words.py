@@ -33,7 +33,7 @@ SAMPLES = {
     "ticket_no": "QX202612030001",
     "deadline": "今天15:30",
     "worker_name": "赵磊",
-    "worker_phone": "139****0001",
+    "worker_phone": "13900000001",
     "where": "您所在区域",
     "cause": "10千伏线路故障",
     "restore_time": "今天18:00",
