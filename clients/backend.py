@@ -215,6 +215,10 @@ class BackendClient:
         result: JSON = await self._request("POST", f"/tickets/{ticket_no}/praise", body={"text": text})
         return result
 
+    async def withdraw_ticket(self, ticket_no: str, reason: str) -> JSON:
+        result: JSON = await self._request("POST", f"/tickets/{ticket_no}/withdrawal", body={"reason": reason})
+        return result
+
     async def rate_ticket(self, ticket_no: str, score: int, comment: str | None = None) -> JSON:
         body: JSON = {"score": score}
         if comment:

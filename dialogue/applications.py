@@ -16,6 +16,7 @@ from typing import Any
 from clients.backend import BackendRejected, BackendUnavailable
 from dialogue import access
 from dialogue.context import Turn
+from dialogue.meaning import HOW_LONG
 from dialogue.phrases import date_phrase, listing
 from dialogue.tasks import Task, TaskData
 
@@ -30,7 +31,10 @@ DONE_STAGE = "connected"
 APPLY_KINDS = (
     ("utter_apply_charger", ("充电桩", "充电")),
     ("utter_apply_solar", ("光伏", "太阳能", "分布式")),
-    ("utter_apply_business", ("商业", "企业", "公司", "店", "厂", "经营", "高压", "商铺", "门面")),
+    (
+        "utter_apply_business",
+        ("商业", "企业", "公司", "店", "厂", "经营", "高压", "商铺", "门面", "生意", "个体", "小微"),
+    ),
     ("utter_apply_residential", ("居民", "住宅", "家", "新房", "自建房", "房子")),
 )
 
@@ -196,12 +200,16 @@ class ApplicationNumber(Task):
 
 
 async def how_to_apply(turn: Turn) -> None:
-    """How to apply: the materials for the kind named, else the options to choose from."""
+    """How to apply: the materials for the kind named (with its time limit), else how long each
+    kind takes when that is what is asked, else the options to choose from."""
     text = turn.message.text
     for response, words in APPLY_KINDS:
         if any(word in text for word in words):
             turn.say(response)
             return
+    if HOW_LONG.search(text):
+        turn.say("utter_apply_durations")
+        return
     turn.state.start("apply_kind", "choose")
     turn.say("utter_apply_connection")
 

@@ -33,6 +33,7 @@ from dialogue import (
     prompts,
     repair,
     tickets,
+    withdrawal,
     workers,
 )
 from dialogue.context import History, Turn, WriteJournal, no_history
@@ -64,6 +65,7 @@ TASKS: dict[str, Task] = {
         handoff.Handoff(),
         handoff.Callback(),
         workers.WorkerStep(),
+        withdrawal.Withdraw(),
     )
 }
 
@@ -160,6 +162,7 @@ HANDLERS: dict[str, Handler] = {
     "query_outage": outage.query,
     "query_repair_progress": tickets.query,
     "urge": _urge,
+    "power_back": withdrawal.power_back,
     "query_application": _with_meaning(applications.answer, "query_application"),
     "application_connection_date": _with_meaning(applications.answer, "application_connection_date"),
     "application_materials": _with_meaning(applications.answer, "application_materials"),

@@ -52,6 +52,16 @@ TRIPPING = re.compile(r"跳闸|跳电|(空开|开关|漏保|总闸|电闸|闸).{
 OFTEN = re.compile(
     r"老是|总是|老跳|经常|常常|频繁|动不动|反复|隔三差五|三天两头|天天|每天|好几次|很多次|多次|不停|几回|一开.{0,6}就"
 )
+# Power back before the crew, or the report called off ("已经来电了，不用修了"); not "还没来电"
+POWER_BACK = re.compile(
+    r"(来电|有电|通电)(了|啦|咯|喽)|电(已经|又)?(来|恢复|好)(了|啦|咯)|恢复(供电|正常)了|不(用|需要)(来|修|过来|上门|派人)|别来了|"
+    r"(撤销|撤回|取消)(报修|工单)"
+)
+NOT_YET = re.compile(r"没|未|还不|不来电|吗|[？?]")
+# How long something takes ("需要多久", "办下来要几天"): answered by what was just talked about
+HOW_LONG = re.compile(r"多久|多长时间|多少天|几天|几个工作日|时限")
+# A new connection in the customer's words ("开个新户", "装个电表"), which the NLU may not place
+NEW_CONNECTION = re.compile(r"新户|开户|开个户|立户|新装|报装|装个?电?表|申请用电|办电")
 ENGLISH = re.compile(r"^[A-Za-z][A-Za-z\s,.!?，！？'\"-]*$")
 
 # --- bills ----------------------------------------------------------------------------------------
@@ -151,6 +161,8 @@ def meaning_of(message: Message, state: State) -> str:
     follow_up = _follow_up(message, state)
     if follow_up:
         return follow_up
+    if not state.identity.is_worker and POWER_BACK.search(text) and not NOT_YET.search(text):
+        return "power_back"
     if TICKET_RE.fullmatch(message.bare):  # a ticket number on its own asks how it stands
         return "query_repair_progress"
     if APPLICATION_RE.fullmatch(message.bare):
@@ -172,6 +184,8 @@ def meaning_of(message: Message, state: State) -> str:
         return "query_outage" if QUESTION.search(text) else "report_outage"
     if trips_often(text) and intent in (FALLBACK, "inform", "query_outage", "out_of_scope", "report_outage"):
         return "report_outage"
+    if NEW_CONNECTION.search(text) and intent in (FALLBACK, "inform", "out_of_scope"):
+        return "apply_connection"
     if HOTLINE.search(text) and intent in (FALLBACK, "out_of_scope", "contact_grid_worker", "inform", "request_human"):
         return "hotline"
     if SERVICE_HALL.search(text) and WHERE_OR_WHEN.search(text) and not PAYING.search(text) and intent != "complaint":
@@ -214,6 +228,8 @@ def _follow_up(message: Message, state: State) -> str | None:
     text = message.text
     if CONNECTION_DATE.search(text) and (state.topic_is("application") or state.identity.is_business):
         return "application_connection_date"
+    if HOW_LONG.search(text) and state.topic_is("application"):
+        return "application_connection_date"
     if state.topic_is("application"):
         if MATERIALS.search(text):
             return "application_materials"
@@ -225,4 +241,8 @@ def _follow_up(message: Message, state: State) -> str | None:
             return "payment_methods"
     if state.topic_is("ticket") and URGE.search(text):
         return "urge"
+    if HOW_LONG.search(text):
+        for topic, meaning in (("ticket", "query_repair_progress"), ("outage", "query_outage")):
+            if state.topic_is(topic):
+                return meaning
     return None

@@ -163,6 +163,13 @@ TEMPLATES: dict[str, PushTemplate] = {
             number="ticket_no",
         ),
         _t(
+            "worker_task_withdrawn",
+            "客户撤销报修",
+            "客户已撤销任务{ticket_no}（{address}）：“{reason}”。无需再到现场，如已出发请返回。",
+            "客户已撤销任务{ticket_no}，无需到场。",
+            number="ticket_no",
+        ),
+        _t(
             "worker_praised",
             "客户表扬",
             "客户对您处理的任务{ticket_no}（{address}）表示感谢：“{praise}”。辛苦了，感谢您的付出！",

@@ -72,6 +72,7 @@ WORKER_TASKS = (
     "worker_task_assigned",
     "worker_task_escalated",
     "worker_task_reminded",
+    "worker_task_withdrawn",
     "worker_fault_assigned",
     "worker_tasks_merged",
     "worker_fault_widened",

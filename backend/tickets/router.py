@@ -27,6 +27,7 @@ from backend.tickets.schemas import (
     TicketAssign,
     TicketEventCreate,
     TicketRead,
+    WithdrawalCreate,
 )
 from backend.topology import service as topology
 from backend.topology.scope import ScopeDep, WorkerScope
@@ -181,6 +182,26 @@ def praise(
     ticket = service.get_ticket(session, ticket_no)
     access.require_ticket(session, reader, ticket)
     service.praise(session, ticket, text=data.text, actor=actor_of(role))
+    return service.read(session, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_no}/withdrawal",
+    dependencies=[require(Role.actions)],
+    responses=error_responses(400, 403, 404, 409),
+)
+def withdraw(
+    ticket_no: TicketNo,
+    data: WithdrawalCreate,
+    session: TxSessionDep,
+    settings: SettingsDep,
+    role: CallerRole,
+    reader: ReaderDep,
+) -> TicketRead:
+    """The customer calls their repair off (power came back): cancelled, its worker told not to
+    come; only the ticket's reporter or the account's owner does it."""
+    access.require_ticket(session, reader, service.get_ticket(session, ticket_no))
+    ticket = service.withdraw_by_customer(session, settings, ticket_no, reason=data.reason, actor=actor_of(role))
     return service.read(session, ticket)
 
 

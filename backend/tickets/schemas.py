@@ -50,6 +50,11 @@ class PraiseCreate(RequestModel):
     text: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
+class WithdrawalCreate(RequestModel):
+    #: why, in the customer's words ("已经来电了，不用修了")
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+
+
 class PhotoCreate(RequestModel):
     media_id: str | None = Field(default=None, min_length=1, max_length=128)
     url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)

@@ -461,6 +461,32 @@ def remind(session: Session, ticket: Ticket, customer: Customer, *, description:
     )
 
 
+def withdraw_by_customer(session: Session, settings: Settings, ticket_no: str, *, reason: str, actor: str) -> Ticket:
+    """The customer calls their repair off before anybody is on site (power came back, or they found
+    the cause): the ticket is cancelled with their words on its timeline and its worker is told at
+    once not to come. 409 `worker_on_site` once the worker has arrived (the visit finishes the
+    ticket), `not_withdrawable` for a hazard (someone looks at it whatever), a fault ticket or a
+    ticket no longer open."""
+    ticket = get_ticket(session, ticket_no, lock=True)
+    if ticket.kind != "repair":
+        raise Conflict("安全隐患和故障工单不能撤销", code="not_withdrawable")
+    if ticket.status == TicketStatus.arrived.value:
+        raise Conflict("网格员已到现场", code="worker_on_site")
+    if ticket.status not in state.WITHDRAWABLE_STATUSES:
+        raise Conflict(f"工单当前状态为 {ticket.status}，不能撤销", code="not_withdrawable")
+    ticket = apply_event(session, settings, ticket_no, event="cancel", actor=actor, note=f"客户撤销：{reason}")
+    if ticket.worker_id is not None:
+        enqueue(
+            session,
+            dedup_key=f"ticket:{ticket.ticket_no}:withdrawn",
+            template="worker_task_withdrawn",
+            params=progress_params(session, ticket) | {"reason": reason[:100]},
+            worker_id=ticket.worker_id,
+            urgent=True,
+        )
+    return ticket
+
+
 def dispatch_queue(session: Session) -> list[Ticket]:
     """Tickets that nobody is assigned to, oldest first: the dispatch centre's work list."""
     query = (

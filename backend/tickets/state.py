@@ -17,6 +17,8 @@ OPEN_STATUSES = tuple(status.value for status in _OPEN)
 MERGEABLE_STATUSES = tuple(
     status.value for status in (TicketStatus.received, TicketStatus.dispatched, TicketStatus.accepted)
 )
+# Statuses a customer can call their repair off from (power came back): nobody is on site yet.
+WITHDRAWABLE_STATUSES = MERGEABLE_STATUSES
 # Statuses that count against a worker's capacity.
 LOAD_STATUSES = tuple(status.value for status in (TicketStatus.dispatched, TicketStatus.accepted, TicketStatus.arrived))
 

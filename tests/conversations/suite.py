@@ -4,7 +4,7 @@ running stack, each with the outcome it must reach.
 Each conversation in `tests/conversations/*.yml` names a persona (who is talking, created fresh
 through the admin API for that conversation alone: a grid cell with its worker, a transformer, the
 customer with their bills, applications and outages), its turns (what the customer says, what the
-reply must and must not contain), and its outcome in the backend (tickets, complaints, binding).
+reply must and must not contain), and its outcome in the backend (tickets, complaints, tickets called off, binding).
 Values of the persona and values captured from earlier replies fill `{placeholders}` in both.
 
 `python -m tests.conversations.suite` (run by `make eval`) starts a stack, plays the whole suite and
@@ -433,6 +433,10 @@ def check_outcome(stack: Stack, outcome: dict[str, Any], values: dict[str, Any])
         praised = sum(1 for t in repairs for line in t["timeline"] if line["type"] == "praised")
         if praised != outcome["praised"]:
             problems.append(f"outcome: {praised} praise lines on the tickets, expected {outcome['praised']}")
+    if "cancelled" in outcome:
+        cancelled = sum(1 for t in repairs if t["status"] == "cancelled")
+        if cancelled != outcome["cancelled"]:
+            problems.append(f"outcome: {cancelled} repair tickets called off, expected {outcome['cancelled']}")
     if "rating" in outcome:
         rated = [t.get("rating") for t in repairs if t.get("rating")]
         if rated != [outcome["rating"]]:
