@@ -35,6 +35,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import structlog
 from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.rest import RestInput
 from rasa.core.run import close_resources, configure_app, create_http_input_channels, load_agent_on_start
@@ -114,6 +115,26 @@ def serve_metrics(app: Sanic, channels: list[InputChannel]) -> None:
         return response.raw(body, content_type=content_type)
 
 
+def configure_logs() -> None:
+    """Every log line of the process through the standard library's logging, masked
+    (platforms/log_masking.py). Rasa's structlog events too: left unconfigured, structlog prints
+    them straight to stdout at every level, debug events with the bot's utterances (a worker's
+    phone) included. Here they become log records from INFO up, rendered as JSON with the Chinese
+    unescaped (an escaped "（" ends in a digit, which would hide the phone number next to it)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_masking.install()
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        cache_logger_on_first_use=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="PowerDesk rasa server (Rasa 3.6, token from the environment)")
     parser.add_argument("--model", required=True)
@@ -127,8 +148,7 @@ def main() -> None:
         rasa_patches.require_supported_rasa()
     except rasa_patches.UnsupportedRasa as exc:
         raise SystemExit(f"rasa server not started: {exc}") from exc
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log_masking.install()
+    configure_logs()
     token = secret("RASA_API_TOKEN")
     if len(token) < MIN_TOKEN_CHARS:
         raise SystemExit(f"RASA_API_TOKEN must be set (at least {MIN_TOKEN_CHARS} characters)")
