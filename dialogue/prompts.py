@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from clients.backend import BackendError, BackendRejected
-from dialogue import feedback
+from dialogue import feedback, repair
 from dialogue.context import Turn
 from dialogue.phrases import time_phrase
 
@@ -73,8 +73,7 @@ async def _restore_check(turn: Turn, prompt: dict[str, Any]) -> bool:
     worker = ticket.get("worker") or {}
     turn.say("utter_restore_ticket", ticket_no=ticket.get("ticket_no") or "",
              deadline=time_phrase(ticket.get("deadline")) or "尽快")  # fmt: skip
-    if worker.get("name"):
-        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone") or "95598")
+    repair.tell_worker(turn, worker)
     turn.state.set_topic("ticket", ticket_no=ticket.get("ticket_no"))
     return True
 

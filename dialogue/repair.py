@@ -472,6 +472,12 @@ def tell_outcome(turn: Turn, result: dict[str, Any], *, urgent: bool = False) ->
             ticket_no=ticket_no,
             deadline=deadline,
         )
-    if worker.get("name") and result.get("outcome") == "ticket_created":
-        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone") or "95598")
+    if result.get("outcome") == "ticket_created":
+        tell_worker(turn, worker)
     turn.state.set_topic("ticket", ticket_no=ticket_no)
+
+
+def tell_worker(turn: Turn, worker: dict[str, Any]) -> None:
+    """The worker who will come, with the phone to call them on (none said while nobody is assigned)."""
+    if worker.get("name"):
+        turn.say("utter_report_worker", worker_name=worker["name"], worker_phone=worker.get("phone") or "95598")
