@@ -231,7 +231,7 @@ class QueueInput(InputChannel):
     async def _handle(self, entry: Entry, on_new_message: OnNewMessage) -> None:
         try:
             claimed = await asyncio.to_thread(self.queue.claim, entry, self.owner)
-            if claimed is not None and (entry.taken_over or claimed.attempts > 1 or claimed.failures):
+            if claimed is not None and (entry.taken_over or claimed.tried_before):
                 await asyncio.to_thread(self._clear_conversation_lock, entry.sender)
             if claimed is not None:
                 await self._try(claimed, on_new_message)
@@ -259,7 +259,7 @@ class QueueInput(InputChannel):
         try:
             reply = entry.reply
             if reply is None:
-                if entry.attempts > 1 or entry.failures:
+                if entry.tried_before:
                     reply = await self.reply_of_a_turn_that_ran(entry)
                 if reply is None:
                     reply = await asyncio.wait_for(self.respond(entry, on_new_message), TURN_TIMEOUT_SECONDS)

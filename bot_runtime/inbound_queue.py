@@ -132,6 +132,11 @@ class Entry:
     taken_over: bool = False
 
     @property
+    def tried_before(self) -> bool:
+        """An earlier try of this message started (and failed, or its process died)."""
+        return self.attempts > 1 or self.failures > 0
+
+    @property
     def ref(self) -> str:
         """Where the entry is: unique, and known before its fields are read."""
         return f"{self.channel}:{self.partition}:{self.stream_id}"
